@@ -1,0 +1,3 @@
+from salespool.cli import main
+
+main()

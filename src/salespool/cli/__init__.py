@@ -1,0 +1,12 @@
+"""The command-line interface: parse, call one core function, render."""
+
+from salespool.cli import book, pool, report  # noqa: F401  (registers the commands)
+from salespool.cli.app import app
+
+
+def main() -> None:
+    """Entry point of the `salespool` console script."""
+    app()
+
+
+__all__ = ["app", "main"]

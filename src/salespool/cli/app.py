@@ -1,0 +1,157 @@
+"""The Typer app, its global options, and how user errors become one line and exit 1."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
+from typer.core import TyperGroup
+
+from salespool import __version__
+from salespool.clock import Clock
+from salespool.errors import SalespoolError
+from salespool.render import Format, Output, choose_format, error
+from salespool.store import Store, open_store
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class SalespoolGroup(TyperGroup):
+    """Turns refusals and bad input anywhere below into one stderr line and exit 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SalespoolError as exc:
+            error(str(exc))
+        except OperationalError as exc:
+            error(f"database: {exc.orig}")
+        except SQLAlchemyError as exc:
+            error(f"database: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")
+        raise typer.Exit(EXIT_ERROR)
+
+
+app = typer.Typer(
+    cls=SalespoolGroup,
+    name="salespool",
+    help="A sales team's customer book and public pool (公海): recycle idle customers, "
+    "hand them to rookies, and see who is still hunting.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class State:
+    """What every command gets from the global options."""
+
+    db: str | None
+    clock: Clock
+    actor: str
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.db)
+        return self._store
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: committed when the block ends, rolled back on any error."""
+        with self.store.write() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.store.read() as session:
+            yield session
+
+    def output(self, as_json: bool = False, as_csv: bool = False, quiet: bool = False) -> Output:
+        try:
+            fmt = choose_format(as_json, as_csv)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return Output(fmt, self.clock.tz, quiet=quiet and fmt is Format.table)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
+
+def state(ctx: typer.Context) -> State:
+    """The State the global options built."""
+    return ctx.find_root().obj
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"salespool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="SALESPOOL_DB",
+            help="Database file, or a URL such as postgresql+psycopg://host/db. "
+            "Default: salespool.db in the user data directory.",
+            show_default=False,
+        ),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            envvar="SALESPOOL_NOW",
+            help="Run as if it were this moment (ISO date or datetime): back-filling, tests.",
+        ),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            "--tz",
+            envvar="SALESPOOL_TZ",
+            help="Time zone typed dates are read in, e.g. Asia/Shanghai. Default: the machine's.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Global options go before the command: salespool --db team.db report."""
+    try:
+        clock = Clock.at(now, tz) if now else Clock.system(tz)
+    except SalespoolError as exc:
+        error(str(exc))
+        raise typer.Exit(EXIT_ERROR) from None
+    actor = os.environ.get("SALESPOOL_ACTOR") or _login()
+    ctx.obj = State(db=db, clock=clock, actor=actor)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+# Options shared by many commands, declared once.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]

@@ -1,0 +1,282 @@
+"""Commands on the customer book: init, reps, import, customers, log, deal, history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from salespool.cli.app import CsvOpt, JsonOpt, app, state
+from salespool.core import activity, customers, history, importer, reps
+from salespool.models import Channel, FollowUpKind, Role, Stage, parse_stage
+from salespool.money import parse_amount, to_decimal
+from salespool.render import Col, plain
+
+CUSTOMER_COLUMNS = [
+    Col("id", "id", "right"),
+    Col("external_id", "ext id"),
+    Col("name", "name"),
+    Col("owner", "owner"),
+    Col("stage", "stage"),
+    Col("idle_days", "idle", "right"),
+    Col("last_contact_at", "last contact"),
+]
+
+CustomerArg = Annotated[
+    str, typer.Argument(help="Customer id, external_id, or exact name.", show_default=False)
+]
+
+
+def stage_option(value: str | None) -> Stage | None:
+    """Parse --stage, accepting the Chinese labels too."""
+    if value is None:
+        return None
+    try:
+        return parse_stage(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{value}' is not a stage (use one of: {', '.join(s.value for s in Stage)})"
+        ) from None
+
+
+StageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stage", help="prospecting, negotiating, won, maintaining, deepening, lost (or 中文)."
+    ),
+]
+
+
+@app.command()
+def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Create the store (nothing happens if it exists).
+
+    Example: salespool --db team.db init
+    """
+    st = state(ctx)
+    store = st.store
+    out = st.output(as_json)
+    where = str(store.path) if store.path else store.url
+    out.record(
+        {"db": where, "schema_version": store.schema_version()},
+        f"store ready at {where}",
+    )
+
+
+rep_app = typer.Typer(help="Add and list reps; a rep leaving sends their book to the pool.")
+app.add_typer(rep_app, name="rep")
+
+REP_COLUMNS = [
+    Col("name", "rep"),
+    Col("role", "role"),
+    Col("coach", "coach"),
+    Col("customers", "customers", "right"),
+    Col("capacity", "capacity", "right"),
+    Col("hired_at", "hired"),
+]
+
+
+@rep_app.command("add")
+def rep_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The rep's unique name.")],
+    role: Annotated[Role, typer.Option("--role", help="rookie, rep, coach or manager.")] = Role.rep,
+    coach: Annotated[str | None, typer.Option("--coach", help="The rep coaching them.")] = None,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", min=0, help="Most customers they may own.")
+    ] = None,
+    hired: Annotated[str | None, typer.Option("--hired", help="Hire date (default now).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a rep.
+
+    Example: salespool rep add erin --role rookie --coach carol --capacity 30
+    """
+    st = state(ctx)
+    hired_at = st.clock.parse(hired, "--hired") if hired else None
+    with st.write() as session:
+        view = reps.add_rep(session, st.clock.now, name, role, coach, capacity, hired_at)
+    coached = f", coached by {view.coach}" if view.coach else ""
+    st.output(as_json).record(view, f"added {view.role} {view.name}{coached}")
+
+
+@rep_app.command("list")
+def rep_list(
+    ctx: typer.Context,
+    include_left: Annotated[bool, typer.Option("--all", help="Include reps who left.")] = False,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Reps with their role, coach and how many customers each owns.
+
+    Example: salespool rep list
+    """
+    st = state(ctx)
+    with st.read() as session:
+        rows = reps.list_reps(session, include_left)
+    st.output(as_json, as_csv).listing(rows, REP_COLUMNS, empty="no reps yet")
+
+
+@rep_app.command("leave")
+def rep_leave(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The rep who leaves.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """A rep leaves: their whole book goes to the pool.
+
+    Example: salespool rep leave dave
+    """
+    st = state(ctx)
+    with st.write() as session:
+        result = reps.rep_leave(session, st.clock.now, st.actor, name)
+    st.output(as_json).record(
+        result, f"{result.rep} left; {result.released} customers went to the pool"
+    )
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV file with a header row.", show_default=False)],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count, write nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import customers from a CSV file: all of it, or nothing if any row is bad.
+
+    Columns (any order, any case): name (required), external_id, contact, phone,
+    email, city, level, owner, stage, created_at, owned_since, last_contact_at.
+
+    Example: salespool import customers.csv --dry-run
+    """
+    st = state(ctx)
+    with st.write() as session:
+        result = importer.import_customers(
+            session, st.clock.now, st.actor, file, st.clock.tz, dry_run=dry_run
+        )
+    out = st.output(as_json)
+    if result.ignored_columns and not as_json:
+        typer.echo(f"note: ignored columns: {', '.join(result.ignored_columns)}", err=True)
+    verb = "would import" if dry_run else "imported"
+    created = f"; new reps: {', '.join(result.reps_created)}" if result.reps_created else ""
+    out.record(
+        result,
+        f"{verb} {file.name}: {result.inserted} inserted, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {result.rejected} rejected{created}",
+    )
+
+
+@app.command("customers")
+def customers_(
+    ctx: typer.Context,
+    rep: Annotated[str | None, typer.Option("--rep", help="Only this rep's customers.")] = None,
+    stage: StageOpt = None,
+    pool: Annotated[bool, typer.Option("--pool", help="Only customers in the pool.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N rows.")] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """List customers, by id.
+
+    Example: salespool customers --rep alice --stage negotiating
+    """
+    st = state(ctx)
+    with st.read() as session:
+        rows = customers.list_customers(
+            session, st.clock.now, rep, stage_option(stage), pool, limit
+        )
+    st.output(as_json, as_csv).listing(rows, CUSTOMER_COLUMNS, empty="no customers match")
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    customer: CustomerArg,
+    rep: Annotated[str, typer.Option("--rep", help="The owner who followed up.")],
+    kind: Annotated[FollowUpKind, typer.Option("--kind", help="How they followed up.")],
+    note: Annotated[str | None, typer.Option("--note", help="What was said or agreed.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="When (default now).")] = None,
+    stage: StageOpt = None,
+    next_at: Annotated[
+        str | None, typer.Option("--next", help="When to follow up next, e.g. +3d.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Log a follow-up by the customer's owner; it restarts the idleness clock.
+
+    Example: salespool log C0042 --rep alice --kind call --note "sent offer" --stage negotiating
+    """
+    st = state(ctx)
+    when = st.clock.parse(at, "--at") if at else None
+    follow = st.clock.parse(next_at, "--next") if next_at else None
+    new_stage = stage_option(stage)
+    with st.write() as session:
+        view = activity.log_followup(
+            session, st.clock.now, st.actor, customer, rep, kind, note, when, new_stage, follow
+        )
+    moved = f"; stage {view.stage}" if new_stage else ""
+    st.output(as_json).record(view, f"logged {kind.value} on '{view.name}' by {rep}{moved}")
+
+
+@app.command()
+def deal(
+    ctx: typer.Context,
+    customer: CustomerArg,
+    amount: Annotated[str, typer.Option("--amount", help="Exact amount, e.g. 12000.50.")],
+    channel: Annotated[
+        Channel, typer.Option("--channel", help="direct, or online for the web shop.")
+    ] = Channel.direct,
+    at: Annotated[str | None, typer.Option("--at", help="When (default now).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a deal, credited to the customer's owner (online deals too).
+
+    Example: salespool deal C0042 --amount 12000.50 --channel online
+    """
+    st = state(ctx)
+    minor = parse_amount(amount)
+    when = st.clock.parse(at, "--at") if at else None
+    with st.write() as session:
+        result = activity.record_deal(
+            session, st.clock.now, st.actor, customer, minor, channel, when
+        )
+    data = plain(result.customer)
+    data["deal"] = {
+        "rep": result.rep,
+        "amount": to_decimal(result.amount_minor),
+        "channel": result.channel,
+        "at": result.at,
+    }
+    st.output(as_json).record(
+        data,
+        f"deal {to_decimal(result.amount_minor)} ({result.channel}) on '{result.customer.name}', "
+        f"credited to {result.rep}; stage {result.customer.stage}",
+    )
+
+
+HISTORY_COLUMNS = [
+    Col("at", "at"),
+    Col("kind", "event"),
+    Col("from_rep", "from"),
+    Col("to_rep", "to"),
+    Col("to_stage", "stage"),
+    Col("reason", "reason"),
+    Col("actor", "by"),
+]
+
+
+@app.command("history")
+def history_(
+    ctx: typer.Context, customer: CustomerArg, as_json: JsonOpt = False, as_csv: CsvOpt = False
+) -> None:
+    """The customer's trail: every change of owner or stage.
+
+    Example: salespool history C0042
+    """
+    st = state(ctx)
+    with st.read() as session:
+        events = history.history(session, customer)
+    st.output(as_json, as_csv).listing(events, HISTORY_COLUMNS, empty="no events")

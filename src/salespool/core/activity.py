@@ -1,0 +1,171 @@
+"""Work on a customer by its owner: follow-ups and deals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, insert, update
+from sqlmodel import Session
+
+from salespool.clock import from_db, to_db
+from salespool.core.customers import CustomerView, find_customer, get_view
+from salespool.core.reps import find_rep
+from salespool.core.trail import record_event
+from salespool.errors import BadInput, Refused
+from salespool.models import (
+    PRE_SALE_STAGES,
+    Channel,
+    Customer,
+    Deal,
+    EventKind,
+    FollowUp,
+    FollowUpKind,
+    Rep,
+    Stage,
+)
+
+
+@dataclass
+class DealResult:
+    customer: CustomerView
+    rep: str
+    amount_minor: int
+    channel: str
+    at: datetime
+
+
+def _touch(session: Session, customer: Customer, rep_id: int, at: datetime) -> None:
+    """Move last contact forward to `at` while `rep_id` still owns the customer."""
+    stored = to_db(at)
+    changed = session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id, Customer.owner_id == rep_id)
+        .values(
+            last_contact_at=case(
+                (Customer.last_contact_at.is_(None), stored),
+                (Customer.last_contact_at < stored, stored),
+                else_=Customer.last_contact_at,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise Refused(f"'{customer.name}' changed owner meanwhile; try again")
+
+
+def _change_stage(
+    session: Session, customer: Customer, stage: Stage, now: datetime, actor: str, reason: str
+) -> None:
+    if customer.stage == stage.value:
+        return
+    session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id)
+        .values(stage=stage.value)
+        .execution_options(synchronize_session=False)
+    )
+    record_event(
+        session,
+        customer_id=customer.id,
+        at=now,
+        kind=EventKind.stage_changed,
+        actor=actor,
+        from_rep_id=customer.owner_id,
+        to_rep_id=customer.owner_id,
+        from_stage=customer.stage,
+        to_stage=stage.value,
+        reason=reason,
+    )
+
+
+def _check_not_future(at: datetime, now: datetime, what: str) -> None:
+    if at > now:
+        raise BadInput(f"{what}: {at:%Y-%m-%d %H:%M} UTC is in the future")
+
+
+def log_followup(
+    session: Session,
+    now: datetime,
+    actor: str,
+    customer_key: str,
+    rep_name: str,
+    kind: FollowUpKind,
+    note: str | None = None,
+    at: datetime | None = None,
+    stage: Stage | None = None,
+    next_at: datetime | None = None,
+) -> CustomerView:
+    """The owner logs a follow-up; it restarts the idleness clock and may move the stage."""
+    customer = find_customer(session, customer_key)
+    rep = find_rep(session, rep_name)
+    _require_owner(session, customer, rep)
+    at = at or now
+    _check_not_future(at, now, "--at")
+    _touch(session, customer, rep.id, at)
+    session.execute(
+        insert(FollowUp).values(
+            customer_id=customer.id,
+            rep_id=rep.id,
+            kind=FollowUpKind(kind).value,
+            note=note,
+            at=to_db(at),
+            next_at=to_db(next_at) if next_at else None,
+        )
+    )
+    if stage is not None:
+        _change_stage(session, customer, stage, now, actor, reason=f"logged {kind}")
+    return get_view(session, customer.id, now)
+
+
+def record_deal(
+    session: Session,
+    now: datetime,
+    actor: str,
+    customer_key: str,
+    amount_minor: int,
+    channel: Channel = Channel.direct,
+    at: datetime | None = None,
+) -> DealResult:
+    """Record a deal credited to the owner; it counts as contact and makes a lead `won`."""
+    customer = find_customer(session, customer_key)
+    if customer.owner_id is None:
+        raise Refused(
+            f"'{customer.name}' is in the pool: a deal is credited to its owner, "
+            "so claim or assign it first"
+        )
+    if amount_minor <= 0:
+        raise BadInput("--amount must be positive")
+    at = at or now
+    _check_not_future(at, now, "--at")
+    _touch(session, customer, customer.owner_id, at)
+    session.execute(
+        insert(Deal).values(
+            customer_id=customer.id,
+            rep_id=customer.owner_id,
+            amount_minor=amount_minor,
+            channel=Channel(channel).value,
+            at=to_db(at),
+        )
+    )
+    if customer.stage in PRE_SALE_STAGES:
+        _change_stage(session, customer, Stage.won, now, actor, reason="deal")
+    owner = session.get(Rep, customer.owner_id)
+    return DealResult(
+        customer=get_view(session, customer.id, now),
+        rep=owner.name,
+        amount_minor=amount_minor,
+        channel=Channel(channel).value,
+        at=from_db(to_db(at)),
+    )
+
+
+def _require_owner(session: Session, customer: Customer, rep: Rep) -> None:
+    if customer.owner_id is None:
+        raise Refused(
+            f"'{customer.name}' is in the pool; claim it first: "
+            f"salespool claim {customer.id} --rep {rep.name}"
+        )
+    if customer.owner_id != rep.id:
+        owner = session.get(Rep, customer.owner_id)
+        raise Refused(f"'{customer.name}' belongs to {owner.name}, not {rep.name}")

@@ -1,0 +1,52 @@
+"""A customer's trail: every change of owner or stage, oldest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from salespool.clock import from_db
+from salespool.core.customers import find_customer
+from salespool.models import Event, Rep
+
+
+@dataclass
+class EventView:
+    at: datetime
+    kind: str
+    from_rep: str | None
+    to_rep: str | None
+    from_stage: str | None
+    to_stage: str | None
+    reason: str | None
+    actor: str | None
+
+
+def history(session: Session, customer_key: str) -> list[EventView]:
+    """The events of one customer, in the order they happened."""
+    customer = find_customer(session, customer_key)
+    source, target = aliased(Rep), aliased(Rep)
+    query = (
+        select(Event, source.name, target.name)
+        .outerjoin(source, source.id == Event.from_rep_id)
+        .outerjoin(target, target.id == Event.to_rep_id)
+        .where(Event.customer_id == customer.id)
+        .order_by(Event.at, Event.id)
+    )
+    return [
+        EventView(
+            at=from_db(e.at),
+            kind=e.kind,
+            from_rep=from_rep,
+            to_rep=to_rep,
+            from_stage=e.from_stage,
+            to_stage=e.to_stage,
+            reason=e.reason,
+            actor=e.actor,
+        )
+        for e, from_rep, to_rep in session.execute(query)
+    ]

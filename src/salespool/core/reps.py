@@ -1,0 +1,118 @@
+"""Reps: adding them, listing them with their books, and a rep leaving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from salespool.clock import from_db, to_db
+from salespool.core.trail import bulk_to_pool
+from salespool.errors import BadInput, NotFound, Refused
+from salespool.models import Customer, EventKind, Rep, Role
+
+
+@dataclass
+class RepView:
+    name: str
+    role: str
+    coach: str | None
+    capacity: int | None
+    customers: int
+    hired_at: datetime | None
+    left_at: datetime | None
+
+
+@dataclass
+class LeaveResult:
+    rep: str
+    released: int
+
+
+def find_rep(session: Session, name: str, *, active: bool = True) -> Rep:
+    """The rep called `name`; with `active`, refuse a rep who has left."""
+    rep = session.execute(select(Rep).where(Rep.name == name.strip())).scalar_one_or_none()
+    if rep is None:
+        raise NotFound(f"no rep named '{name}' (see `salespool rep list`)")
+    if active and rep.left_at is not None:
+        raise Refused(f"rep '{rep.name}' left on {rep.left_at:%Y-%m-%d}")
+    return rep
+
+
+def add_rep(
+    session: Session,
+    now: datetime,
+    name: str,
+    role: Role = Role.rep,
+    coach: str | None = None,
+    capacity: int | None = None,
+    hired_at: datetime | None = None,
+) -> RepView:
+    """Add a rep; names are unique."""
+    name = name.strip()
+    if not name:
+        raise BadInput("a rep needs a name")
+    if capacity is not None and capacity < 0:
+        raise BadInput(f"--capacity: {capacity} must be 0 or more")
+    exists = session.execute(select(Rep.id).where(Rep.name == name)).first()
+    if exists:
+        raise Refused(f"rep '{name}' already exists")
+    coach_id = None
+    if coach:
+        if coach.strip() == name:
+            raise BadInput(f"--coach: '{name}' cannot coach themselves")
+        coach_id = find_rep(session, coach).id
+    session.execute(
+        insert(Rep).values(
+            name=name,
+            role=Role(role).value,
+            coach_id=coach_id,
+            capacity=capacity,
+            hired_at=to_db(hired_at or now),
+        )
+    )
+    return next(r for r in list_reps(session, include_left=True) if r.name == name)
+
+
+def list_reps(session: Session, include_left: bool = False) -> list[RepView]:
+    """All reps with their coach and how many customers each owns."""
+    coach = aliased(Rep)
+    owned = (
+        select(Customer.owner_id, func.count().label("n"))
+        .where(Customer.owner_id.is_not(None))
+        .group_by(Customer.owner_id)
+        .subquery()
+    )
+    query = (
+        select(Rep, coach.name, func.coalesce(owned.c.n, 0))
+        .outerjoin(coach, coach.id == Rep.coach_id)
+        .outerjoin(owned, owned.c.owner_id == Rep.id)
+        .order_by(Rep.name)
+    )
+    if not include_left:
+        query = query.where(Rep.left_at.is_(None))
+    return [
+        RepView(
+            name=rep.name,
+            role=rep.role,
+            coach=coach_name,
+            capacity=rep.capacity,
+            customers=count,
+            hired_at=from_db(rep.hired_at),
+            left_at=from_db(rep.left_at),
+        )
+        for rep, coach_name, count in session.execute(query)
+    ]
+
+
+def rep_leave(session: Session, now: datetime, actor: str, name: str) -> LeaveResult:
+    """The rep leaves: their whole book goes to the pool, with an event per customer."""
+    rep = find_rep(session, name)
+    released = bulk_to_pool(
+        session, Customer.owner_id == rep.id, now, EventKind.rep_left, "rep left", actor
+    )
+    session.execute(update(Rep).where(Rep.id == rep.id).values(left_at=to_db(now)))
+    return LeaveResult(rep=rep.name, released=released)

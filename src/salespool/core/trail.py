@@ -1,0 +1,83 @@
+"""The audit trail: every change of owner or stage is written here as an event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, literal, select, update
+from sqlmodel import Session
+
+from salespool.clock import to_db
+from salespool.models import Customer, Event, EventKind
+
+
+def record_event(
+    session: Session,
+    *,
+    customer_id: int,
+    at: datetime,
+    kind: EventKind,
+    actor: str,
+    from_rep_id: int | None = None,
+    to_rep_id: int | None = None,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Write one event."""
+    session.execute(
+        insert(Event).values(
+            customer_id=customer_id,
+            at=to_db(at),
+            kind=kind.value,
+            from_rep_id=from_rep_id,
+            to_rep_id=to_rep_id,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            reason=reason,
+            actor=actor,
+        )
+    )
+
+
+def record_events(session: Session, rows: list[dict]) -> None:
+    """Write many events in one executemany; each dict holds Event columns."""
+    if rows:
+        session.execute(insert(Event), rows)
+
+
+def bulk_to_pool(
+    session: Session, where, now: datetime, kind: EventKind, reason: str, actor: str
+) -> int:
+    """Send every customer matching `where` to the pool: one event INSERT ... SELECT, one UPDATE."""
+    at = to_db(now)
+    session.execute(
+        insert(Event).from_select(
+            [
+                "customer_id",
+                "at",
+                "kind",
+                "from_rep_id",
+                "from_stage",
+                "to_stage",
+                "reason",
+                "actor",
+            ],
+            select(
+                Customer.id,
+                literal(at),
+                literal(kind.value),
+                Customer.owner_id,
+                Customer.stage,
+                Customer.stage,
+                literal(reason),
+                literal(actor),
+            ).where(where),
+        )
+    )
+    return session.execute(
+        update(Customer)
+        .where(where)
+        .values(owner_id=None, owned_since=None, pooled_at=at)
+        .execution_options(synchronize_session=False)
+    ).rowcount

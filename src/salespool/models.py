@@ -1,0 +1,160 @@
+"""The tables. Times are naive UTC; money is integer minor units (cents/分)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, Index
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+class Stage(StrEnum):
+    """Where a customer stands; also the path a rep grows along."""
+
+    prospecting = "prospecting"
+    negotiating = "negotiating"
+    won = "won"
+    maintaining = "maintaining"
+    deepening = "deepening"
+    lost = "lost"
+
+
+STAGE_ALIASES: dict[str, Stage] = {
+    "寻找客户": Stage.prospecting,
+    "商务谈判": Stage.negotiating,
+    "业绩合格": Stage.won,
+    "维系客户": Stage.maintaining,
+    "深耕客户": Stage.deepening,
+    "流失": Stage.lost,
+}
+
+# Stages a deal moves forward to `won`; later stages are kept.
+PRE_SALE_STAGES = (Stage.prospecting, Stage.negotiating)
+
+
+class Role(StrEnum):
+    rookie = "rookie"
+    rep = "rep"
+    coach = "coach"
+    manager = "manager"
+
+
+class FollowUpKind(StrEnum):
+    call = "call"
+    wechat = "wechat"
+    visit = "visit"
+    email = "email"
+    meeting = "meeting"
+    other = "other"
+
+
+class Channel(StrEnum):
+    direct = "direct"
+    online = "online"
+
+
+class EventKind(StrEnum):
+    imported = "imported"
+    claimed = "claimed"
+    assigned = "assigned"
+    released = "released"
+    recycled = "recycled"
+    stage_changed = "stage_changed"
+    rep_left = "rep_left"
+
+
+def parse_stage(text: str) -> Stage:
+    """A canonical stage name or its Chinese label; raises ValueError otherwise."""
+    value = text.strip()
+    if value in STAGE_ALIASES:
+        return STAGE_ALIASES[value]
+    return Stage(value.lower())
+
+
+class Meta(SQLModel, table=True):
+    """Key/value facts about the store itself, such as its schema version."""
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Rep(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    role: str = Field(default=Role.rep.value)
+    coach_id: int | None = Field(default=None, foreign_key="rep.id")
+    capacity: int | None = None
+    hired_at: datetime
+    left_at: datetime | None = None
+
+
+class Customer(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_customer_owner_stage", "owner_id", "stage"),
+        Index("ix_customer_pool", "pooled_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str | None = Field(default=None, unique=True)
+    name: str = Field(index=True)
+    contact: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    city: str | None = None
+    level: str | None = None
+    stage: str = Field(default=Stage.prospecting.value)
+    owner_id: int | None = Field(default=None, foreign_key="rep.id")
+    # When the current owner got it (null in the pool): starts the idleness clock.
+    owned_since: datetime | None = None
+    last_contact_at: datetime | None = None
+    # When it entered the pool (null when owned): assignment serves the oldest first.
+    pooled_at: datetime | None = None
+    created_at: datetime
+
+
+class FollowUp(SQLModel, table=True):
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        Index("ix_follow_up_rep_at", "rep_id", "at"),
+        Index("ix_follow_up_customer_at", "customer_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    rep_id: int = Field(foreign_key="rep.id")
+    kind: str
+    note: str | None = None
+    at: datetime
+    next_at: datetime | None = None
+
+
+class Deal(SQLModel, table=True):
+    __table_args__ = (Index("ix_deal_rep_at", "rep_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    rep_id: int = Field(foreign_key="rep.id")
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    channel: str = Field(default=Channel.direct.value)
+    at: datetime
+
+
+class Event(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_event_customer_at", "customer_id", "at"),
+        Index("ix_event_kind_at", "kind", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    at: datetime
+    kind: str
+    from_rep_id: int | None = Field(default=None, foreign_key="rep.id")
+    to_rep_id: int | None = Field(default=None, foreign_key="rep.id")
+    from_stage: str | None = None
+    to_stage: str | None = None
+    reason: str | None = None
+    actor: str | None = None

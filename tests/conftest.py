@@ -1,0 +1,99 @@
+"""Fixtures: a CLI runner bound to a fresh temporary store, and ways to inspect it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from salespool.cli import app
+
+NOW = "2026-11-29T09:00:00"
+TZ = "Asia/Shanghai"
+
+
+@dataclass
+class Cli:
+    """Runs salespool against one temporary database."""
+
+    db: Path
+    runner: CliRunner
+    now: str = NOW
+    tz: str = TZ
+
+    def __call__(self, *args: str, now: str | None = None, ok: bool = True) -> Result:
+        env = {"SALESPOOL_NOW": now or self.now, "SALESPOOL_TZ": self.tz, "SALESPOOL_ACTOR": "test"}
+        result = self.runner.invoke(app, ["--db", str(self.db), *args], env=env)
+        if ok and result.exit_code != 0:
+            raise AssertionError(
+                f"salespool {' '.join(args)} exited {result.exit_code}\n"
+                f"stdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
+            )
+        return result
+
+    def json(self, *args: str, now: str | None = None):
+        return json.loads(self(*args, "--json", now=now).stdout)
+
+    def fails(self, *args: str, code: int = 1, now: str | None = None) -> Result:
+        """Run a command that must be refused; check it left one line on stderr."""
+        before = self.snapshot()
+        result = self(*args, now=now, ok=False)
+        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+        if code == 1:
+            assert result.stderr.startswith("error: "), result.stderr
+            assert result.stderr.count("\n") == 1, result.stderr
+            assert "Traceback" not in result.stderr
+        assert self.snapshot() == before, "a refused command changed the database"
+        return result
+
+    def snapshot(self) -> list[str]:
+        """Every row of every table, to prove a refusal changed nothing."""
+        if not self.db.exists():
+            return []
+        with sqlite3.connect(self.db) as conn:
+            return list(conn.iterdump())
+
+    def sql(self, query: str, *params) -> list[tuple]:
+        with sqlite3.connect(self.db) as conn:
+            return conn.execute(query, params).fetchall()
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(db=tmp_path / "test.db", runner=CliRunner())
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> Callable[..., Path]:
+    """Write text (or bytes) to a file in the temp dir and return its path."""
+
+    def write(text: str | bytes, name: str = "customers.csv", encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding=encoding)
+        return path
+
+    return write
+
+
+BOOK = """external_id,name,owner,stage,created_at,owned_since,last_contact_at
+C1,Acme Logistics,alice,negotiating,2026-01-10,2026-01-10,2026-10-01T10:00:00+08:00
+C2,上海华瑞科技有限公司,alice,won,2026-02-01,,2026-11-20
+C3,Blue River Foods,bob,prospecting,2026-03-01,2026-03-01,
+C4,杭州云帆贸易有限公司,,prospecting,2026-03-05,,
+C5,Acme Trading,,商务谈判,2026-03-06,,
+"""
+
+
+@pytest.fixture
+def book(cli: Cli, write_csv) -> Cli:
+    """A store with reps alice and bob, three owned customers and two in the pool."""
+    cli("import", str(write_csv(BOOK)))
+    return cli
