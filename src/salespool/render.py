@@ -153,6 +153,11 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 customer`, `2 customers`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def error(message: str) -> None:
     """One line on stderr, printed as typed."""
     sys.stderr.write(f"error: {message}\n")

@@ -11,7 +11,7 @@ from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.core import activity, customers, history, importer, reps
 from salespool.models import Channel, FollowUpKind, Role, Stage, parse_stage
 from salespool.money import parse_amount, to_decimal
-from salespool.render import Col, plain
+from salespool.render import Col, plain, plural
 
 CUSTOMER_COLUMNS = [
     Col("id", "id", "right"),
@@ -132,7 +132,7 @@ def rep_leave(
     with st.write() as session:
         result = reps.rep_leave(session, st.clock.now, st.actor, name)
     st.output(as_json).record(
-        result, f"{result.rep} left; {result.released} customers went to the pool"
+        result, f"{result.rep} left; {plural(result.released, 'customer')} went to the pool"
     )
 
 

@@ -10,7 +10,7 @@ from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.book import CUSTOMER_COLUMNS, CustomerArg
 from salespool.core import customers, handover
 from salespool.core.recycle import recycle as recycle_customers
-from salespool.render import Col, Format
+from salespool.render import Col, Format, plural
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No human output (for cron).")]
 DryRunOpt = Annotated[
@@ -55,7 +55,7 @@ def recycle(
             )
         )
     verb = "would recycle" if dry_run else "recycled"
-    out.say(f"{verb} {result.count} customers idle {days}+ days into the pool")
+    out.say(f"{verb} {plural(result.count, 'customer')} idle {days}+ days into the pool")
 
 
 @app.command()
@@ -133,7 +133,7 @@ def assign(
     if result.assigned:
         out.console.print(out.table(result.assigned, columns))
     verb = "would assign" if dry_run else "assigned"
-    out.say(f"{verb} {result.count} pool customers to {', '.join(dict.fromkeys(to))}")
+    out.say(f"{verb} {plural(result.count, 'pool customer')} to {', '.join(dict.fromkeys(to))}")
 
 
 @app.command()

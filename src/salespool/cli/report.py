@@ -11,7 +11,7 @@ from rich.console import Group
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.core.report import Report, stage_report
 from salespool.models import Stage
-from salespool.render import Col, Format, Output, plain
+from salespool.render import Col, Format, Output, plain, plural
 
 DEFAULT_WINDOW_DAYS = 30
 STAGE_HEADERS = {
@@ -65,10 +65,11 @@ def report(
         keys = list(dict.fromkeys(k for row in rows for k in row))
         out.csv(rows, keys)
     else:
-        _human(out, result)
+        render_report(out, result)
 
 
-def _human(out: Output, result: Report) -> None:
+def render_report(out: Output, result: Report) -> None:
+    """The report for people: a stage funnel, the window's activity, the pool."""
     everyone = [*result.reps, result.totals] if len(result.reps) > 1 else result.reps
     funnel = out.table(
         [{"rep": r.rep, **r.stages, "customers": r.customers} for r in everyone],
@@ -103,4 +104,4 @@ def _human(out: Output, result: Report) -> None:
         title=f"Activity {window}",
     )
     out.console.print(Group(funnel, act))
-    out.say(f"Pool: {result.pool} customers waiting to be claimed.")
+    out.say(f"Pool: {plural(result.pool, 'customer')} waiting to be claimed.")
