@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect, select, text
+from sqlmodel import SQLModel
 from typer.testing import CliRunner, Result
 
 from salespool.cli import app
+from salespool.store import to_url
 
 NOW = "2026-11-29T09:00:00"
 TZ = "Asia/Shanghai"
@@ -26,9 +29,14 @@ class Cli:
     now: str = NOW
     tz: str = TZ
 
+    @property
+    def url(self) -> str:
+        """What --db gets: the temp file here (a server URL when run against PostgreSQL)."""
+        return str(self.db)
+
     def __call__(self, *args: str, now: str | None = None, ok: bool = True) -> Result:
         env = {"SALESPOOL_NOW": now or self.now, "SALESPOOL_TZ": self.tz, "SALESPOOL_ACTOR": "test"}
-        result = self.runner.invoke(app, ["--db", str(self.db), *args], env=env)
+        result = self.runner.invoke(app, ["--db", self.url, *args], env=env)
         if ok and result.exit_code != 0:
             raise AssertionError(
                 f"salespool {' '.join(args)} exited {result.exit_code}\n"
@@ -51,16 +59,39 @@ class Cli:
         assert self.snapshot() == before, "a refused command changed the database"
         return result
 
-    def snapshot(self) -> list[str]:
+    def snapshot(self) -> dict[str, list[tuple]]:
         """Every row of every table, to prove a refusal changed nothing."""
-        if not self.db.exists():
-            return []
-        with sqlite3.connect(self.db) as conn:
-            return list(conn.iterdump())
+        engine = create_engine(to_url(self.url))
+        try:
+            existing = set(inspect(engine).get_table_names())
+            with engine.connect() as conn:
+                return {
+                    table.name: [
+                        tuple(row)
+                        for row in conn.execute(select(table).order_by(*table.primary_key))
+                    ]
+                    for table in SQLModel.metadata.sorted_tables
+                    if table.name in existing
+                }
+        finally:
+            engine.dispose()
 
-    def sql(self, query: str, *params) -> list[tuple]:
-        with sqlite3.connect(self.db) as conn:
-            return conn.execute(query, params).fetchall()
+    def sql(self, query: str, **params) -> list[tuple]:
+        """Rows of a raw query (named :params), times as aware UTC datetimes."""
+        engine = create_engine(to_url(self.url))
+        try:
+            with engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(text(query), params)]
+        finally:
+            engine.dispose()
+
+
+def utc(value: str | datetime | None) -> datetime | None:
+    """A stored time as aware UTC, whether the backend gave text (SQLite) or a datetime."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @pytest.fixture

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from conftest import utc
+
 
 def customer(cli, key):
     return next(c for c in cli.json("customers") if key in (c["external_id"], c["name"]))
@@ -28,9 +32,8 @@ def test_backfilled_follow_up_never_moves_last_contact_back(book):
     assert customer(book, "C1")["last_contact_at"] == "2026-10-01T02:00:00Z"
     book("log", "C3", "--rep", "bob", "--kind", "wechat", "--at", "2026-11-20", "--next", "+3d")
     assert customer(book, "C3")["last_contact_at"] == "2026-11-19T16:00:00Z"
-    assert book.sql("select next_at from follow_up where rep_id = 2") == [
-        ("2026-12-02 01:00:00.000000",)
-    ]
+    [(next_at,)] = book.sql("select next_at from follow_up where rep_id = 2")
+    assert utc(next_at) == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 
 
 def test_log_by_someone_else_than_the_owner_is_refused(book):

@@ -30,9 +30,9 @@ def test_reimporting_the_same_file_changes_nothing(book, write_csv):
 
 
 def test_owned_since_falls_back_to_created_at_then_import_time(book):
-    rows = dict(book.sql("select external_id, owned_since from customer"))
-    assert rows["C1"].startswith("2026-01-09 16:00")  # owned_since column, read in Asia/Shanghai
-    assert rows["C2"].startswith("2026-01-31 16:00")  # no owned_since: created_at
+    rows = {c["external_id"]: c["owned_since"] for c in book.json("customers")}
+    assert rows["C1"] == "2026-01-09T16:00:00Z"  # owned_since column, read in Asia/Shanghai
+    assert rows["C2"] == "2026-01-31T16:00:00Z"  # no owned_since: created_at
     assert rows["C4"] is None  # pool customers have no owner clock
     idle = {c["external_id"]: c["idle_days"] for c in book.json("customers")}
     assert idle["C1"] == 58  # since last contact 2026-10-01 10:00 +08:00

@@ -6,8 +6,8 @@ from __future__ import annotations
 def owner_of(cli, external_id):
     rows = cli.sql(
         "select r.name from customer c left join rep r on r.id = c.owner_id "
-        "where c.external_id = ?",
-        external_id,
+        "where c.external_id = :ext",
+        ext=external_id,
     )
     return rows[0][0]
 
