@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from salespool import __version__
 from salespool.cli import app
+from salespool.models import SCHEMA_VERSION
 
 COMMANDS = [
     ["init"],
@@ -45,7 +46,7 @@ def test_every_command_has_help_with_an_example(command):
 
 def test_init_creates_a_private_wal_store_once(cli):
     assert not cli.db.exists()
-    assert cli.json("init") == {"db": str(cli.db), "schema_version": 1}
+    assert cli.json("init") == {"db": str(cli.db), "schema_version": SCHEMA_VERSION}
     assert stat.S_IMODE(os.stat(cli.db).st_mode) == 0o600
     assert cli.sql("pragma journal_mode") == [("wal",)]
     before = cli.snapshot()

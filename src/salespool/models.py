@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Stage(StrEnum):
@@ -64,6 +64,8 @@ class EventKind(StrEnum):
     recycled = "recycled"
     stage_changed = "stage_changed"
     rep_left = "rep_left"
+    locked = "locked"
+    unlocked = "unlocked"
 
 
 def parse_stage(text: str) -> Stage:
@@ -89,6 +91,8 @@ class Rep(SQLModel, table=True):
     capacity: int | None = None
     hired_at: datetime
     left_at: datetime | None = None
+    # An inactive rep (on leave, suspended) keeps their book but receives nothing new.
+    active: bool = Field(default=True)
 
 
 class Customer(SQLModel, table=True):
@@ -113,6 +117,16 @@ class Customer(SQLModel, table=True):
     # When it entered the pool (null when owned): assignment serves the oldest first.
     pooled_at: datetime | None = None
     created_at: datetime
+    # Normalized forms used to match incoming rows (NFKC, trimmed, E.164 phones,
+    # lower-case emails); the columns above keep what people typed, for display.
+    name_key: str | None = Field(default=None, index=True)
+    phone_key: str | None = Field(default=None, index=True)
+    email_key: str | None = Field(default=None, index=True)
+    # A locked customer is never recycled: set by `lock`, cleared by `unlock` or
+    # when locked_until passes.
+    locked_at: datetime | None = None
+    locked_until: datetime | None = None
+    lock_reason: str | None = None
 
 
 class FollowUp(SQLModel, table=True):

@@ -9,17 +9,20 @@ halfway through with "database is locked".
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, SQLModel, create_engine
 
 from salespool.errors import BadInput, SalespoolError
+from salespool.migrations import pending
 from salespool.models import SCHEMA_VERSION, Meta
 
 BUSY_TIMEOUT_SECONDS = 60
@@ -64,6 +67,7 @@ class Store:
         except ArgumentError as exc:
             raise BadInput(f"--db: cannot read '{url}' as a path or database URL") from exc
         self.url = url
+        self.last_backup: Path | None = None
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
             self.path = Path(parsed.database) if parsed.database else None
@@ -94,16 +98,11 @@ class Store:
 
     def schema_version(self) -> int | None:
         """The schema version stamped in the store, or None if it has no schema yet."""
-        if not inspect(self.engine).has_table(Meta.__tablename__):
-            return None
         with self.read() as session:
-            value = session.execute(
-                select(Meta.value).where(Meta.key == "schema_version")
-            ).scalar_one_or_none()
-        return int(value) if value is not None else None
+            return _stamped_version(session.connection())
 
     def ensure_schema(self) -> bool:
-        """Create the tables if missing; return True if this call created them."""
+        """Create the tables if missing, or upgrade an older schema; True if created."""
         if self.is_sqlite and self.path is not None:
             _create_private_file(self.path)
             raw = self.engine.raw_connection()
@@ -111,22 +110,50 @@ class Store:
                 raw.cursor().execute("PRAGMA journal_mode = WAL")
             finally:
                 raw.close()
+        version = self.schema_version()
+        if version == SCHEMA_VERSION:
+            return False
+        created = False
         with self.write() as session:
             conn = session.connection()
-            # Checked inside the write lock so two first uses never both create.
-            if inspect(conn).has_table(Meta.__tablename__):
-                created = False
-            else:
+            # Checked again under the write lock: another process may have just
+            # created or upgraded the store.
+            version = _stamped_version(conn)
+            if version is None:
                 SQLModel.metadata.create_all(conn)
                 session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
                 created = True
-        version = self.schema_version()
-        if version is None or version > SCHEMA_VERSION:
-            raise SalespoolError(
-                f"{self.url}: schema version {version} is not one this salespool "
-                f"({SCHEMA_VERSION}) can read; upgrade salespool"
-            )
+            elif version > SCHEMA_VERSION:
+                raise SalespoolError(
+                    f"{self.url}: schema version {version} is newer than this salespool "
+                    f"understands ({SCHEMA_VERSION}); upgrade salespool"
+                )
+            elif version < SCHEMA_VERSION:
+                if self.is_sqlite and self.path is not None:
+                    self.last_backup = self.copy_to(_backup_name(self.path, version))
+                for step in pending(version):
+                    step.apply(conn)
+                conn.execute(
+                    update(Meta)
+                    .where(Meta.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
         return created
+
+    def copy_to(self, dest: Path) -> Path:
+        """Copy a SQLite store with the online backup API (safe while others write)."""
+        if not self.is_sqlite or self.path is None:
+            raise SalespoolError("only a SQLite store can be copied to a file")
+        fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        source = sqlite3.connect(self.path)
+        target = sqlite3.connect(dest)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        return dest
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -144,6 +171,18 @@ def _create_private_file(path: Path) -> None:
         pass
     except OSError as exc:
         raise SalespoolError(f"cannot create the store at {path}: {exc.strerror}") from exc
+
+
+def _stamped_version(conn) -> int | None:
+    if not inspect(conn).has_table(Meta.__tablename__):
+        return None
+    value = conn.execute(select(Meta.value).where(Meta.key == "schema_version")).scalar()
+    return int(value) if value is not None else None
+
+
+def _backup_name(path: Path, version: int) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return path.with_name(f"{path.name}.v{version}-{stamp}.bak")
 
 
 def open_store(db: str | None) -> Store:

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
+from salespool.core.normalize import email_key, phone_key, text_key
 from salespool.errors import BadInput
 from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
 
@@ -54,6 +55,7 @@ DATE_COLUMNS = ("created_at", "owned_since", "last_contact_at")
 # Details an import may change on a customer that already exists. Owner, stage and
 # dates move only through claim/assign/log/recycle, which leave a trail.
 DETAIL_COLUMNS = ("name", "contact", "phone", "email", "city", "level")
+KEY_COLUMNS = ("name_key", "phone_key", "email_key")
 BATCH_ROWS = 5000
 
 _staging_metadata = MetaData()
@@ -74,6 +76,9 @@ STAGING = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("owned_since", DateTime(timezone=True)),
     Column("last_contact_at", DateTime(timezone=True)),
+    Column("name_key", String),
+    Column("phone_key", String),
+    Column("email_key", String),
     prefixes=["TEMPORARY"],
 )
 
@@ -207,6 +212,9 @@ def _staged_rows(
             row["owned_since"] = None
         for key in COLUMNS:
             row.setdefault(key, None)
+        row["name_key"] = text_key(row["name"])
+        row["phone_key"] = phone_key(row["phone"])
+        row["email_key"] = email_key(row["email"])
         yield row
 
 
@@ -351,7 +359,7 @@ def _write(
     session.execute(
         update(Customer.__table__)
         .where(c.id == s.customer_id, changed)
-        .values({k: func.coalesce(s[k], c[k]) for k in DETAIL_COLUMNS})
+        .values({k: func.coalesce(s[k], c[k]) for k in (*DETAIL_COLUMNS, *KEY_COLUMNS)})
     )
     before = session.execute(select(func.coalesce(func.max(c.id), 0))).scalar_one()
     columns = [
@@ -368,6 +376,7 @@ def _write(
         "last_contact_at",
         "pooled_at",
         "created_at",
+        *KEY_COLUMNS,
     ]
     session.execute(
         insert(Customer.__table__).from_select(
@@ -386,6 +395,7 @@ def _write(
                 s.last_contact_at,
                 case((Rep.id.is_(None), literal(at)), else_=None),
                 s.created_at,
+                *(s[k] for k in KEY_COLUMNS),
             )
             .select_from(STAGING.outerjoin(Rep, Rep.name == s.owner))
             .where(s.customer_id.is_(None))

@@ -1,0 +1,91 @@
+"""Ordered schema migrations.
+
+Each store records its schema version in the `meta` table. Opening a store
+with an older version applies the missing steps in order, inside one write
+transaction (so two processes opening an old store at once migrate it once:
+the second waits for the lock, then finds it current). On SQLite a copy of
+the file is taken first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Boolean, Connection, DateTime, String, bindparam, select, text, update
+from sqlalchemy.sql.type_api import TypeEngine
+
+from salespool.core.normalize import email_key, phone_key, text_key
+from salespool.models import Customer
+
+BACKFILL_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _add_column(
+    conn: Connection, table: str, name: str, type_: TypeEngine, extra: str = ""
+) -> None:
+    compiled = type_.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {compiled} {extra}".rstrip()))
+
+
+def _v2(conn: Connection) -> None:
+    """Match keys on customers, locks, and an active flag on reps."""
+    for name in ("name_key", "phone_key", "email_key", "lock_reason"):
+        _add_column(conn, "customer", name, String())
+    for name in ("locked_at", "locked_until"):
+        _add_column(conn, "customer", name, DateTime(timezone=True))
+    default = "1" if conn.dialect.name == "sqlite" else "true"
+    _add_column(conn, "rep", "active", Boolean(), f"NOT NULL DEFAULT {default}")
+    backfill_match_keys(conn)
+    for name in ("name_key", "phone_key", "email_key"):
+        conn.execute(text(f"CREATE INDEX ix_customer_{name} ON customer ({name})"))
+
+
+def backfill_match_keys(conn: Connection, region: str = "CN") -> int:
+    """Compute name/phone/email keys for every customer, in batches; returns rows seen."""
+    table = Customer.__table__
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("cid"))
+        .values(name_key=bindparam("nk"), phone_key=bindparam("pk"), email_key=bindparam("ek"))
+    )
+    last, seen = 0, 0
+    while True:
+        rows = conn.execute(
+            select(table.c.id, table.c.name, table.c.phone, table.c.email)
+            .where(table.c.id > last)
+            .order_by(table.c.id)
+            .limit(BACKFILL_BATCH)
+        ).all()
+        if not rows:
+            return seen
+        conn.execute(
+            stmt,
+            [
+                {
+                    "cid": cid,
+                    "nk": text_key(name),
+                    "pk": phone_key(phone, region),
+                    "ek": email_key(email),
+                }
+                for cid, name, phone, email in rows
+            ],
+        )
+        last, seen = rows[-1][0], seen + len(rows)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(2, "match keys, customer locks, active reps", _v2),
+]
+
+
+def pending(version: int) -> list[Migration]:
+    """The migrations a store at `version` still needs, in order."""
+    return [m for m in MIGRATIONS if m.version > version]
