@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from salespool import __version__
 from salespool.clock import Clock
+from salespool.config import Config, load_config
 from salespool.errors import SalespoolError
 from salespool.render import Format, Output, choose_format, error
 from salespool.store import Store, open_store
@@ -58,6 +59,7 @@ class State:
     db: str | None
     clock: Clock
     actor: str
+    config: Config
     _store: Store | None = field(default=None, repr=False)
 
     @property
@@ -129,6 +131,15 @@ def main_options(
             help="Time zone typed dates are read in, e.g. Asia/Shanghai. Default: the machine's.",
         ),
     ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            envvar="SALESPOOL_CONFIG",
+            help="The team's rules file. Default: ./salespool.toml, else the user config dir.",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
@@ -136,12 +147,14 @@ def main_options(
 ) -> None:
     """Global options go before the command: salespool --db team.db report."""
     try:
-        clock = Clock.at(now, tz) if now else Clock.system(tz)
+        rules = load_config(config)
+        zone = tz or rules["timezone"]
+        clock = Clock.at(now, zone) if now else Clock.system(zone)
     except SalespoolError as exc:
         error(str(exc))
         raise typer.Exit(EXIT_ERROR) from None
     actor = os.environ.get("SALESPOOL_ACTOR") or _login()
-    ctx.obj = State(db=db, clock=clock, actor=actor)
+    ctx.obj = State(db=db, clock=clock, actor=actor, config=rules)
     ctx.call_on_close(ctx.obj.close)
 
 

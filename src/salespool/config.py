@@ -1,0 +1,265 @@
+"""The team's rules, from `salespool.toml`, each with a default so no file is needed.
+
+The file is found at `--config` / `SALESPOOL_CONFIG`, else `./salespool.toml`,
+else `salespool.toml` in the user config directory. Every effective value
+remembers where it came from, for `salespool config show`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from salespool.clock import validate_timezone
+from salespool.errors import BadInput, SalespoolError
+from salespool.models import Channel, Role, Stage
+
+FILE_NAME = "salespool.toml"
+
+
+def _days(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("must be a whole number of days, 1 or more")
+    return value
+
+
+def _days_or_off(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("must be a whole number of days (0 turns the rule off)")
+    return value
+
+
+def _count_or_off(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("must be a whole number (0 means no limit)")
+    return value
+
+
+def _capacity(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("must be a whole number of customers (0 means none)")
+    return value
+
+
+def _share(value: Any) -> Decimal:
+    rate = _rate(value)
+    if rate > 1:
+        raise ValueError("must be a share between 0 and 1, e.g. 0.3")
+    return rate
+
+
+def _rate(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError('must be a decimal number such as "0.05"')
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError('must be a decimal number such as "0.05"') from None
+    if not rate.is_finite() or rate < 0:
+        raise ValueError("must be 0 or more")
+    return rate
+
+
+def _timezone(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError('must be a time zone name such as "Asia/Shanghai"')
+    try:
+        return validate_timezone(value)
+    except SalespoolError:
+        raise ValueError("is not a known time zone") from None
+
+
+def _region(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2}", value):
+        raise ValueError('must be a two-letter region code such as "CN"')
+    return value.upper()
+
+
+def _period(value: Any) -> str:
+    if value not in ("week", "month"):
+        raise ValueError('must be "week" or "month"')
+    return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One setting: its dotted key, default, validator and what it means."""
+
+    key: str
+    default: Any
+    check: Callable[[Any], Any]
+    help: str
+
+
+STAGE_DAYS = {
+    Stage.prospecting: 15,
+    Stage.negotiating: 30,
+    Stage.won: 60,
+    Stage.maintaining: 60,
+    Stage.deepening: 90,
+    Stage.lost: 30,
+}
+ROLE_CAPACITY = {Role.rookie: 30, Role.rep: 200, Role.coach: 150, Role.manager: 0}
+
+RULES: list[Rule] = [
+    Rule("timezone", None, _timezone, "time zone typed dates are read in (default: machine's)"),
+    Rule("phone_region", "CN", _region, "region for phone numbers written without +country"),
+    Rule("recycle.days", 30, _days, "idle days before recycling, for stages/levels not listed"),
+    *(
+        Rule(f"recycle.stage_days.{stage.value}", days, _days, f"idle days for {stage.value}")
+        for stage, days in STAGE_DAYS.items()
+    ),
+    Rule(
+        "recycle.unconverted_days",
+        90,
+        _days_or_off,
+        "owned this long with no deal ever: back to the pool even if called (0 = off)",
+    ),
+    Rule("recycle.deal_exempt_days", 30, _days_or_off, "a deal this recent exempts (0 = off)"),
+    *(
+        Rule(f"claims.capacity.{role.value}", n, _capacity, f"most customers a {role.value} owns")
+        for role, n in ROLE_CAPACITY.items()
+    ),
+    Rule("claims.daily_limit", 20, _count_or_off, "claims per rep per day (0 = no limit)"),
+    Rule("claims.cooldown_days", 30, _days_or_off, "days before a rep may retake a lost customer"),
+    Rule("coaching.first_follow_up_days", 7, _days, "target: first follow-up after hire"),
+    Rule("coaching.first_negotiation_days", 30, _days, "target: first negotiation after hire"),
+    Rule("coaching.first_won_days", 90, _days, "target: first won deal after hire"),
+    Rule("hunting.threshold", Decimal("0.3"), _share, "hunting share below this: order-follower"),
+    Rule("hunting.period", "month", _period, "period of the hunting-share history"),
+    Rule("hunting.periods", 6, _days, "how many periods of hunting share to show"),
+    *(
+        Rule(f"commission.{c.value}", Decimal("0.05"), _rate, f"commission rate on {c.value} deals")
+        for c in Channel
+    ),
+]
+# Tables whose keys are open-ended (customer levels are the team's own labels).
+OPEN_TABLES = {"recycle.level_days": _days}
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    value: Any
+    source: str
+
+
+@dataclass
+class Config:
+    """The effective rules: every key with its value and where it came from."""
+
+    path: Path | None
+    settings: dict[str, Setting] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.settings[key].value
+
+    def table(self, prefix: str) -> dict[str, Any]:
+        """The settings under `prefix.` as {last part: value}."""
+        return {
+            key[len(prefix) + 1 :]: s.value
+            for key, s in self.settings.items()
+            if key.startswith(prefix + ".")
+        }
+
+    def stage_days(self) -> dict[str, int]:
+        return self.table("recycle.stage_days")
+
+    def level_days(self) -> dict[str, int]:
+        return self.table("recycle.level_days")
+
+    def capacity_for(self, role: str) -> int | None:
+        """The role's default capacity (0 means the role owns no customers)."""
+        return self.settings[f"claims.capacity.{role}"].value
+
+    def rows(self) -> list[Setting]:
+        return sorted(self.settings.values(), key=lambda s: s.key)
+
+
+def find_config_file(explicit: str | None) -> Path | None:
+    """Where the rules come from: --config/SALESPOOL_CONFIG, ./salespool.toml, user config dir."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise BadInput(f"--config: no file at {path}")
+        return path
+    for candidate in (
+        Path.cwd() / FILE_NAME,
+        Path(platformdirs.user_config_dir("salespool", appauthor=False)) / FILE_NAME,
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(explicit: str | None = None) -> Config:
+    """Read the effective rules; a bad file is refused naming the key and line."""
+    path = find_config_file(explicit)
+    config = Config(path=path)
+    for rule in RULES:
+        config.settings[rule.key] = Setting(rule.key, rule.default, "default")
+    if path is None:
+        return config
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{path}: not valid TOML: {exc}") from exc
+    rules = {r.key: r for r in RULES}
+    for key, value in _flatten(data):
+        line = _line_of(text, key)
+        where = f"{path}:{line}" if line else str(path)
+        check = rules[key].check if key in rules else _open_table_check(key)
+        if check is None:
+            raise BadInput(f"{where}: unknown key '{key}' (see `salespool config show`)")
+        try:
+            config.settings[key] = Setting(key, check(value), where)
+        except ValueError as exc:
+            raise BadInput(f"{where}: key '{key}': value {value!r} {exc}") from None
+    return config
+
+
+def _open_table_check(key: str) -> Callable[[Any], Any] | None:
+    prefix, _, _last = key.rpartition(".")
+    return OPEN_TABLES.get(prefix)
+
+
+def _flatten(data: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    items = []
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            items.extend(_flatten(value, dotted + "."))
+        else:
+            items.append((dotted, value))
+    return items
+
+
+_HEADER = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
+_ASSIGN = re.compile(r"^\s*([A-Za-z0-9_.\"' -]+?)\s*=")
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line a dotted key is set on (tables and dotted keys; good enough for errors)."""
+    table = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            table = header.group(1).replace(" ", "").replace('"', "")
+            continue
+        assign = _ASSIGN.match(line)
+        if assign:
+            name = assign.group(1).replace(" ", "").replace('"', "").replace("'", "")
+            full = f"{table}.{name}" if table else name
+            if full == key:
+                return number
+    return None
