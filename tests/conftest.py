@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 from typer.testing import CliRunner, Result
 
@@ -18,6 +22,9 @@ from salespool.store import to_url
 
 NOW = "2026-11-29T09:00:00"
 TZ = "Asia/Shanghai"
+# Set to a server URL (postgresql+psycopg://postgres@127.0.0.1:5432/postgres) to run the
+# whole suite on PostgreSQL: each test then gets a database of its own on that server.
+PG_URL = os.environ.get("SALESPOOL_TEST_PG_URL") or None
 
 
 @dataclass
@@ -28,15 +35,22 @@ class Cli:
     runner: CliRunner
     now: str = NOW
     tz: str = TZ
+    config: Path | None = None  # a rules file passed as the global --config
+    server_url: str | None = None  # a PostgreSQL database of this test's own, if any
 
     @property
     def url(self) -> str:
         """What --db gets: the temp file here (a server URL when run against PostgreSQL)."""
-        return str(self.db)
+        return self.server_url or str(self.db)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.server_url is None
 
     def __call__(self, *args: str, now: str | None = None, ok: bool = True) -> Result:
         env = {"SALESPOOL_NOW": now or self.now, "SALESPOOL_TZ": self.tz, "SALESPOOL_ACTOR": "test"}
-        result = self.runner.invoke(app, ["--db", self.url, *args], env=env)
+        rules = ["--config", str(self.config)] if self.config else []
+        result = self.runner.invoke(app, ["--db", self.url, *rules, *args], env=env)
         if ok and result.exit_code != 0:
             raise AssertionError(
                 f"salespool {' '.join(args)} exited {result.exit_code}\n"
@@ -94,9 +108,51 @@ def utc(value: str | datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: checks a SQLite file itself (mode, WAL, copies); skipped on PG"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL:
+        skip = pytest.mark.skip(reason="SQLite only (SALESPOOL_TEST_PG_URL is set)")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Engine]:
+    """An AUTOCOMMIT connection pool to the server's maintenance database."""
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    return Cli(db=tmp_path / "test.db", runner=CliRunner())
+def pg_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A fresh PostgreSQL database for one test, dropped after it (None without a server)."""
+    if not PG_URL:
+        yield None
+        return
+    server: Engine = request.getfixturevalue("pg_server")
+    name = f"salespool_test_{uuid.uuid4().hex[:12]}"
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            # FORCE: a process a test started (and killed) may still hold a connection.
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def cli(tmp_path: Path, pg_database: str | None) -> Cli:
+    return Cli(db=tmp_path / "test.db", runner=CliRunner(), server_url=pg_database)
 
 
 @pytest.fixture

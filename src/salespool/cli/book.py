@@ -73,6 +73,7 @@ REP_COLUMNS = [
     Col("coach", "coach"),
     Col("customers", "customers", "right"),
     Col("capacity", "capacity", "right"),
+    Col("active", "status", fmt=lambda active: "active" if active else "inactive"),
     Col("hired_at", "hired"),
 ]
 
@@ -99,6 +100,49 @@ def rep_add(
         view = reps.add_rep(session, st.clock.now, name, role, coach, capacity, hired_at)
     coached = f", coached by {view.coach}" if view.coach else ""
     st.output(as_json).record(view, f"added {view.role} {view.name}{coached}")
+
+
+@rep_app.command("set")
+def rep_set(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The rep to change.")],
+    coach: Annotated[str | None, typer.Option("--coach", help="Their new coach.")] = None,
+    no_coach: Annotated[bool, typer.Option("--no-coach", help="They have no coach now.")] = False,
+    role: Annotated[
+        Role | None, typer.Option("--role", help="New role (promote a rookie: --role rep).")
+    ] = None,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", min=0, help="Most customers they may own.")
+    ] = None,
+    role_capacity: Annotated[
+        bool, typer.Option("--role-capacity", help="Drop their own capacity: the role's applies.")
+    ] = False,
+    active: Annotated[
+        bool | None,
+        typer.Option("--active/--inactive", help="Inactive reps keep their book, receive nothing."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a rep's coach, role, capacity, or whether they receive customers.
+
+    Example: salespool rep set erin --role rep --coach carol --capacity 120
+    """
+    st = state(ctx)
+    with st.write() as session:
+        view = reps.set_rep(
+            session,
+            name,
+            coach=coach,
+            no_coach=no_coach,
+            role=role,
+            capacity=capacity,
+            role_capacity=role_capacity,
+            active=active,
+        )
+    status = "active" if view.active else "inactive"
+    cap = view.capacity if view.capacity is not None else "role default"
+    coached = f", coached by {view.coach}" if view.coach else ""
+    st.output(as_json).record(view, f"{view.name}: {view.role}, capacity {cap}, {status}{coached}")
 
 
 @rep_app.command("list")

@@ -6,10 +6,14 @@ from typing import Annotated
 
 import typer
 
-from salespool.cli.app import CsvOpt, JsonOpt, app, state
+from salespool.cli.app import CsvOpt, JsonOpt, State, app, state
 from salespool.cli.book import CUSTOMER_COLUMNS, CustomerArg
+from salespool.cli.rules import recycle_rules, render_due
 from salespool.core import customers, handover
+from salespool.core.assignment import Strategy
+from salespool.core.limits import ClaimRules
 from salespool.core.recycle import recycle as recycle_customers
+from salespool.models import Role
 from salespool.render import Col, Format, plural
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No human output (for cron).")]
@@ -22,22 +26,45 @@ DryRunOpt = Annotated[
 def recycle(
     ctx: typer.Context,
     days: Annotated[
-        int, typer.Option("--days", min=1, help="Recycle customers idle this many days or more.")
-    ],
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            help="Recycle customers idle this many days or more, instead of the rules "
+            "(the unconverted rule is off then; locks and the deal exemption still apply).",
+        ),
+    ] = None,
     dry_run: DryRunOpt = False,
     quiet: QuietOpt = False,
+    warn_days: Annotated[
+        int | None,
+        typer.Option("--warn-days", min=0, help="Also list the customers due within N days."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Move customers their owner has left idle into the pool.
+    """Move customers into the pool by the rules: idle too long, or owned long without a deal.
 
-    Idle time runs from the later of the last follow-up (or deal) and the moment
-    the owner got the customer, so a customer handed over today stays today.
+    Idle thresholds come from recycle.level_days (the customer's level, if
+    listed), else recycle.stage_days (its stage), else recycle.days; see
+    `salespool config show`. Idle time runs from the later of the last
+    follow-up (or deal) and the moment the owner got the customer, so a
+    customer handed over today stays today. Locked customers and those with a
+    deal in the last recycle.deal_exempt_days stay.
 
-    Example (nightly, from cron): salespool recycle --days 30 --quiet
+    Example (nightly, from cron): salespool recycle --quiet
     """
     st = state(ctx)
     with st.write() as session:
-        result = recycle_customers(session, st.clock.now, st.actor, days, dry_run)
+        result = recycle_customers(
+            session,
+            st.clock.now,
+            st.actor,
+            days,
+            dry_run,
+            rules=recycle_rules(st),
+            warn_days=warn_days,
+            tz=st.clock.tz,
+        )
     out = st.output(as_json, quiet=quiet)
     if out.fmt is Format.json:
         out.json(result)
@@ -51,11 +78,15 @@ def recycle(
                     Col("name", "customer"),
                     Col("previous_owner", "was with"),
                     Col("idle_days", "idle days", "right"),
+                    Col("reason", "rule"),
                 ],
             )
         )
     verb = "would recycle" if dry_run else "recycled"
-    out.say(f"{verb} {plural(result.count, 'customer')} idle {days}+ days into the pool")
+    rule = f"idle {days}+ days" if days is not None else "by the rules"
+    out.say(f"{verb} {plural(result.count, 'customer')} {rule} into the pool")
+    if result.due is not None and not quiet and warn_days is not None:
+        render_due(out, result.due, warn_days)
 
 
 @app.command()
@@ -86,11 +117,15 @@ def claim(
 ) -> None:
     """A rep takes a customer from the pool (refused if someone owns it).
 
+    Refused too, naming the rule, when the rep is inactive, at capacity
+    (claims.capacity.ROLE or their own), past claims.daily_limit today, or
+    within claims.cooldown_days of losing this very customer.
+
     Example: salespool claim C0042 --rep erin
     """
     st = state(ctx)
     with st.write() as session:
-        view = handover.claim(session, st.clock.now, st.actor, customer, rep)
+        view = handover.claim(session, st.clock.now, st.actor, customer, rep, claim_rules(st))
     st.output(as_json).record(view, f"{view.owner} claimed '{view.name}' (#{view.id})")
 
 
@@ -104,6 +139,18 @@ def assign(
     to: Annotated[
         list[str] | None, typer.Option("--to", help="Rep to receive customers; repeat for more.")
     ] = None,
+    strategy: Annotated[
+        Strategy | None,
+        typer.Option(
+            "--strategy",
+            help="round-robin (default), least-loaded, or rookie-first (rookies, least loaded "
+            "first, before others).",
+        ),
+    ] = None,
+    role: Annotated[
+        Role | None,
+        typer.Option("--role", help="Without --to: hand out to the active reps of this role."),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="At most N customers.")
     ] = None,
@@ -111,29 +158,62 @@ def assign(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """Hand pool customers to reps, round-robin.
+    """Hand pool customers to reps by a strategy, within capacity and cooldown.
 
-    Example: salespool assign --to erin --to frank --limit 20
+    The reps are those named with --to, else the active reps of --role, else
+    (with --strategy) every active rep. Ties go by rep name, so the same pool
+    always gives the same plan; --dry-run shows it with the reason for each row.
+
+    Example: salespool assign --strategy rookie-first --limit 20 --dry-run
     """
-    if not to:
-        raise typer.BadParameter("name at least one rep with --to", param_hint="--to")
+    if not to and role is None and strategy is None:
+        raise typer.BadParameter(
+            "name reps with --to, or choose them with --role or --strategy", param_hint="--to"
+        )
+    if to and role is not None:
+        raise typer.BadParameter("use --to or --role, not both", param_hint="--role")
     st = state(ctx)
     with st.write() as session:
         result = handover.assign(
-            session, st.clock.now, st.actor, to, customer or None, limit, dry_run
+            session,
+            st.clock.now,
+            st.actor,
+            to or None,
+            customer or None,
+            limit,
+            dry_run,
+            strategy=strategy or Strategy.round_robin,
+            role=role,
+            rules=claim_rules(st),
         )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         out.json(result)
         return
     columns = [Col("id", "id", "right"), Col("name", "customer"), Col("owner", "to")]
+    if dry_run:
+        columns.append(Col("reason", "why"))
     if out.fmt is Format.csv:
         out.listing(result.assigned, columns)
         return
     if result.assigned:
         out.console.print(out.table(result.assigned, columns))
+    for skipped in result.skipped:
+        out.say(f"passed over #{skipped.id}: {skipped.reason}")
     verb = "would assign" if dry_run else "assigned"
-    out.say(f"{verb} {plural(result.count, 'pool customer')} to {', '.join(dict.fromkeys(to))}")
+    receivers = ", ".join(dict.fromkeys(a.owner for a in result.assigned)) or "nobody"
+    out.say(f"{verb} {plural(result.count, 'pool customer')} ({result.strategy}) to {receivers}")
+
+
+def claim_rules(st: State) -> ClaimRules:
+    """The claim limits from the team's config, for the core hand-overs."""
+    config = st.config
+    return ClaimRules(
+        daily_limit=config["claims.daily_limit"],
+        cooldown_days=config["claims.cooldown_days"],
+        role_capacity={role.value: config.capacity_for(role.value) for role in Role},
+        tz=st.clock.tz,
+    )
 
 
 @app.command()

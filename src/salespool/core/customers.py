@@ -35,6 +35,15 @@ class CustomerView:
     city: str | None
     level: str | None
     created_at: datetime
+    # A lock set by the current owner (`salespool lock`); `locked` is whether it protects now.
+    locked: bool = False
+    locked_until: datetime | None = None
+    lock_reason: str | None = None
+
+    @property
+    def stage_shown(self) -> str:
+        """The stage as the human table shows it, marked when a lock protects the customer."""
+        return f"{self.stage} (locked)" if self.locked else self.stage
 
 
 def idle_since():
@@ -77,9 +86,26 @@ def to_views(session: Session, query: Select, now: datetime) -> list[CustomerVie
                 city=customer.city,
                 level=customer.level,
                 created_at=from_db(customer.created_at),
+                **_lock_fields(customer, now),
             )
         )
     return views
+
+
+def _lock_fields(customer: Customer, now: datetime) -> dict:
+    """The lock as shown: only one set during the current ownership counts (see core/recycle)."""
+    if (
+        customer.locked_at is None
+        or customer.owned_since is None
+        or customer.locked_at < customer.owned_since
+    ):
+        return {}
+    until = from_db(customer.locked_until)
+    return {
+        "locked": until is None or until > now,
+        "locked_until": until,
+        "lock_reason": customer.lock_reason,
+    }
 
 
 def get_view(session: Session, customer_id: int, now: datetime) -> CustomerView:

@@ -3,22 +3,43 @@
 Each change of owner is one conditional UPDATE (`... WHERE owner_id IS NULL`
 or `... WHERE owner_id = :owner`) inside the caller's write transaction, so
 two reps claiming at once never both win; every change writes an event.
+Claims and assignments first check the claim limits (core/limits.py) with the
+receiving reps' rows locked, so the limits hold under concurrency too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from salespool.clock import to_db
+from salespool.core.assignment import (
+    Candidate,
+    Plan,
+    PoolCustomer,
+    Strategy,
+    load_text,
+    plan_assignment,
+)
 from salespool.core.customers import CustomerView, find_customer, get_view
+from salespool.core.limits import (
+    NO_LIMITS,
+    ClaimRules,
+    check_capacity,
+    check_cooldown,
+    check_daily_limit,
+    cooldowns,
+    ensure_can_receive,
+    lock_reps,
+    owned_counts,
+)
 from salespool.core.reps import find_rep
 from salespool.core.trail import record_event, record_events
 from salespool.errors import BadInput, Refused
-from salespool.models import Customer, EventKind, Rep
+from salespool.models import Customer, EventKind, Rep, Role
 
 
 @dataclass
@@ -26,6 +47,14 @@ class Assignment:
     id: int
     name: str
     owner: str
+    reason: str = ""
+
+
+@dataclass
+class NotAssigned:
+    id: int
+    name: str
+    reason: str
 
 
 @dataclass
@@ -33,39 +62,31 @@ class AssignResult:
     dry_run: bool
     count: int
     assigned: list[Assignment]
-
-
-def owned_count(session: Session, rep_id: int) -> int:
-    """How many customers a rep owns right now."""
-    return session.execute(
-        select(func.count()).select_from(Customer).where(Customer.owner_id == rep_id)
-    ).scalar_one()
-
-
-def room_left(session: Session, rep: Rep) -> int | None:
-    """How many more customers `rep` may take (None: no capacity set)."""
-    if rep.capacity is None:
-        return None
-    return max(rep.capacity - owned_count(session, rep.id), 0)
-
-
-def _over_capacity(session: Session, rep: Rep, wanted: int) -> Refused:
-    owned = owned_count(session, rep.id)
-    return Refused(
-        f"capacity: {rep.name} owns {owned} of {rep.capacity} customers "
-        f"and cannot take {wanted} more"
-    )
+    strategy: str = Strategy.round_robin.value
+    # Pool customers passed over because every rep with room is in cooldown for them.
+    skipped: list[NotAssigned] = field(default_factory=list)
 
 
 def claim(
-    session: Session, now: datetime, actor: str, customer_key: str, rep_name: str
+    session: Session,
+    now: datetime,
+    actor: str,
+    customer_key: str,
+    rep_name: str,
+    rules: ClaimRules = NO_LIMITS,
 ) -> CustomerView:
-    """A rep takes a customer from the pool; refused if someone owns it already."""
+    """A rep takes a customer from the pool, within the claim limits.
+
+    Refused if someone owns it already, or if the rep is inactive, at capacity,
+    past the daily claim limit, or in cooldown for this customer.
+    """
     customer = find_customer(session, customer_key)
     rep = find_rep(session, rep_name)
-    room = room_left(session, rep)
-    if room is not None and room < 1:
-        raise _over_capacity(session, rep, 1)
+    ensure_can_receive(rep)
+    lock_reps(session, [rep.id])
+    check_capacity(session, rules, rep)
+    check_daily_limit(session, now, rules, rep)
+    check_cooldown(session, now, rules, rep, customer.id)
     won = session.execute(
         update(Customer)
         .where(Customer.id == customer.id, Customer.owner_id.is_(None))
@@ -135,53 +156,55 @@ def assign(
     session: Session,
     now: datetime,
     actor: str,
-    to: list[str],
+    to: list[str] | None = None,
     customer_keys: list[str] | None = None,
     limit: int | None = None,
     dry_run: bool = False,
+    *,
+    strategy: Strategy = Strategy.round_robin,
+    role: Role | None = None,
+    rules: ClaimRules = NO_LIMITS,
 ) -> AssignResult:
-    """Hand pool customers to reps round-robin: the named ones, else the oldest in the pool."""
-    if not to:
-        raise BadInput("--to: name at least one rep")
+    """Hand pool customers to reps by `strategy`: the named ones, else the oldest in the pool.
+
+    The reps are those in `to`, else the active reps of `role`, else every
+    active rep. Capacity and cooldown apply; the daily claim limit does not
+    (it limits a rep's own claims). Named customers must all be placed or
+    nothing is; from the pool, assignment stops when every rep is full.
+    """
     if limit is not None and limit < 1:
         raise BadInput(f"--limit: {limit} must be 1 or more")
-    reps: list[Rep] = []
-    for name in to:
-        rep = find_rep(session, name)
-        if rep.id not in {r.id for r in reps}:
-            reps.append(rep)
-
-    if customer_keys:
-        customers: list[tuple[int, str, str]] = []
-        seen: set[int] = set()
-        for key in customer_keys:
-            c = find_customer(session, key)
-            if c.id in seen:
-                continue
-            seen.add(c.id)
-            if c.owner_id is not None:
-                owner = session.get(Rep, c.owner_id)
-                raise Refused(f"'{c.name}' is not in the pool: {owner.name} owns it")
-            customers.append((c.id, c.name, c.stage))
+    if to and role is not None:
+        raise BadInput("--to and --role: choose the reps one way, not both")
+    reps = _receivers(session, to, role)
+    rep_ids = [r.id for r in reps]
+    lock_reps(session, rep_ids)
+    owned = owned_counts(session, rep_ids)
+    candidates = [Candidate(r.name, r.role, owned[r.id], rules.capacity_of(r)) for r in reps]
+    by_name = {r.name: r for r in reps}
+    strict = bool(customer_keys)
+    if strict:
+        customers = _named_pool_customers(session, customer_keys or [])
         customers = customers[:limit] if limit else customers
+        cooling = cooldowns(session, now, rules, rep_ids, [c.id for c in customers])
     else:
-        query = (
-            select(Customer.id, Customer.name, Customer.stage)
-            .where(Customer.owner_id.is_(None))
-            .order_by(Customer.pooled_at.is_(None), Customer.pooled_at, Customer.id)
-            .with_for_update(skip_locked=True)
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        customers = [tuple(row) for row in session.execute(query)]
+        cooling = cooldowns(session, now, rules, rep_ids)
+        # A customer in cooldown may be passed over, so look that much further into the pool.
+        extra = len({cid for cid, _rep in cooling})
+        customers = _oldest_in_pool(session, candidates, limit, extra)
+    blocked = {(cid, cd.rep_name): cd.message(now, rules.tz) for (cid, _), cd in cooling.items()}
+    plan = plan_assignment(customers, candidates, strategy, blocked, limit)
+    if customers and (not plan.rows or (strict and len(plan.rows) < len(customers))):
+        raise Refused(_why_not(plan, customers, candidates, rules, by_name))
 
-    plan = _round_robin(session, customers, reps, strict=bool(customer_keys))
     result = AssignResult(
         dry_run=dry_run,
-        count=len(plan),
-        assigned=[Assignment(id=cid, name=name, owner=rep.name) for cid, name, _s, rep in plan],
+        count=len(plan.rows),
+        assigned=[Assignment(r.customer.id, r.customer.name, r.rep, r.reason) for r in plan.rows],
+        strategy=Strategy(strategy).value,
+        skipped=[NotAssigned(s.customer.id, s.customer.name, s.reason) for s in plan.skipped],
     )
-    if dry_run or not plan:
+    if dry_run or not plan.rows:
         return result
 
     at = to_db(now)
@@ -191,59 +214,109 @@ def assign(
         update(table)
         .where(table.c.id == bindparam("cid"), table.c.owner_id.is_(None))
         .values(owner_id=bindparam("rep_id"), owned_since=at, pooled_at=None),
-        [{"cid": cid, "rep_id": rep.id} for cid, _n, _s, rep in plan],
+        [{"cid": r.customer.id, "rep_id": by_name[r.rep].id} for r in plan.rows],
     ).rowcount
-    if moved != len(plan):
+    if moved != len(plan.rows):
         raise Refused("some of these customers left the pool meanwhile; nothing was assigned")
     record_events(
         session,
         [
             {
-                "customer_id": cid,
+                "customer_id": r.customer.id,
                 "at": at,
                 "kind": EventKind.assigned.value,
                 "from_rep_id": None,
-                "to_rep_id": rep.id,
-                "from_stage": stage,
-                "to_stage": stage,
-                "reason": None,
+                "to_rep_id": by_name[r.rep].id,
+                "from_stage": r.customer.stage,
+                "to_stage": r.customer.stage,
+                "reason": r.reason,
                 "actor": actor,
             }
-            for cid, _n, stage, rep in plan
+            for r in plan.rows
         ],
     )
     return result
 
 
-def _round_robin(
-    session: Session, customers: list[tuple[int, str, str]], reps: list[Rep], strict: bool
-) -> list[tuple[int, str, str, Rep]]:
-    """Deal customers to reps in turn, skipping reps at capacity.
+def _receivers(session: Session, to: list[str] | None, role: Role | None) -> list[Rep]:
+    """The reps who may receive: those named (each must be able to), else active reps."""
+    if to:
+        reps: dict[int, Rep] = {}
+        for name in to:
+            rep = find_rep(session, name)
+            ensure_can_receive(rep)
+            reps.setdefault(rep.id, rep)
+        return list(reps.values())
+    query = select(Rep).where(Rep.left_at.is_(None), Rep.active.is_(True)).order_by(Rep.name)
+    if role is not None:
+        query = query.where(Rep.role == Role(role).value)
+    reps_found = list(session.execute(query).scalars())
+    if not reps_found:
+        of_role = f" with role {Role(role).value}" if role is not None else ""
+        raise Refused(f"no active rep{of_role} to assign to (see `salespool rep list`)")
+    return reps_found
 
-    With `strict` (customers named by the user) running out of room is refused;
-    otherwise assignment stops when every rep is full.
+
+def _named_pool_customers(session: Session, keys: list[str]) -> list[PoolCustomer]:
+    """The customers named, once each, in the order given; refused if any is owned."""
+    found: dict[int, PoolCustomer] = {}
+    for key in keys:
+        c = find_customer(session, key)
+        if c.owner_id is not None:
+            owner = session.get(Rep, c.owner_id)
+            raise Refused(f"'{c.name}' is not in the pool: {owner.name} owns it")
+        found.setdefault(c.id, PoolCustomer(c.id, c.name, c.stage))
+    return list(found.values())
+
+
+def _oldest_in_pool(
+    session: Session, candidates: list[Candidate], limit: int | None, extra: int
+) -> list[PoolCustomer]:
+    """The pool customers assignment may hand out, oldest in the pool first.
+
+    Bounded by --limit and by the room the reps have left, plus `extra` for the
+    customers that cooldown may pass over.
     """
-    room = {rep.id: room_left(session, rep) for rep in reps}
-    plan = []
-    turn = 0
-    for cid, name, stage in customers:
-        for _ in range(len(reps)):
-            rep = reps[turn % len(reps)]
-            turn += 1
-            if room[rep.id] is None or room[rep.id] > 0:
-                break
-        else:
-            if strict or not plan:
-                full = reps[0] if len(reps) == 1 else None
-                if full is not None:
-                    raise _over_capacity(session, full, len(customers))
-                raise Refused(
-                    "capacity: every rep in --to is full ("
-                    + ", ".join(f"{r.name} {owned_count(session, r.id)}/{r.capacity}" for r in reps)
-                    + ")"
-                )
-            break
-        if room[rep.id] is not None:
-            room[rep.id] -= 1
-        plan.append((cid, name, stage, rep))
-    return plan
+    bound = limit
+    if all(c.capacity is not None for c in candidates):
+        room = sum(max((c.capacity or 0) - c.owned, 0) for c in candidates)
+        bound = room if bound is None else min(bound, room)
+    query = (
+        select(Customer.id, Customer.name, Customer.stage)
+        .where(Customer.owner_id.is_(None))
+        .order_by(Customer.pooled_at.is_(None), Customer.pooled_at, Customer.id)
+        .with_for_update(skip_locked=True)
+    )
+    if bound is not None:
+        # At least one row, so that full reps are reported rather than silently skipped.
+        query = query.limit(max(bound, 1) + extra)
+    return [PoolCustomer(cid, name, stage) for cid, name, stage in session.execute(query)]
+
+
+def _why_not(
+    plan: Plan,
+    customers: list[PoolCustomer],
+    candidates: list[Candidate],
+    rules: ClaimRules,
+    reps: dict[str, Rep],
+) -> str:
+    """Why customers that had to be placed were not: the rule and the numbers."""
+    placed = {r.customer.id for r in plan.rows}
+    left_over = [c for c in customers if c.id not in placed]
+    skipped = {s.customer.id: s.reason for s in plan.skipped}
+    first = left_over[0]
+    if first.id in skipped:
+        return skipped[first.id]
+    if len(candidates) == 1:
+        c = candidates[0]
+        return (
+            f"capacity: {c.name} owns {c.owned} of {rules.capacity_text(reps[c.name])} "
+            f"and cannot take {len(left_over)} more"
+        )
+    loads = ", ".join(f"{c.name} {load_text(c.owned, c.capacity)}" for c in candidates)
+    if not plan.rows and all(c.capacity is not None and c.owned >= c.capacity for c in candidates):
+        return f"capacity: every rep is full ({loads})"
+    return (
+        f"capacity: the reps have room for {len(plan.rows)} of these "
+        f"{len(customers)} customers ({loads})"
+    )

@@ -1,18 +1,64 @@
-"""Recycling: customers their owner has left idle go back to the pool."""
+"""Recycling by rule: customers their owner left idle, or could not convert, go back to the pool.
+
+Every rule is one SQL condition evaluated "as of" a moment T, so the same
+condition serves `recycle` (T = now), `due` (T = now + N days) and `simulate`:
+
+- **idle**: the idleness clock (later of last contact and owned_since) is at
+  least the customer's threshold old. The threshold is `recycle.level_days`
+  for the customer's level when that level is listed, else
+  `recycle.stage_days` for its stage, else `recycle.days` — one SQL CASE.
+  `--days N` replaces all of them with N.
+- **unconverted**: owned for `recycle.unconverted_days` (from owned_since) with
+  no deal since owned_since, even if it is being called. 0 turns it off, and so
+  does `--days N` (which means exactly "idle N days or more").
+- **exemptions** (always apply): a deal less than `recycle.deal_exempt_days`
+  ago; a lock (locked_at set, locked_until null or later than T).
+
+When a customer meets both rules the reason names the idle one. Each
+condition only grows true with T (idleness grows, exemptions expire), so "will
+be recycled by T" is the same condition evaluated at T.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
 from sqlmodel import Session
 
-from salespool.clock import idle_days, to_db
+from salespool.clock import from_db, idle_days, to_db
 from salespool.core.customers import idle_since
+from salespool.core.reps import find_rep
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput
-from salespool.models import Customer, EventKind, Rep
+from salespool.models import Customer, Deal, EventKind, Rep
+
+IDLE = "idle"
+UNCONVERTED = "unconverted"
+
+
+@dataclass(frozen=True)
+class RecycleRules:
+    """The recycling rules; the defaults are the plain `--days 30` rule with no exemption."""
+
+    days: int = 30  # idle threshold for customers whose level and stage are not listed
+    stage_days: Mapping[str, int] = field(default_factory=dict)
+    level_days: Mapping[str, int] = field(default_factory=dict)
+    unconverted_days: int = 0  # 0 = off
+    deal_exempt_days: int = 0  # 0 = off
+    overridden: bool = False  # True after `--days N`: one threshold for everyone
+
+    def with_days(self, days: int) -> RecycleRules:
+        """`--days N`: N for everyone, the unconverted rule off, the exemptions kept."""
+        if days < 1:
+            raise BadInput(f"--days: {days} must be 1 or more (a customer handed over today stays)")
+        return RecycleRules(days=days, deal_exempt_days=self.deal_exempt_days, overridden=True)
+
+    def unconverted_reason(self) -> str:
+        return f"unconverted: owned {self.unconverted_days}+ days, no deal"
 
 
 @dataclass
@@ -21,29 +67,188 @@ class Recycled:
     name: str
     previous_owner: str
     idle_days: int
+    rule: str  # "idle" or "unconverted"
+    reason: str  # as written in the event, e.g. "idle 30+ days (stage negotiating)"
+
+
+@dataclass
+class DueCustomer:
+    """An owned customer the rules will recycle soon, and when."""
+
+    id: int
+    name: str
+    owner: str
+    stage: str
+    level: str | None
+    idle_days: int
+    due_at: datetime  # the moment it becomes recyclable (now, if it already is)
+    due_date: str  # that moment's date in the team's time zone
+    days_left: int
+    rule: str
+    reason: str
 
 
 @dataclass
 class RecycleResult:
     dry_run: bool
     count: int
-    days: int
+    days: int | None  # the --days override, or None when the rules applied
     recycled: list[Recycled]
+    due: list[DueCustomer] | None = None  # with --warn-days: what goes next
+
+
+@dataclass
+class Simulation:
+    days: int
+    count: int
+    by_rep: dict[str, int]
+
+
+@dataclass
+class SimulateResult:
+    as_of: datetime
+    thresholds: list[Simulation]
+
+
+# --- the rules as SQL ---------------------------------------------------------
+
+
+def _thresholds(rules: RecycleRules) -> list[tuple[ColumnElement[bool], int, str]]:
+    """(which customers, idle days, how the reason names it), in precedence order."""
+    if rules.overridden:
+        return []
+    levels = [
+        (Customer.level == level, days, f"level {level}")
+        for level, days in sorted(rules.level_days.items())
+    ]
+    stages = [
+        (Customer.stage == stage, days, f"stage {stage}")
+        for stage, days in sorted(rules.stage_days.items())
+    ]
+    return levels + stages
+
+
+def _idle_reason(days: int, label: str | None) -> str:
+    return f"idle {days}+ days" + (f" ({label})" if label else "")
+
+
+def _default_label(rules: RecycleRules) -> str | None:
+    return None if rules.overridden else "recycle.days"
+
+
+def _case(whens: list[tuple[ColumnElement[bool], ColumnElement]], default: ColumnElement):
+    return case(*whens, else_=default) if whens else default
+
+
+def _when(moment: datetime) -> ColumnElement:
+    return literal(to_db(moment), Customer.owned_since.type)
+
+
+def threshold(rules: RecycleRules) -> ColumnElement[int]:
+    """SQL: each customer's idle threshold in days."""
+    whens = [(cond, literal(days)) for cond, days, _ in _thresholds(rules)]
+    return _case(whens, literal(rules.days))
+
+
+def idle_reason(rules: RecycleRules) -> ColumnElement[str]:
+    """SQL: the reason the idle rule writes for each customer."""
+    whens = [(cond, literal(_idle_reason(days, label))) for cond, days, label in _thresholds(rules)]
+    return _case(whens, literal(_idle_reason(rules.days, _default_label(rules))))
+
+
+def idle_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
+    """SQL: idle for at least the customer's threshold at `at`."""
+    whens = [(cond, _when(at - timedelta(days=days))) for cond, days, _ in _thresholds(rules)]
+    return idle_since() <= _case(whens, _when(at - timedelta(days=rules.days)))
+
+
+def converted() -> ColumnElement[bool]:
+    """SQL: a deal since the current owner got the customer."""
+    return (
+        select(Deal.id)
+        .where(Deal.customer_id == Customer.id, Deal.at >= Customer.owned_since)
+        .exists()
+    )
+
+
+def unconverted_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
+    """SQL: owned `unconverted_days` or more at `at`, with no deal since owned_since."""
+    if rules.overridden or not rules.unconverted_days:
+        return false()
+    owned_by = _when(at - timedelta(days=rules.unconverted_days))
+    return and_(Customer.owned_since <= owned_by, ~converted())
+
+
+def exempt_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
+    """SQL: protected at `at` by a lock, or by a deal less than `deal_exempt_days` before."""
+    # A lock guards the owner who had it when it was set: one left over from an
+    # earlier owner (released, rep left) does not protect the next one.
+    locked = and_(
+        Customer.locked_at.is_not(None),
+        Customer.locked_at >= Customer.owned_since,
+        or_(Customer.locked_until.is_(None), Customer.locked_until > _when(at)),
+    )
+    if not rules.deal_exempt_days:
+        return locked
+    recent = (
+        select(Deal.id)
+        .where(
+            Deal.customer_id == Customer.id,
+            Deal.at > _when(at - timedelta(days=rules.deal_exempt_days)),
+        )
+        .exists()
+    )
+    return or_(locked, recent)
+
+
+def recyclable_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
+    """SQL: the owned customers the rules would recycle at `at` if nothing else happened."""
+    return and_(
+        Customer.owner_id.is_not(None),
+        or_(idle_at(rules, at), unconverted_at(rules, at)),
+        ~exempt_at(rules, at),
+    )
+
+
+def _rule_and_reason(rules: RecycleRules, now: datetime) -> tuple[ColumnElement, ColumnElement]:
+    """SQL: which rule takes each recyclable customer, and the reason it writes."""
+    if rules.overridden or not rules.unconverted_days:
+        return literal(IDLE), idle_reason(rules)
+    idle = idle_at(rules, now)
+    return (
+        case((idle, literal(IDLE)), else_=literal(UNCONVERTED)),
+        case((idle, idle_reason(rules)), else_=literal(rules.unconverted_reason())),
+    )
+
+
+# --- the operations -------------------------------------------------------------
 
 
 def recycle(
-    session: Session, now: datetime, actor: str, days: int, dry_run: bool = False
+    session: Session,
+    now: datetime,
+    actor: str,
+    days: int | None = None,
+    dry_run: bool = False,
+    rules: RecycleRules | None = None,
+    warn_days: int | None = None,
+    tz: str = "UTC",
 ) -> RecycleResult:
-    """Move every owned customer idle for `days` or more into the pool, in bulk."""
-    if days < 1:
-        raise BadInput(f"--days: {days} must be 1 or more (a customer handed over today stays)")
-    cutoff = to_db(now - timedelta(days=days))
-    idle = and_(Customer.owner_id.is_not(None), idle_since() <= cutoff)
+    """Move every customer the rules take into the pool, in bulk, each with its reason.
+
+    `days` overrides the idle thresholds (and turns the unconverted rule off);
+    `warn_days` adds the customers due within that many days after this run.
+    """
+    rules = rules or RecycleRules()
+    if days is not None:
+        rules = rules.with_days(days)
+    where = recyclable_at(rules, now)
+    rule, reason = _rule_and_reason(rules, now)
     # Lock the candidates (PostgreSQL) so the statements below see the same rows.
     candidates = session.execute(
-        select(Customer.id, Customer.name, Rep.name, idle_since())
+        select(Customer.id, Customer.name, Rep.name, idle_since(), rule, reason)
         .join(Rep, Rep.id == Customer.owner_id)
-        .where(idle)
+        .where(where)
         .order_by(Customer.id)
         .with_for_update(of=Customer)
     ).all()
@@ -52,11 +257,121 @@ def recycle(
         count=len(candidates),
         days=days,
         recycled=[
-            Recycled(id=cid, name=name, previous_owner=owner, idle_days=idle_days(since, now))
-            for cid, name, owner, since in candidates
+            Recycled(
+                id=cid,
+                name=name,
+                previous_owner=owner,
+                idle_days=idle_days(since, now),
+                rule=rule_name,
+                reason=why,
+            )
+            for cid, name, owner, since, rule_name, why in candidates
         ],
     )
-    if dry_run or not candidates:
-        return result
-    bulk_to_pool(session, idle, now, EventKind.recycled, f"idle {days}+ days", actor)
+    if candidates and not dry_run:
+        bulk_to_pool(session, where, now, EventKind.recycled, reason, actor)
+    if warn_days is not None:
+        taken = {r.id for r in result.recycled}
+        upcoming = due(session, now, tz, warn_days, rules=rules)
+        result.due = [d for d in upcoming if d.id not in taken]
     return result
+
+
+def due(
+    session: Session,
+    now: datetime,
+    tz: str,
+    within: int,
+    rep: str | None = None,
+    rules: RecycleRules | None = None,
+) -> list[DueCustomer]:
+    """Owned customers the rules will recycle within `within` days, soonest first.
+
+    The date assumes nothing changes meanwhile (no follow-up, deal, lock or
+    unlock); a customer recyclable already is due now, at the next run.
+    """
+    if within < 0:
+        raise BadInput(f"--within: {within} must be 0 or more")
+    rules = rules or RecycleRules()
+    horizon = now + timedelta(days=within)
+    last_deal = (
+        select(func.max(Deal.at)).where(Deal.customer_id == Customer.id).scalar_subquery()
+    )
+    query = (
+        select(
+            Customer.id,
+            Customer.name,
+            Rep.name,
+            Customer.stage,
+            Customer.level,
+            idle_since(),
+            Customer.owned_since,
+            threshold(rules),
+            idle_reason(rules),
+            converted(),
+            last_deal,
+            Customer.locked_at,
+            Customer.locked_until,
+        )
+        .join(Rep, Rep.id == Customer.owner_id)
+        .where(recyclable_at(rules, horizon))
+        .order_by(Customer.id)
+    )
+    if rep is not None:
+        query = query.where(Customer.owner_id == find_rep(session, rep, active=False).id)
+    zone = ZoneInfo(tz)
+    items = []
+    for row in session.execute(query):
+        (cid, name, owner, stage, level, since, owned, idle_limit, idle_why) = row[:9]
+        has_deal, deal_at, locked_at, locked_until = row[9:]
+        since, owned, locked_at = from_db(since), from_db(owned), from_db(locked_at)
+        idle_from = since + timedelta(days=idle_limit)
+        fires = idle_from
+        if rules.unconverted_days and not rules.overridden and not has_deal:
+            fires = min(fires, owned + timedelta(days=rules.unconverted_days))
+        # Exemptions only postpone: recyclable from the moment the last one ends.
+        if rules.deal_exempt_days and deal_at is not None:
+            fires = max(fires, from_db(deal_at) + timedelta(days=rules.deal_exempt_days))
+        if locked_until is not None and locked_at is not None and locked_at >= owned:
+            fires = max(fires, from_db(locked_until))
+        when = max(fires, now)
+        by_idle = idle_from <= when
+        items.append(
+            DueCustomer(
+                id=cid,
+                name=name,
+                owner=owner,
+                stage=stage,
+                level=level,
+                idle_days=idle_days(since, now),
+                due_at=when,
+                due_date=when.astimezone(zone).strftime("%Y-%m-%d"),
+                days_left=idle_days(now, when),
+                rule=IDLE if by_idle else UNCONVERTED,
+                reason=idle_why if by_idle else rules.unconverted_reason(),
+            )
+        )
+    items.sort(key=lambda d: (d.due_at, d.id))
+    return items
+
+
+def simulate(
+    session: Session, now: datetime, thresholds: list[int], rules: RecycleRules | None = None
+) -> SimulateResult:
+    """For each threshold, how many customers `recycle --days N` would take now, per rep."""
+    if not thresholds:
+        raise BadInput("--days: give at least one threshold, e.g. 15,30,45,60")
+    rules = rules or RecycleRules()
+    simulations = []
+    for days in thresholds:
+        where = recyclable_at(rules.with_days(days), now)
+        counts = session.execute(
+            select(Rep.name, func.count())
+            .join(Customer, Customer.owner_id == Rep.id)
+            .where(where)
+            .group_by(Rep.name)
+            .order_by(Rep.name)
+        ).all()
+        by_rep = {name: n for name, n in counts}
+        simulations.append(Simulation(days=days, count=sum(by_rep.values()), by_rep=by_rep))
+    return SimulateResult(as_of=now, thresholds=simulations)

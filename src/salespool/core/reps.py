@@ -24,6 +24,7 @@ class RepView:
     customers: int
     hired_at: datetime | None
     left_at: datetime | None
+    active: bool = True
 
 
 @dataclass
@@ -103,9 +104,72 @@ def list_reps(session: Session, include_left: bool = False) -> list[RepView]:
             customers=count,
             hired_at=from_db(rep.hired_at),
             left_at=from_db(rep.left_at),
+            active=rep.active,
         )
         for rep, coach_name, count in session.execute(query)
     ]
+
+
+def set_rep(
+    session: Session,
+    name: str,
+    *,
+    coach: str | None = None,
+    no_coach: bool = False,
+    role: Role | None = None,
+    capacity: int | None = None,
+    role_capacity: bool = False,
+    active: bool | None = None,
+) -> RepView:
+    """Change a rep's coach, role (a qualified rookie is promoted so), capacity or activity.
+
+    `role_capacity` clears the rep's own capacity so the role's default applies.
+    A rep marked inactive keeps their book but receives no customers.
+    """
+    rep = find_rep(session, name)
+    if coach is not None and no_coach:
+        raise BadInput("--coach and --no-coach: choose one")
+    if capacity is not None and role_capacity:
+        raise BadInput("--capacity and --role-capacity: choose one")
+    if capacity is not None and capacity < 0:
+        raise BadInput(f"--capacity: {capacity} must be 0 or more")
+    values: dict[str, object] = {}
+    if coach is not None:
+        mentor = find_rep(session, coach)
+        if mentor.id == rep.id:
+            raise BadInput(f"--coach: '{rep.name}' cannot coach themselves")
+        _refuse_coaching_cycle(session, rep, mentor)
+        values["coach_id"] = mentor.id
+    if no_coach:
+        values["coach_id"] = None
+    if role is not None:
+        values["role"] = Role(role).value
+    if capacity is not None:
+        values["capacity"] = capacity
+    if role_capacity:
+        values["capacity"] = None
+    if active is not None:
+        values["active"] = active
+    if not values:
+        raise BadInput(
+            "nothing to set: give --coach, --no-coach, --role, --capacity, --role-capacity, "
+            "--active or --inactive"
+        )
+    session.execute(update(Rep).where(Rep.id == rep.id).values(**values))
+    return next(r for r in list_reps(session) if r.name == rep.name)
+
+
+def _refuse_coaching_cycle(session: Session, rep: Rep, mentor: Rep) -> None:
+    """Refuse making `mentor` coach `rep` when `rep` is already up `mentor`'s coaching chain."""
+    seen: set[int] = set()
+    current: Rep | None = mentor
+    while current is not None and current.coach_id is not None and current.id not in seen:
+        seen.add(current.id)
+        if current.coach_id == rep.id:
+            raise Refused(
+                f"--coach: {rep.name} already coaches {mentor.name} (directly or through others)"
+            )
+        current = session.get(Rep, current.coach_id)
 
 
 def rep_leave(session: Session, now: datetime, actor: str, name: str) -> LeaveResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import ColumnElement, insert, literal, select, update
 from sqlmodel import Session
 
 from salespool.clock import to_db
@@ -47,10 +47,19 @@ def record_events(session: Session, rows: list[dict]) -> None:
 
 
 def bulk_to_pool(
-    session: Session, where, now: datetime, kind: EventKind, reason: str, actor: str
+    session: Session,
+    where,
+    now: datetime,
+    kind: EventKind,
+    reason: str | ColumnElement[str],
+    actor: str,
 ) -> int:
-    """Send every customer matching `where` to the pool: one event INSERT ... SELECT, one UPDATE."""
+    """Send every customer matching `where` to the pool: one event INSERT ... SELECT, one UPDATE.
+
+    `reason` is text, or a SQL expression over Customer giving each row its own.
+    """
     at = to_db(now)
+    why = reason if isinstance(reason, ColumnElement) else literal(reason)
     session.execute(
         insert(Event).from_select(
             [
@@ -70,7 +79,7 @@ def bulk_to_pool(
                 Customer.owner_id,
                 Customer.stage,
                 Customer.stage,
-                literal(reason),
+                why,
                 literal(actor),
             ).where(where),
         )

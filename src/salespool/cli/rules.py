@@ -1,0 +1,169 @@
+"""Commands on the recycling rules: lock, unlock, due, simulate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from salespool.cli.app import CsvOpt, JsonOpt, State, app, state
+from salespool.cli.book import CustomerArg
+from salespool.core import locks
+from salespool.core.recycle import DueCustomer, RecycleRules, due, simulate
+from salespool.render import Col, Format, Output, plural
+
+DUE_COLUMNS = [
+    Col("id", "id", "right"),
+    Col("name", "customer"),
+    Col("owner", "owner"),
+    Col("due_date", "due"),
+    Col("days_left", "in days", "right"),
+    Col("reason", "rule"),
+]
+
+
+def recycle_rules(st: State) -> RecycleRules:
+    """The recycling rules from the config."""
+    config = st.config
+    return RecycleRules(
+        days=config["recycle.days"],
+        stage_days=config.stage_days(),
+        level_days=config.level_days(),
+        unconverted_days=config["recycle.unconverted_days"],
+        deal_exempt_days=config["recycle.deal_exempt_days"],
+    )
+
+
+def render_due(out: Output, rows: list[DueCustomer], within: int) -> None:
+    """The due list for people: a table, or a sentence when nothing is due."""
+    if rows:
+        out.console.print(out.table(rows, DUE_COLUMNS, title=f"Due within {within} days"))
+    else:
+        out.say(f"nothing due within {within} days")
+
+
+@app.command()
+def lock(
+    ctx: typer.Context,
+    customer: CustomerArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it must stay with its owner.")],
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Lock until this moment, e.g. 2026-12-31 (default: unlock)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Keep an owned customer from being recycled, until a date or until unlocked.
+
+    A date means its midnight in the team's time zone: --until 2027-01-01 protects
+    through 31 December. Past that moment the lock no longer protects.
+
+    Example: salespool lock C0042 --until 2026-12-31 --reason "tender decided in December"
+    """
+    st = state(ctx)
+    ends = st.clock.parse(until, "--until") if until else None
+    with st.write() as session:
+        view = locks.lock(session, st.clock.now, st.actor, customer, reason, ends, st.clock.tz)
+    shown = f" until {locks.shown(ends, st.clock.tz)}" if ends else ""
+    st.output(as_json).record(view, f"locked '{view.name}' (#{view.id}){shown}")
+
+
+@app.command()
+def unlock(
+    ctx: typer.Context,
+    customer: CustomerArg,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why the lock ends.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Lift a customer's lock: the recycling rules apply to it again.
+
+    Example: salespool unlock C0042
+    """
+    st = state(ctx)
+    with st.write() as session:
+        view = locks.unlock(session, st.clock.now, st.actor, customer, reason)
+    st.output(as_json).record(view, f"unlocked '{view.name}' (#{view.id})")
+
+
+@app.command("due")
+def due_(
+    ctx: typer.Context,
+    rep: Annotated[str | None, typer.Option("--rep", help="Only this rep's customers.")] = None,
+    within: Annotated[
+        int, typer.Option("--within", min=0, help="Look this many days ahead.")
+    ] = 7,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Customers the rules will recycle within N days, with the date and the rule.
+
+    The date assumes nothing changes meanwhile: a follow-up, a deal or a lock
+    postpones it. Customers recyclable already are due today, at the next run.
+
+    Example: salespool due --rep alice --within 14
+    """
+    st = state(ctx)
+    with st.read() as session:
+        rows = due(session, st.clock.now, st.clock.tz, within, rep, recycle_rules(st))
+    out = st.output(as_json, as_csv)
+    if out.fmt is Format.table:
+        render_due(out, rows, within)
+    else:
+        out.listing(rows, DUE_COLUMNS)
+
+
+def parse_thresholds(text: str) -> list[int]:
+    """`15,30,45,60` as distinct whole numbers of days, in the order given."""
+    days = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            raise typer.BadParameter(
+                f"'{part}' is not a whole number of days, 1 or more (e.g. 15,30,45,60)",
+                param_hint="--days",
+            )
+        days.append(int(part))
+    return list(dict.fromkeys(days))
+
+
+@app.command("simulate")
+def simulate_(
+    ctx: typer.Context,
+    days: Annotated[
+        str, typer.Option("--days", help="Idle thresholds to try, comma-separated: 15,30,45,60.")
+    ],
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """What `recycle --days N` would take today for each N, per rep; changes nothing.
+
+    Locks and the deal exemption apply as they would in the real run.
+
+    Example: salespool simulate --days 15,30,45,60
+    """
+    thresholds = parse_thresholds(days)
+    st = state(ctx)
+    with st.read() as session:
+        result = simulate(session, st.clock.now, thresholds, recycle_rules(st))
+    out = st.output(as_json, as_csv)
+    if out.fmt is Format.json:
+        out.json(result)
+        return
+    reps = sorted({rep for sim in result.thresholds for rep in sim.by_rep})
+    rows = [
+        {"rep": rep, **{f"days_{s.days}": s.by_rep.get(rep, 0) for s in result.thresholds}}
+        for rep in reps
+    ]
+    rows.append({"rep": "TOTAL", **{f"days_{s.days}": s.count for s in result.thresholds}})
+    columns = [Col("rep", "rep")] + [
+        Col(f"days_{s.days}", f"{s.days}+ days", "right") for s in result.thresholds
+    ]
+    if out.fmt is Format.csv:
+        out.csv(rows, [c.key for c in columns])
+        return
+    out.console.print(out.table(rows, columns, title="Customers recycle --days N would take now"))
+    out.say(
+        "nothing to recycle at any of these thresholds"
+        if not reps
+        else f"{plural(len(reps), 'rep')} would lose customers; nothing was changed"
+    )

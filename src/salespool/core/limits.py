@@ -1,0 +1,188 @@
+"""Claim limits: capacity, the daily claim limit, cooldown, and who may receive at all.
+
+The rules come in as a `ClaimRules` value built by the CLI from the config
+(core never reads files). The checks run inside the caller's write
+transaction, after `lock_reps`: on SQLite the transaction began IMMEDIATE so
+writers are already serialized; on PostgreSQL the rep rows are locked
+(SELECT ... FOR UPDATE), so two transactions handing customers to the same
+rep count that rep's book one after the other, never both before either
+writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from salespool.clock import Clock, from_db, idle_days, to_db
+from salespool.errors import Refused
+from salespool.models import Customer, Event, EventKind, Rep
+
+# Ways a customer leaves a rep that start the cooldown (a rep who left gets nothing anyway).
+COOLDOWN_KINDS = (EventKind.recycled.value, EventKind.released.value)
+
+
+@dataclass(frozen=True)
+class ClaimRules:
+    """The limits on receiving customers; the defaults limit nothing."""
+
+    daily_limit: int = 0  # claims per rep per day in the team's zone; 0 = no limit
+    cooldown_days: int = 0  # 0 = no cooldown
+    role_capacity: Mapping[str, int] = field(default_factory=dict)  # role -> default capacity
+    tz: str = "UTC"  # the team's zone: where "today" starts, how dates are shown
+
+    def capacity_of(self, rep: Rep) -> int | None:
+        """The most customers `rep` may own: their own capacity, else the role's (None: no cap)."""
+        if rep.capacity is not None:
+            return rep.capacity
+        return self.role_capacity.get(rep.role)
+
+    def capacity_text(self, rep: Rep) -> str:
+        """The capacity as shown in a refusal, saying when it is the role's default."""
+        cap = self.capacity_of(rep)
+        return f"{cap} customers" if rep.capacity is not None else f"{cap} ({rep.role} default)"
+
+
+NO_LIMITS = ClaimRules()
+
+
+def ensure_can_receive(rep: Rep) -> None:
+    """Refuse a rep who has left or is marked inactive."""
+    if rep.left_at is not None:
+        raise Refused(f"rep '{rep.name}' left on {from_db(rep.left_at):%Y-%m-%d}")
+    if not rep.active:
+        raise Refused(
+            f"inactive: {rep.name} is marked inactive and receives no customers "
+            f"(salespool rep set {rep.name} --active)"
+        )
+
+
+def lock_reps(session: Session, rep_ids: Iterable[int]) -> None:
+    """Lock the reps' rows until the transaction ends (PostgreSQL; a no-op on SQLite).
+
+    Rows are locked in id order so two transactions locking overlapping sets
+    cannot deadlock.
+    """
+    ids = sorted(set(rep_ids))
+    if ids:
+        session.execute(select(Rep.id).where(Rep.id.in_(ids)).order_by(Rep.id).with_for_update())
+
+
+def owned_counts(session: Session, rep_ids: Iterable[int]) -> dict[int, int]:
+    """How many customers each rep owns right now (0 for reps owning none)."""
+    ids = list(set(rep_ids))
+    counts = dict.fromkeys(ids, 0)
+    if ids:
+        rows = session.execute(
+            select(Customer.owner_id, func.count())
+            .where(Customer.owner_id.in_(ids))
+            .group_by(Customer.owner_id)
+        )
+        counts.update({owner: n for owner, n in rows})
+    return counts
+
+
+def check_capacity(session: Session, rules: ClaimRules, rep: Rep, wanted: int = 1) -> None:
+    """Refuse if `rep` cannot own `wanted` more customers."""
+    cap = rules.capacity_of(rep)
+    if cap is None:
+        return
+    owned = owned_counts(session, [rep.id])[rep.id]
+    if owned + wanted > cap:
+        raise Refused(
+            f"capacity: {rep.name} owns {owned} of {rules.capacity_text(rep)} "
+            f"and cannot take {wanted} more"
+        )
+
+
+def check_daily_limit(session: Session, now: datetime, rules: ClaimRules, rep: Rep) -> None:
+    """Refuse a claim past the rep's daily limit (their own claims since local midnight)."""
+    if not rules.daily_limit:
+        return
+    since = Clock(now, rules.tz).today_start()
+    claimed = session.execute(
+        select(func.count())
+        .select_from(Event)
+        .where(
+            Event.kind == EventKind.claimed.value,
+            Event.to_rep_id == rep.id,
+            Event.at >= to_db(since),
+        )
+    ).scalar_one()
+    if claimed >= rules.daily_limit:
+        raise Refused(f"daily limit: {rep.name} claimed {claimed} of {rules.daily_limit} today")
+
+
+@dataclass(frozen=True)
+class Cooldown:
+    """A customer that left a rep recently: the rep may not take it back until `until`."""
+
+    customer_id: int
+    customer_name: str
+    rep_id: int
+    rep_name: str
+    kind: str
+    at: datetime
+    until: datetime
+
+    def message(self, now: datetime, tz: str) -> str:
+        days = idle_days(self.at, now)
+        ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+        after = self.until.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d")
+        return (
+            f"cooldown: '{self.customer_name}' was {self.kind} from {self.rep_name} {ago}; "
+            f"{self.rep_name} may take it back after {after}"
+        )
+
+
+def cooldowns(
+    session: Session,
+    now: datetime,
+    rules: ClaimRules,
+    rep_ids: Iterable[int],
+    customer_ids: Iterable[int] | None = None,
+) -> dict[tuple[int, int], Cooldown]:
+    """The (customer id, rep id) pairs in cooldown, from the event trail.
+
+    Without `customer_ids`, every pool customer is considered.
+    """
+    ids = list(set(rep_ids))
+    if not rules.cooldown_days or not ids:
+        return {}
+    window = timedelta(days=rules.cooldown_days)
+    query = (
+        select(Event.customer_id, Customer.name, Event.from_rep_id, Rep.name, Event.kind, Event.at)
+        .join(Customer, Customer.id == Event.customer_id)
+        .join(Rep, Rep.id == Event.from_rep_id)
+        .where(
+            Event.kind.in_(COOLDOWN_KINDS),
+            Event.from_rep_id.in_(ids),
+            Event.at > to_db(now - window),
+        )
+        .order_by(Event.at, Event.id)
+    )
+    if customer_ids is None:
+        query = query.where(Customer.owner_id.is_(None))
+    else:
+        query = query.where(Event.customer_id.in_(list(set(customer_ids))))
+    found: dict[tuple[int, int], Cooldown] = {}
+    for cid, cname, rep_id, rep_name, kind, at in session.execute(query):
+        at = from_db(at)
+        # Ordered by time, so the latest departure wins.
+        found[(cid, rep_id)] = Cooldown(cid, cname, rep_id, rep_name, kind, at, at + window)
+    return found
+
+
+def check_cooldown(
+    session: Session, now: datetime, rules: ClaimRules, rep: Rep, customer_id: int
+) -> None:
+    """Refuse giving `rep` a customer recycled or released from them within the cooldown."""
+    found = cooldowns(session, now, rules, [rep.id], [customer_id])
+    hit = found.get((customer_id, rep.id))
+    if hit is not None:
+        raise Refused(hit.message(now, rules.tz))

@@ -1,0 +1,105 @@
+"""Locks: a manager keeps an owned customer from being recycled, for a while or until unlocked.
+
+A lock is three columns on the customer (locked_at, locked_until, lock_reason)
+and a `locked` / `unlocked` event, so it shows in `customers` and `history`.
+It protects only the owner who had the customer when it was locked, and a
+lock past its `until` simply stops protecting (core/recycle.exempt_at).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from salespool.clock import from_db, to_db
+from salespool.core.customers import CustomerView, find_customer, get_view
+from salespool.core.trail import record_event
+from salespool.errors import BadInput, Refused
+from salespool.models import Customer, EventKind
+
+
+def lock(
+    session: Session,
+    now: datetime,
+    actor: str,
+    customer_key: str,
+    reason: str,
+    until: datetime | None = None,
+    tz: str = "UTC",
+) -> CustomerView:
+    """Lock an owned customer against recycling (until `until`, else until unlocked).
+
+    Locking a locked customer replaces its lock.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise BadInput("--reason: say why the customer is locked")
+    if until is not None and until <= now:
+        raise BadInput(f"--until: {shown(until, tz)} is not in the future")
+    customer = find_customer(session, customer_key)
+    if customer.owner_id is None:
+        raise Refused(f"'{customer.name}' is in the pool: only an owned customer can be locked")
+    done = session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id, Customer.owner_id == customer.owner_id)
+        .values(
+            locked_at=to_db(now),
+            locked_until=to_db(until) if until is not None else None,
+            lock_reason=reason,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        raise Refused(f"'{customer.name}' changed owner meanwhile; try again")
+    record_event(
+        session,
+        customer_id=customer.id,
+        at=now,
+        kind=EventKind.locked,
+        actor=actor,
+        from_rep_id=customer.owner_id,
+        to_rep_id=customer.owner_id,
+        from_stage=customer.stage,
+        to_stage=customer.stage,
+        reason=f"{reason} (until {shown(until, tz)})" if until is not None else reason,
+    )
+    return get_view(session, customer.id, now)
+
+
+def unlock(
+    session: Session, now: datetime, actor: str, customer_key: str, reason: str | None = None
+) -> CustomerView:
+    """Lift a customer's lock (an expired one too); refused if it has none."""
+    customer = find_customer(session, customer_key)
+    done = session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id, Customer.locked_at.is_not(None))
+        .values(locked_at=None, locked_until=None, lock_reason=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        raise Refused(f"'{customer.name}' is not locked")
+    record_event(
+        session,
+        customer_id=customer.id,
+        at=now,
+        kind=EventKind.unlocked,
+        actor=actor,
+        from_rep_id=customer.owner_id,
+        to_rep_id=customer.owner_id,
+        from_stage=customer.stage,
+        to_stage=customer.stage,
+        reason=(reason or "").strip() or f"lock lifted (was: {customer.lock_reason})",
+    )
+    return get_view(session, customer.id, now)
+
+
+def shown(moment: datetime, tz: str) -> str:
+    """A lock's end as people typed it: the date when it is midnight there, else date and time."""
+    local = from_db(moment).astimezone(ZoneInfo(tz))
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{local:%Y-%m-%d}"
+    return f"{local:%Y-%m-%d %H:%M}"

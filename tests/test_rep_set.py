@@ -1,0 +1,87 @@
+"""`rep set`: coach, role (promotion), capacity and active/inactive; `rep list` shows status."""
+
+from __future__ import annotations
+
+
+def rep_row(cli, name: str) -> tuple:
+    return cli.sql(
+        "select r.role, c.name, r.capacity, r.active from rep r "
+        "left join rep c on c.id = r.coach_id where r.name = :name",
+        name=name,
+    )[0]
+
+
+def test_promote_a_rookie_and_change_coach_and_capacity(book):
+    book("rep", "add", "carol", "--role", "coach")
+    book("rep", "add", "erin", "--role", "rookie", "--coach", "alice", "--capacity", "30")
+    view = book.json("rep", "set", "erin", "--role", "rep", "--coach", "carol", "--capacity", "120")
+    assert view == {**view, "name": "erin", "role": "rep", "coach": "carol", "capacity": 120}
+    assert view["active"] is True
+    assert rep_row(book, "erin") == ("rep", "carol", 120, True)
+
+
+def test_role_capacity_and_no_coach_clear_the_values(book):
+    book("rep", "add", "erin", "--role", "rookie", "--coach", "alice", "--capacity", "5")
+    book("rep", "set", "erin", "--role-capacity", "--no-coach")
+    assert rep_row(book, "erin") == ("rookie", None, None, True)
+
+
+def test_the_sentence_for_people(book):
+    out = book("rep", "set", "bob", "--role", "coach", "--coach", "alice").stdout
+    assert out.strip() == "bob: coach, capacity role default, active, coached by alice"
+
+
+def test_inactive_and_active_show_in_rep_list(book):
+    book("rep", "set", "bob", "--inactive")
+    assert not rep_row(book, "bob")[3]
+    listed = {r["name"]: r["active"] for r in book.json("rep", "list")}
+    assert listed == {"alice": True, "bob": False}
+    table = book("rep", "list").stdout
+    assert "inactive" in table and "status" in table
+    csv_lines = book("rep", "list", "--csv").stdout.splitlines()
+    assert "active" in csv_lines[0].split(",")
+    book("rep", "set", "bob", "--active")
+    assert {r["name"]: r["active"] for r in book.json("rep", "list")}["bob"] is True
+
+
+def test_refusals_change_nothing(book):
+    assert "nothing to set" in book.fails("rep", "set", "bob").stderr
+    assert "cannot coach themselves" in book.fails("rep", "set", "bob", "--coach", "bob").stderr
+    assert "no rep named 'zed'" in book.fails("rep", "set", "bob", "--coach", "zed").stderr
+    assert "no rep named 'zed'" in book.fails("rep", "set", "zed", "--role", "rep").stderr
+    book.fails("rep", "set", "bob", "--role", "boss", code=2)
+    book.fails("rep", "set", "bob", "--capacity", "-1", code=2)
+    assert "choose one" in book.fails("rep", "set", "bob", "--coach", "alice", "--no-coach").stderr
+    result = book.fails("rep", "set", "bob", "--capacity", "3", "--role-capacity")
+    assert "choose one" in result.stderr
+
+
+def test_coaching_cycles_are_refused(book):
+    book("rep", "add", "erin", "--role", "rookie", "--coach", "bob")
+    book("rep", "set", "bob", "--coach", "alice")
+    result = book.fails("rep", "set", "alice", "--coach", "erin")
+    assert "alice already coaches erin" in result.stderr
+
+
+def test_a_rep_who_left_cannot_be_set(book):
+    book("rep", "leave", "bob")
+    assert "left on" in book.fails("rep", "set", "bob", "--active").stderr
+    assert "left on" in book.fails("rep", "set", "alice", "--coach", "bob").stderr
+
+
+def test_promotion_lifts_the_role_default_capacity(book, tmp_path, monkeypatch):
+    config = tmp_path / "salespool.toml"
+    config.write_text("[claims.capacity]\nrookie = 1\nrep = 5\n")
+    monkeypatch.setenv("SALESPOOL_CONFIG", str(config))
+    book("rep", "add", "erin", "--role", "rookie")
+    book("claim", "C4", "--rep", "erin")
+    assert "1 of 1 (rookie default)" in book.fails("claim", "C5", "--rep", "erin").stderr
+    book("rep", "set", "erin", "--role", "rep")
+    book("claim", "C5", "--rep", "erin")
+    assert book.sql(
+        "select count(*) from customer c join rep r on r.id = c.owner_id where r.name = 'erin'"
+    ) == [(2,)]
+
+
+def test_rep_set_help_has_an_example(cli):
+    assert "Example" in cli("rep", "set", "--help").stdout
