@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +27,17 @@ TZ = "Asia/Shanghai"
 # Set to a server URL (postgresql+psycopg://postgres@127.0.0.1:5432/postgres) to run the
 # whole suite on PostgreSQL: each test then gets a database of its own on that server.
 PG_URL = os.environ.get("SALESPOOL_TEST_PG_URL") or None
+
+
+# The real CLI, started once the interpreter and salespool are loaded and `start` has come.
+_RUN_AT = """
+import sys, time
+from salespool.cli import main
+start = float(sys.argv[1])
+sys.argv = ["salespool", *sys.argv[2:]]
+time.sleep(max(0.0, start - time.time()))
+main()
+"""
 
 
 @dataclass
@@ -57,6 +70,23 @@ class Cli:
                 f"stdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
             )
         return result
+
+    def spawn(self, *args: str, start: float | None = None) -> subprocess.Popen:
+        """Run salespool in a process of its own (text pipes), from `start` (time.time()) on.
+
+        Processes given the same `start` begin their command together, after
+        their interpreters have loaded.
+        """
+        env = {**os.environ, "SALESPOOL_NOW": self.now, "SALESPOOL_TZ": self.tz}
+        env["SALESPOOL_ACTOR"] = "test"
+        rules = ["--config", str(self.config)] if self.config else []
+        return subprocess.Popen(
+            [sys.executable, "-c", _RUN_AT, str(start or 0), "--db", self.url, *rules, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
 
     def json(self, *args: str, now: str | None = None):
         return json.loads(self(*args, "--json", now=now).stdout)

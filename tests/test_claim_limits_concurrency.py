@@ -45,7 +45,7 @@ def _race(cli, write_csv, rules: dict) -> dict[str, list[int]]:
     workers = [(rep, f"{rep}-{n}") for rep in reps for n in range(2)]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(cli.db), rep, seed, str(start), json.dumps(rules)],
+            [sys.executable, "-c", WORKER, cli.url, rep, seed, str(start), json.dumps(rules)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

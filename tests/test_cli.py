@@ -44,6 +44,7 @@ def test_every_command_has_help_with_an_example(command):
     assert "Example" in result.stdout
 
 
+@pytest.mark.sqlite_only
 def test_init_creates_a_private_wal_store_once(cli):
     assert not cli.db.exists()
     assert cli.json("init") == {"db": str(cli.db), "schema_version": SCHEMA_VERSION}
@@ -56,7 +57,9 @@ def test_init_creates_a_private_wal_store_once(cli):
 
 def test_store_is_created_on_first_use_of_any_command(cli):
     assert cli.json("customers") == []
-    assert cli.db.exists()
+    assert cli.sql("select value from meta where key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)
+    ]
 
 
 def test_default_store_lives_in_the_user_data_dir(tmp_path, monkeypatch):

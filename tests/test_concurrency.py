@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+import pytest
 
 CLAIMER = r"""
 import json, random, sys, time
@@ -46,7 +47,7 @@ def test_eight_processes_claiming_the_same_100_customers(cli, write_csv):
     start = time.time() + 2.0  # let every interpreter start before the race
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(cli.db), rep, str(start)],
+            [sys.executable, "-c", CLAIMER, cli.url, rep, str(start)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -74,23 +75,37 @@ def test_eight_processes_claiming_the_same_100_customers(cli, write_csv):
         assert all(owners[cid] == rep for cid in won)
 
 
-def test_two_overlapping_recycle_runs_recycle_each_customer_once(cli, write_csv, tmp_path: Path):
+@pytest.mark.parametrize("wait", [True, False], ids=["wait", "no-wait"])
+def test_two_overlapping_recycle_runs_recycle_each_customer_once(cli, write_csv, wait: bool):
+    """Cron overlap: the second run waits (--wait) or exits 3; never recycles twice."""
     _pool_of(cli, write_csv, 300, owner="alice")
-    env_now = ["--db", str(cli.db), "--now", "2026-11-29T09:00:00", "--tz", "Asia/Shanghai"]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "salespool", *env_now, "recycle", "--days", "30", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    counts = []
+    args = ["recycle", "--days", "30", "--json", *(["--wait"] if wait else [])]
+    start = time.time() + 2.0
+    procs = [cli.spawn(*args, start=start) for _ in range(2)]
+    counts, locked = [], []
     for proc in procs:
         out, err = proc.communicate(timeout=120)
+        assert "database is locked" not in err
+        if proc.returncode == 3:  # EXIT_LOCKED: the other run had the lock
+            assert not wait
+            assert out == ""
+            assert err.startswith("error: another 'recycle' run holds the lock"), err
+            assert err.count("\n") == 1, err
+            locked.append(err)
+            continue
         assert proc.returncode == 0, err
         counts.append(json.loads(out)["count"])
-    assert sorted(counts) == [0, 300]
+    if wait:
+        assert sorted(counts) == [0, 300]
+    else:  # the second either found the lock taken or ran after the first finished
+        assert sorted(counts) in ([300], [0, 300])
+        assert len(counts) + len(locked) == 2
     assert cli.sql("select count(*) from event where kind = 'recycled'") == [(300,)]
+    assert (
+        cli.sql(
+            "select customer_id from event where kind = 'recycled' "
+            "group by customer_id having count(*) > 1"
+        )
+        == []
+    )
     assert cli.sql("select count(*) from customer where owner_id is null") == [(300,)]

@@ -33,9 +33,9 @@ def test_lock_and_unlock_are_in_the_history(book):
         ("locked", "second try"),
         ("unlocked", "lock lifted (was: second try)"),
     ]
-    assert book.sql(
-        "select locked_at, locked_until, lock_reason from customer where id = 1"
-    ) == [(None, None, None)]
+    assert book.sql("select locked_at, locked_until, lock_reason from customer where id = 1") == [
+        (None, None, None)
+    ]
     assert book.sql("select actor, from_rep_id, to_rep_id from event where kind = 'locked'") == [
         ("test", 1, 1),
         ("test", 1, 1),
@@ -61,7 +61,7 @@ def test_customers_shows_the_lock(book):
     assert rows["C1"]["locked"] is True and rows["C1"]["lock_reason"] == "tender"
     assert rows["C1"]["locked_until"] == "2026-12-04T16:00:00Z"
     assert rows["C2"]["locked"] is False and rows["C2"]["locked_until"] is None
-    assert "negotiating (locked)" in book("customers").stdout
+    assert "(locked)" in book("customers").stdout  # under "negotiating" at 80 columns
     expired = {c["external_id"]: c for c in book.json("customers", now="2026-12-06")}
     assert expired["C1"]["locked"] is False
     assert "(locked)" not in book("customers", now="2026-12-06").stdout
@@ -70,10 +70,10 @@ def test_customers_shows_the_lock(book):
 
 def test_a_lock_does_not_pass_to_the_next_owner(book):
     book("lock", "C1", "--reason", "alice's tender")
-    book("release", "C1")
-    book("claim", "C1", "--rep", "bob")
+    book("release", "C1", now="2026-11-29T10:00:00")
+    book("claim", "C1", "--rep", "bob", now="2026-11-29T10:00:00")
     assert book.json("customers", "--rep", "bob")[0]["locked"] is False
-    later = book.json("recycle", "--days", "30", "--dry-run", now="2026-12-30T09:00:00")
+    later = book.json("recycle", "--days", "30", "--dry-run", now="2026-12-29T10:00:00")
     assert "Acme Logistics" in taken(later)
 
 

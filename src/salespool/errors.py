@@ -15,3 +15,7 @@ class Refused(SalespoolError):
 
 class BadInput(SalespoolError):
     """A value or file the user gave cannot be read."""
+
+
+class Locked(SalespoolError):
+    """Another run holds a run lock (e.g. two `recycle` runs from cron); exit code 3."""

@@ -161,3 +161,8 @@ def plural(count: int, noun: str) -> str:
 def error(message: str) -> None:
     """One line on stderr, printed as typed."""
     sys.stderr.write(f"error: {message}\n")
+
+
+def note(message: str) -> None:
+    """A message for people that is not the command's data: one line on stderr."""
+    sys.stderr.write(f"note: {message}\n")

@@ -3,11 +3,18 @@
 Every storage concern is here so the rest of the code only sees Sessions.
 SQLite is opened in WAL mode with a busy timeout, and write transactions
 begin IMMEDIATE, so concurrent writers queue on the lock instead of failing
-halfway through with "database is locked".
+halfway through with "database is locked". PostgreSQL runs READ COMMITTED:
+each conditional UPDATE re-checks its WHERE on the row it waited for, so the
+loser of a race updates nothing instead of failing with a serialization error.
+
+Run locks (`Store.exclusive`) keep two runs of a job such as `recycle` apart:
+a flock on a file beside a SQLite database, an advisory lock on PostgreSQL.
+Both are dropped by the operating system or the server if the process dies.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -16,12 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import Connection, event, inspect, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
-from salespool.errors import BadInput, SalespoolError
+from salespool.errors import BadInput, Locked, SalespoolError
 from salespool.migrations import pending
 from salespool.models import SCHEMA_VERSION, Meta
 
@@ -58,6 +65,19 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def spill_temp_tables(conn: Connection) -> None:
+    """Keep this connection's temporary tables on disk: an import stages millions of rows.
+
+    SQLite can switch only before the connection's first temporary table; if one
+    was made already, the tables stay in memory. PostgreSQL's are on disk anyway.
+    """
+    if conn.dialect.name == "sqlite":
+        try:
+            conn.exec_driver_sql("PRAGMA temp_store = FILE")
+        except OperationalError:
+            pass
+
+
 class Store:
     """An opened database: hands out read and write sessions."""
 
@@ -67,7 +87,10 @@ class Store:
         except ArgumentError as exc:
             raise BadInput(f"--db: cannot read '{url}' as a path or database URL") from exc
         self.url = url
+        # What messages show: never the password.
+        self.display = parsed.render_as_string(hide_password=True)
         self.last_backup: Path | None = None
+        self.upgraded_from: int | None = None  # the schema version this open upgraded
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
             self.path = Path(parsed.database) if parsed.database else None
@@ -77,7 +100,7 @@ class Store:
             self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self.path = None
-            self.engine = create_engine(url, pool_pre_ping=True)
+            self.engine = create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
             self._write_engine = self.engine
 
     @property
@@ -116,6 +139,7 @@ class Store:
         created = False
         with self.write() as session:
             conn = session.connection()
+            serialize(session, "schema")
             # Checked again under the write lock: another process may have just
             # created or upgraded the store.
             version = _stamped_version(conn)
@@ -125,7 +149,7 @@ class Store:
                 created = True
             elif version > SCHEMA_VERSION:
                 raise SalespoolError(
-                    f"{self.url}: schema version {version} is newer than this salespool "
+                    f"{self.display}: schema version {version} is newer than this salespool "
                     f"understands ({SCHEMA_VERSION}); upgrade salespool"
                 )
             elif version < SCHEMA_VERSION:
@@ -133,12 +157,41 @@ class Store:
                     self.last_backup = self.copy_to(_backup_name(self.path, version))
                 for step in pending(version):
                     step.apply(conn)
+                self.upgraded_from = version
                 conn.execute(
                     update(Meta)
                     .where(Meta.key == "schema_version")
                     .values(value=str(SCHEMA_VERSION))
                 )
         return created
+
+    @contextmanager
+    def exclusive(self, name: str, wait: bool = False) -> Iterator[None]:
+        """Hold the run lock `name` for the block, across processes.
+
+        If another process holds it: wait for it with `wait`, else raise Locked.
+        """
+        if self.is_sqlite:
+            if self.path is None:  # an in-memory store: no other process can reach it
+                yield
+                return
+            lock_path = self.path.with_name(f"{self.path.name}.{name}.lock")
+            with _file_lock(lock_path, name, wait):
+                yield
+            return
+        key = _lock_key(name)
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            if wait:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            elif not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
+                raise Locked(
+                    f"another '{name}' run holds the lock on {self.display}; try again when it ends"
+                )
+            try:
+                yield
+            finally:
+                _advisory_unlock(conn, key)
 
     def copy_to(self, dest: Path) -> Path:
         """Copy a SQLite store with the online backup API (safe while others write)."""
@@ -171,6 +224,51 @@ def _create_private_file(path: Path) -> None:
         pass
     except OSError as exc:
         raise SalespoolError(f"cannot create the store at {path}: {exc.strerror}") from exc
+
+
+def serialize(session: Session, name: str) -> None:
+    """Make write transactions that call this with the same `name` run one after another.
+
+    SQLite write transactions begin IMMEDIATE and are serialized already;
+    PostgreSQL takes a transaction-level advisory lock, released at commit or rollback.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(name)})
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit key for PostgreSQL advisory locks."""
+    digest = hashlib.sha256(f"salespool:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _advisory_unlock(conn: Connection, key: int) -> None:
+    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+
+
+@contextmanager
+def _file_lock(path: Path, name: str, wait: bool) -> Iterator[None]:
+    """An flock on `path` (created 0600, left in place: unlinking a lock file races)."""
+    import fcntl  # POSIX only; imported here so the rest of the store works everywhere
+
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise SalespoolError(f"cannot open the lock file {path}: {exc.strerror}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Locked(
+                f"another '{name}' run holds the lock {path}; try again when it ends"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _stamped_version(conn) -> int | None:

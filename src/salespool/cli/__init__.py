@@ -1,6 +1,6 @@
 """The command-line interface: parse, call one core function, render."""
 
-from salespool.cli import book, config, demo, pool, report, rules  # noqa: F401  (registers the commands)
+from salespool.cli import book, config, demo, files, pool, report, rules  # noqa: F401  (registers the commands)
 from salespool.cli.app import app
 
 

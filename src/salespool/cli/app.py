@@ -17,12 +17,14 @@ from typer.core import TyperGroup
 from salespool import __version__
 from salespool.clock import Clock
 from salespool.config import Config, load_config
-from salespool.errors import SalespoolError
-from salespool.render import Format, Output, choose_format, error
+from salespool.errors import Locked, SalespoolError
+from salespool.models import SCHEMA_VERSION
+from salespool.render import Format, Output, choose_format, error, note
 from salespool.store import Store, open_store
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_LOCKED = 3  # another run holds the run lock (cron overlap): nothing was done
 
 
 class SalespoolGroup(TyperGroup):
@@ -31,6 +33,9 @@ class SalespoolGroup(TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except Locked as exc:
+            error(str(exc))
+            raise typer.Exit(EXIT_LOCKED) from None
         except SalespoolError as exc:
             error(str(exc))
         except OperationalError as exc:
@@ -66,6 +71,13 @@ class State:
     def store(self) -> Store:
         if self._store is None:
             self._store = open_store(self.db)
+            upgraded = self._store.upgraded_from
+            if upgraded is not None:  # a message, not data: stderr, even for --json
+                backup = self._store.last_backup
+                note(
+                    f"upgraded the store from schema {upgraded} to {SCHEMA_VERSION}"
+                    + (f"; the old one is kept as {backup}" if backup else "")
+                )
         return self._store
 
     @contextmanager

@@ -18,7 +18,7 @@ CUSTOMER_COLUMNS = [
     Col("external_id", "ext id"),
     Col("name", "name"),
     Col("owner", "owner"),
-    Col("stage", "stage"),
+    Col("stage_shown", "stage"),  # the stage, marked "(locked)" when a lock protects it
     Col("idle_days", "idle", "right"),
     Col("last_contact_at", "last contact"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -36,6 +37,12 @@ def recycle(
     ] = None,
     dry_run: DryRunOpt = False,
     quiet: QuietOpt = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="If another recycle is running, wait for it instead of exiting 3."
+        ),
+    ] = False,
     warn_days: Annotated[
         int | None,
         typer.Option("--warn-days", min=0, help="Also list the customers due within N days."),
@@ -51,10 +58,15 @@ def recycle(
     customer handed over today stays today. Locked customers and those with a
     deal in the last recycle.deal_exempt_days stay.
 
+    Only one recycle runs at a time on a store: a second one exits 3
+    (another run holds the lock), or waits for the first with --wait.
+
     Example (nightly, from cron): salespool recycle --quiet
     """
     st = state(ctx)
-    with st.write() as session:
+    # A dry run changes nothing, so it needs no run lock.
+    lock = nullcontext() if dry_run else st.store.exclusive("recycle", wait=wait)
+    with lock, st.write() as session:
         result = recycle_customers(
             session,
             st.clock.now,

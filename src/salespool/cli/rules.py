@@ -89,9 +89,7 @@ def unlock(
 def due_(
     ctx: typer.Context,
     rep: Annotated[str | None, typer.Option("--rep", help="Only this rep's customers.")] = None,
-    within: Annotated[
-        int, typer.Option("--within", min=0, help="Look this many days ahead.")
-    ] = 7,
+    within: Annotated[int, typer.Option("--within", min=0, help="Look this many days ahead.")] = 7,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:

@@ -322,9 +322,7 @@ def _write_file(
         raise BadInput(f"{path}: is a directory (give a file name)")
     try:
         # mkstemp creates the file with mode 0600, and os.replace keeps it.
-        fd, temp_name = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
+        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise BadInput(f"{path}: cannot write: {exc.strerror}") from exc
     temp = Path(temp_name)
@@ -356,8 +354,10 @@ def _csv_text(value: Any) -> str:
 def _write_csv(stream: TextIO, columns: Sequence[str], rows: Iterable[tuple], bom: bool) -> int:
     if bom:
         stream.write("\ufeff")
-    # RFC 4180 line ends for a file meant for Excel; plain newlines for pipes.
-    writer = csv.writer(stream, lineterminator="\r\n" if bom else "\n")
+    # RFC 4180 line ends, always: the csv module quotes a field only for the
+    # characters of its line terminator, and a bare CR in an unquoted note
+    # would split the row for any reader.
+    writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(columns)
     count = 0
     for row in rows:

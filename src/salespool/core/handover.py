@@ -87,13 +87,15 @@ def claim(
     check_capacity(session, rules, rep)
     check_daily_limit(session, now, rules, rep)
     check_cooldown(session, now, rules, rep, customer.id)
+    # One conditional UPDATE ... RETURNING: a row back means this claim won the race.
     won = session.execute(
         update(Customer)
         .where(Customer.id == customer.id, Customer.owner_id.is_(None))
         .values(owner_id=rep.id, owned_since=to_db(now), pooled_at=None)
+        .returning(Customer.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if won != 1:
+    ).first()
+    if won is None:
         owner = session.execute(
             select(Rep.name)
             .join(Customer, Customer.owner_id == Rep.id)

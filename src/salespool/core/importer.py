@@ -1,28 +1,50 @@
-"""Importing customers from a CSV file, all or nothing, in bulk.
+"""Importing customers from CSV, XLSX or JSON Lines, all or nothing, in bulk.
 
-Rows are validated as they stream in and written in batches to a temporary
-staging table inside the caller's write transaction; matching, rep creation,
-inserts, updates and their events are then a handful of set-based statements.
-A bad row raises before anything is committed, so the store is left as it was.
+Rows are read by `sources` (formats, encodings, hostile files), validated as
+they stream in, and written in batches to a temporary staging table inside the
+caller's write transaction. Everything after that is a handful of set-based
+statements over the staging table:
+
+1. duplicates inside the file (same external_id; else, unless both rows carry
+   different external_ids, the same phone, e-mail or name key);
+2. matching each row to an existing customer: by external_id, else by
+   normalized phone, else e-mail, else name (the indexed customer.*_key
+   columns). A row with an external_id the store does not know falls back only
+   to customers without one, and then gives them its external_id;
+3. refusals that depend on the match (ambiguous keys, two rows for one
+   customer, `--on-duplicate error`, an owner who has left);
+4. the writes: new reps, detail updates, inserts, and their events.
+
+A bad row raises before anything is committed, so the store is left as it was;
+with a rejects file, bad rows are written there instead and the rest imported.
 """
 
 from __future__ import annotations
 
 import csv
+import json
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     and_,
     case,
+    cast,
+    delete,
     func,
     insert,
     literal,
@@ -30,12 +52,29 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
 from salespool.core.normalize import email_key, phone_key, text_key
+from salespool.core.sources import (
+    FileError,
+    Layout,
+    Limits,
+    Progress,
+    RowError,
+    Source,
+    clean,
+    describe,
+    header_key,
+    layout,
+    open_source,
+)
 from salespool.errors import BadInput
 from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
+from salespool.store import spill_temp_tables
+
+__all__ = ["ALIASES", "COLUMNS", "ImportResult", "OnDuplicate", "RowError", "import_customers"]
 
 COLUMNS = (
     "name",
@@ -51,12 +90,45 @@ COLUMNS = (
     "owned_since",
     "last_contact_at",
 )
+# Other names for the columns, as header_key() spells them: what other CRMs and
+# Chinese spreadsheets call them. `--map` adds more per import.
+ALIASES: dict[str, str] = {
+    **dict.fromkeys(
+        ["客户名称", "公司名称", "客户名", "企业名称", "单位名称", "company", "company_name",
+         "customer", "customer_name"],
+        "name",
+    ),
+    **dict.fromkeys(
+        ["客户编号", "编号", "客户id", "客户代码", "ext_id", "external_key"], "external_id"
+    ),
+    **dict.fromkeys(["联系人", "联系人姓名", "contact_name", "contact_person"], "contact"),
+    **dict.fromkeys(
+        ["手机", "手机号", "手机号码", "电话", "联系电话", "电话号码", "座机", "mobile", "tel",
+         "telephone", "phone_number"],
+        "phone",
+    ),
+    **dict.fromkeys(["邮箱", "电子邮箱", "邮件", "e_mail", "mail", "email_address"], "email"),
+    **dict.fromkeys(["城市", "所在城市", "所在地"], "city"),
+    **dict.fromkeys(
+        ["负责人", "销售", "归属销售", "所属销售", "销售负责人", "跟进人", "rep", "sales_rep",
+         "salesperson"],
+        "owner",
+    ),
+    **dict.fromkeys(["阶段", "客户阶段", "销售阶段"], "stage"),
+    **dict.fromkeys(["客户级别", "级别", "客户等级", "等级"], "level"),
+    **dict.fromkeys(["创建时间", "创建日期", "录入时间"], "created_at"),
+    **dict.fromkeys(["领取时间", "分配时间"], "owned_since"),
+    **dict.fromkeys(["最后跟进时间", "最近跟进时间", "最后联系时间"], "last_contact_at"),
+}
 DATE_COLUMNS = ("created_at", "owned_since", "last_contact_at")
 # Details an import may change on a customer that already exists. Owner, stage and
 # dates move only through claim/assign/log/recycle, which leave a trail.
 DETAIL_COLUMNS = ("name", "contact", "phone", "email", "city", "level")
 KEY_COLUMNS = ("name_key", "phone_key", "email_key")
+# The order rows are matched in: external_id first, then the normalized keys.
+MATCH_KEYS = (("phone_key", "phone"), ("email_key", "email"), ("name_key", "name"))
 BATCH_ROWS = 5000
+MAX_REPORTED_DUPLICATES = 1000
 
 _staging_metadata = MetaData()
 STAGING = Table(
@@ -64,6 +136,13 @@ STAGING = Table(
     _staging_metadata,
     Column("line", Integer, primary_key=True),
     Column("customer_id", Integer),
+    Column("match_by", String),
+    Column("candidates", Integer),
+    Column("dup_of", Integer),
+    Column("dup_key", String),
+    Column("problem", String),
+    Column("problem_field", String),
+    Column("raw", Text),
     Column("external_id", String),
     Column("name", String, nullable=False),
     Column("contact", String),
@@ -81,6 +160,30 @@ STAGING = Table(
     Column("email_key", String),
     prefixes=["TEMPORARY"],
 )
+REJECTS = Table(
+    "import_rejects",
+    _staging_metadata,
+    Column("line", Integer, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text),
+    prefixes=["TEMPORARY"],
+)
+_s = STAGING.c
+# Built after the rows are in: cheaper than keeping them up to date on every insert.
+STAGING_INDEXES = [
+    Index("ix_import_staging_external_id", _s.external_id, _s.line),
+    Index("ix_import_staging_customer", _s.customer_id, _s.line),
+    *(Index(f"ix_import_staging_{k}", _s[k], _s.line) for k, _f in MATCH_KEYS),
+    *(Index(f"ix_import_staging_{k}_ext", _s[k], _s.external_id, _s.line) for k, _f in MATCH_KEYS),
+]
+
+
+class OnDuplicate(StrEnum):
+    """What a row matching a customer already in the book does."""
+
+    update = "update"  # fill in the customer's details (never its owner, unless --take-owner)
+    skip = "skip"  # leave the customer as it is
+    error = "error"  # refuse the row
 
 
 @dataclass
@@ -91,131 +194,50 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    skipped: int = 0
+    format: str = "csv"
+    encoding: str | None = None
+    sheet: str | None = None
+    owners_taken: int = 0
     reps_created: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    # duplicates inside the file that were skipped: {"line", "first_line", "key", "value"}
+    duplicates: list[dict] = field(default_factory=list)
+    rejects_file: str | None = None
 
 
-def header_key(text: str) -> str:
-    """`External ID` -> `external_id`: header names are matched loosely."""
-    return "_".join(text.strip().lower().replace("-", " ").split())
+class _Problems:
+    """Bad rows: refused at once (all or nothing), or kept for the rejects file."""
+
+    def __init__(self, conn: Connection, file: str, keep: bool) -> None:
+        self.conn, self.file, self.keep = conn, file, keep
+        self.batch: list[dict] = []
+        self.count = 0
+
+    def add(
+        self,
+        line: int,
+        column: str | None,
+        value: str | None,
+        why: str,
+        cells: list[str | None] | str | None,
+    ) -> None:
+        if not self.keep:
+            raise RowError(self.file, line, column, value, why)
+        raw = cells if isinstance(cells, str) or cells is None else _raw(cells)
+        self.batch.append({"line": line, "reason": describe(column, value, why), "raw": raw})
+        self.count += 1
+        if len(self.batch) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.conn.execute(insert(REJECTS), self.batch)
+            self.batch = []
 
 
-class RowError(BadInput):
-    """A bad cell, reported as `file:line: column 'x': value 'y': why`."""
-
-    def __init__(self, file: str, line: int, column: str | None, value: str | None, why: str):
-        where = f"{file}:{line}:"
-        if column is not None:
-            where += f" column '{column}':"
-        if value is not None:
-            where += f" value '{value}':"
-        super().__init__(f"{where} {why}")
-
-
-def read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """Open a UTF-8 CSV (BOM or not); return its header and (line, cells) records."""
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot open: {exc.strerror}") from exc
-    reader = csv.reader(handle)
-    name = str(path)
-
-    def records() -> Iterator[tuple[int, list[str]]]:
-        with handle:
-            line = reader.line_num + 1
-            while True:
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    raise RowError(name, line, None, None, f"not valid CSV: {exc}") from exc
-                except UnicodeDecodeError as exc:
-                    raise RowError(
-                        name,
-                        line,
-                        None,
-                        None,
-                        f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
-                    ) from exc
-                if any(cell.strip() for cell in cells):
-                    yield line, cells
-                line = reader.line_num + 1
-
-    rows = records()
-    try:
-        _line, header = next(rows)
-    except StopIteration:
-        raise BadInput(f"{name}: the file is empty (expected a header row)") from None
-    return header, rows
-
-
-def _staged_rows(
-    file: str,
-    header: list[str],
-    records: Iterator[tuple[int, list[str]]],
-    now: datetime,
-    tz: str,
-) -> Iterator[dict]:
-    """Validate each record and turn it into a staging row."""
-    positions: dict[str, int] = {}
-    for index, raw in enumerate(header):
-        key = header_key(raw)
-        if key in COLUMNS:
-            if key in positions:
-                raise RowError(file, 1, raw, None, "column appears twice in the header")
-            positions[key] = index
-    if "name" not in positions:
-        raise RowError(file, 1, None, None, "no 'name' column in the header")
-    import_time = to_db(now)
-    width = len(header)
-    for line, cells in records:
-        if len(cells) > width:
-            raise RowError(
-                file, line, None, None, f"{len(cells)} fields but the header has {width}"
-            )
-        row: dict = {"line": line}
-        for key, index in positions.items():
-            value = cells[index].strip() if index < len(cells) else ""
-            row[key] = value or None
-        if row["name"] is None:
-            raise RowError(file, line, "name", "", "a customer needs a name")
-        stage_text = row.get("stage")
-        if stage_text is None:
-            row["stage"] = Stage.prospecting.value
-        else:
-            try:
-                row["stage"] = parse_stage(stage_text).value
-            except ValueError:
-                raise RowError(
-                    file,
-                    line,
-                    "stage",
-                    stage_text,
-                    "unknown stage (use " + ", ".join(s.value for s in Stage) + ")",
-                ) from None
-        for key in DATE_COLUMNS:
-            text = row.get(key)
-            if text is not None:
-                try:
-                    row[key] = to_db(parse_absolute(text, tz))
-                except BadInput:
-                    raise RowError(file, line, key, text, "not a date (use ISO 8601)") from None
-        row.setdefault("created_at", None)
-        row["created_at"] = row["created_at"] or import_time
-        # Never make a customer look idle without evidence: the clock starts at
-        # owned_since, else created_at, else now.
-        if row.get("owner"):
-            row["owned_since"] = row.get("owned_since") or row["created_at"]
-        else:
-            row["owned_since"] = None
-        for key in COLUMNS:
-            row.setdefault(key, None)
-        row["name_key"] = text_key(row["name"])
-        row["phone_key"] = phone_key(row["phone"])
-        row["email_key"] = email_key(row["email"])
-        yield row
+def _raw(cells: list[str | None]) -> str:
+    return json.dumps(cells, ensure_ascii=False)
 
 
 def import_customers(
@@ -225,48 +247,143 @@ def import_customers(
     path: Path,
     tz: str,
     dry_run: bool = False,
+    *,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    mapping: dict[str, str] | None = None,
+    region: str = "CN",
+    on_duplicate: OnDuplicate | str = OnDuplicate.update,
+    take_owner: bool = False,
+    rejects: Path | None = None,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
-    """Import customers from `path`; counts what was inserted, updated and unchanged."""
+    """Import customers from `path`; counts what was inserted, updated and unchanged.
+
+    `rejects`: import the good rows and write the bad ones, with line and reason, to
+    this CSV file; without it any bad row refuses the whole file.
+    """
+    policy = OnDuplicate(on_duplicate)
     file = str(path)
-    header, records = read_csv(path)
-    known = {header_key(h) for h in header} & set(COLUMNS)
-    result = ImportResult(
-        file=file,
-        dry_run=dry_run,
-        ignored_columns=[h for h in header if header_key(h) not in known and h.strip()],
-    )
+    if rejects is not None and _same_file(rejects, path):
+        raise BadInput(f"--rejects: {rejects} is the file being imported")
     conn = session.connection()
-    STAGING.drop(conn, checkfirst=True)
-    STAGING.create(conn)
-    try:
-        _stage(conn, _staged_rows(file, header, records, now, tz))
-        _check(session, file)
-        _match(session)
-        s, c = STAGING.c, Customer.__table__.c
-        matched = s.customer_id.is_not(None)
-        changed = or_(
-            *(and_(s[k].is_not(None), s[k].is_distinct_from(c[k])) for k in DETAIL_COLUMNS)
+    spill_temp_tables(conn)
+    with open_source(path, fmt, encoding, sheet, limits, progress) as source:
+        lay = layout(file, source.header, COLUMNS, ALIASES, mapping, required=("name",))
+        result = ImportResult(
+            file=file,
+            dry_run=dry_run,
+            format=source.format.value,
+            encoding=source.encoding,
+            sheet=source.sheet,
+            ignored_columns=lay.ignored,
         )
-        new = session.execute(
-            select(func.count()).where(~matched).select_from(STAGING)
-        ).scalar_one()
-        updated = session.execute(
-            select(func.count())
-            .select_from(STAGING.join(Customer, c.id == s.customer_id))
-            .where(changed)
-        ).scalar_one()
-        total = session.execute(select(func.count()).select_from(STAGING)).scalar_one()
-        result.inserted, result.updated = new, updated
-        result.unchanged = total - new - updated
-        result.reps_created = _new_owners(session)
-        if not dry_run:
-            _write(session, now, actor, file, changed, result.reps_created)
-    finally:
-        STAGING.drop(conn)
+        STAGING.drop(conn, checkfirst=True)
+        REJECTS.drop(conn, checkfirst=True)
+        conn.execute(CreateTable(STAGING))
+        REJECTS.create(conn)
+        try:
+            problems = _Problems(conn, file, keep=rejects is not None)
+            _stage(conn, _staged_rows(source, lay, now, tz, region, problems))
+            problems.flush()
+            source.close()
+            for index in STAGING_INDEXES:
+                index.create(conn)
+            _merge(session, now, actor, result, lay.labels, problems, policy, take_owner)
+            if rejects is not None:
+                _write_rejects(conn, rejects, source.header)
+                result.rejects_file = str(rejects)
+            if not dry_run:
+                _write(session, now, actor, file, result.reps_created, take_owner)
+        finally:
+            STAGING.drop(conn)
+            REJECTS.drop(conn)
     return result
 
 
-def _stage(conn, rows: Iterator[dict]) -> None:
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _staged_rows(
+    source: Source,
+    lay: Layout,
+    now: datetime,
+    tz: str,
+    region: str,
+    problems: _Problems,
+) -> Iterator[dict]:
+    """Validate each record and turn it into a staging row; bad ones go to `problems`."""
+    import_time = to_db(now)
+    width = len(lay.header)
+    unquote = source.unquote
+    single = [(k, v[0]) for k, v in lay.positions.items() if len(v) == 1]
+    several = [(k, v) for k, v in lay.positions.items() if len(v) > 1]
+    absent = [k for k in COLUMNS if k not in lay.positions]
+    labels = lay.labels
+    keep_raw = problems.keep
+    for line, cells, issue in source.records:
+        if issue is not None:
+            at, value, why = issue
+            problems.add(line, lay.label(at) if at >= 0 else None, value, why, cells)
+            continue
+        count = len(cells)
+        if count > width and any(clean(c) for c in cells[width:]):
+            problems.add(line, None, None, f"{count} fields but the header has {width}", cells)
+            continue
+        row: dict = {"line": line}
+        for key, index in single:
+            row[key] = clean(cells[index], unquote) if index < count else None
+        for key, indexes in several:
+            row[key] = next(
+                (v for i in indexes if i < count and (v := clean(cells[i], unquote))), None
+            )
+        for key in absent:
+            row[key] = None
+        bad = _check_row(row, tz)
+        if bad is not None:
+            key, why = bad
+            problems.add(line, labels.get(key, key), row.get(key) or "", why, cells)
+            continue
+        row["created_at"] = row["created_at"] or import_time
+        # Never make a customer look idle without evidence: the clock starts at
+        # owned_since, else created_at, else now.
+        row["owned_since"] = (row["owned_since"] or row["created_at"]) if row["owner"] else None
+        row["name_key"] = text_key(row["name"])
+        row["phone_key"] = phone_key(row["phone"], region)
+        row["email_key"] = email_key(row["email"])
+        row["raw"] = _raw(cells) if keep_raw else None
+        yield row
+
+
+def _check_row(row: dict, tz: str) -> tuple[str, str] | None:
+    """Turn a row's text into values in place; (column, why) for the first bad cell."""
+    if row["name"] is None:
+        return "name", "a customer needs a name"
+    stage_text = row["stage"]
+    if stage_text is None:
+        row["stage"] = Stage.prospecting.value
+    else:
+        try:
+            row["stage"] = parse_stage(stage_text).value
+        except ValueError:
+            return "stage", "unknown stage (use " + ", ".join(s.value for s in Stage) + ")"
+    for key in DATE_COLUMNS:
+        text = row[key]
+        if text is not None:
+            try:
+                row[key] = to_db(parse_absolute(text, tz))
+            except BadInput:
+                return key, "not a date (use ISO 8601)"
+    return None
+
+
+def _stage(conn: Connection, rows: Iterator[dict]) -> None:
     batch: list[dict] = []
     for row in rows:
         batch.append(row)
@@ -277,78 +394,274 @@ def _stage(conn, rows: Iterator[dict]) -> None:
         conn.execute(insert(STAGING), batch)
 
 
-def _check(session: Session, file: str) -> None:
-    """Refuse duplicates inside the file, ambiguous names, and owners who have left."""
-    s = STAGING.c
-    for key, scope in (
-        ("external_id", s.external_id.is_not(None)),
-        ("name", s.external_id.is_(None)),
-    ):
-        dup = session.execute(
-            select(s[key], func.min(s.line), func.max(s.line))
-            .where(scope)
-            .group_by(s[key])
-            .having(func.count() > 1)
-            .order_by(func.max(s.line))
-            .limit(1)
-        ).first()
-        if dup:
-            raise RowError(file, dup[2], key, dup[0], f"same {key} as line {dup[1]}")
-    c = Customer.__table__.c
-    ambiguous = session.execute(
-        select(s.line, s.name, func.count())
-        .join(Customer, c.name == s.name)
-        .where(s.external_id.is_(None))
-        .group_by(s.line, s.name)
-        .having(func.count() > 1)
-        .order_by(s.line)
-        .limit(1)
-    ).first()
-    if ambiguous:
-        raise RowError(
-            file,
-            ambiguous[0],
-            "name",
-            ambiguous[1],
-            f"matches {ambiguous[2]} customers; add an external_id column to tell them apart",
+def _merge(
+    session: Session,
+    now: datetime,
+    actor: str,
+    result: ImportResult,
+    labels: dict[str, str],
+    problems: _Problems,
+    policy: OnDuplicate,
+    take_owner: bool,
+) -> None:
+    """Steps 1-3 of the module docstring, then the counts; writes nothing to the book."""
+    s, c = STAGING.c, Customer.__table__.c
+    _mark_file_duplicates(session)
+    if policy is OnDuplicate.skip:
+        _skip_file_duplicates(session, result, labels)
+    else:
+        _flag(
+            session,
+            s.dup_of.is_not(None),
+            s.dup_key,
+            literal("same ") + s.dup_key + literal(" as line ") + cast(s.dup_of, String),
         )
-    gone = session.execute(
-        select(s.line, s.owner)
-        .join(Rep, Rep.name == s.owner)
-        .where(Rep.left_at.is_not(None))
-        .order_by(s.line)
+        _take_problems(session, labels, problems)
+
+    _match(session)
+    _flag(
+        session,
+        s.candidates > 1,
+        s.match_by,
+        literal("matches ")
+        + cast(s.candidates, String)
+        + literal(" customers; add an external_id column to tell them apart"),
+    )
+    _take_problems(session, labels, problems)
+
+    other = STAGING.alias("other")
+    first = (
+        select(other.c.line)
+        .where(other.c.customer_id == s.customer_id, other.c.line < s.line)
+        .order_by(other.c.line)
         .limit(1)
-    ).first()
-    if gone:
-        raise RowError(file, gone[0], "owner", gone[1], "this rep has left")
+        .scalar_subquery()
+    )
+    _flag(
+        session,
+        and_(s.customer_id.is_not(None), first.is_not(None)),
+        s.match_by,
+        literal("matches the same customer as line ") + cast(first, String),
+    )
+    _take_problems(session, labels, problems)
+
+    matched = s.customer_id.is_not(None)
+    if policy is OnDuplicate.error:
+        _flag(
+            session,
+            matched,
+            s.match_by,
+            literal("already in the book as customer ")
+            + cast(s.customer_id, String)
+            + literal(" (same ")
+            + s.match_by
+            + literal(")"),
+        )
+        _take_problems(session, labels, problems)
+    elif policy is OnDuplicate.skip:
+        result.skipped += session.execute(delete(STAGING).where(matched)).rowcount
+
+    # An owner is applied to new customers, and with --take-owner to matched ones.
+    applied = literal(True) if take_owner else ~matched
+    gone = select(Rep.id).where(Rep.name == s.owner, Rep.left_at.is_not(None)).exists()
+    _flag(session, and_(s.owner.is_not(None), applied, gone), literal("owner"),
+          literal("this rep has left"))
+    _take_problems(session, labels, problems)
+    result.rejected = problems.count
+
+    changed = _changed()
+    total = _count(session, select(func.count()).select_from(STAGING))
+    result.inserted = _count(session, select(func.count()).select_from(STAGING).where(~matched))
+    joined = STAGING.join(Customer, c.id == s.customer_id)
+    result.updated = _count(
+        session,
+        select(func.count()).select_from(joined).where(or_(changed, _taking(take_owner))),
+    )
+    if take_owner:
+        result.owners_taken = _count(
+            session, select(func.count()).select_from(joined).where(_taking(True))
+        )
+    result.unchanged = total - result.inserted - result.updated
+    result.reps_created = _new_owners(session, take_owner)
+
+
+def _count(session: Session, query) -> int:
+    return session.execute(query).scalar_one()
+
+
+def _changed():
+    """A matched row that would change the customer's details (or give it an external_id)."""
+    s, c = STAGING.c, Customer.__table__.c
+    return or_(
+        *(and_(s[k].is_not(None), s[k].is_distinct_from(c[k])) for k in DETAIL_COLUMNS),
+        and_(s.external_id.is_not(None), c.external_id.is_(None)),
+    )
+
+
+def _taking(take_owner: bool):
+    """A matched row whose owner column would change the customer's owner."""
+    s, c = STAGING.c, Customer.__table__.c
+    if not take_owner:
+        return literal(False)
+    same = select(Rep.id).where(Rep.name == s.owner, Rep.id == c.owner_id).exists()
+    return and_(s.owner.is_not(None), ~same)
+
+
+def _flag(session: Session, where, column, why) -> None:
+    """Mark rows as bad: `column` names the field at fault, `why` says what is wrong."""
+    s = STAGING.c
+    session.execute(
+        update(STAGING)
+        .where(s.problem.is_(None), where)
+        .values(problem=why, problem_field=column)
+    )
+
+
+def _take_problems(session: Session, labels: dict[str, str], problems: _Problems) -> None:
+    """Refuse the first flagged row, or move every flagged row to the rejects."""
+    s = STAGING.c
+    flagged = select(
+        s.line, s.problem_field, s.problem, s.external_id, s.name, s.phone, s.email, s.owner,
+        s.raw,
+    ).where(s.problem.is_not(None)).order_by(s.line)
+    if not problems.keep:
+        flagged = flagged.limit(1)
+    any_flagged = False
+    for line, column, why, external_id, name, phone, email, owner, raw in session.execute(
+        flagged
+    ):
+        any_flagged = True
+        key = column.removesuffix("_key")
+        value = {
+            "external_id": external_id,
+            "name": name,
+            "phone": phone,
+            "email": email,
+            "owner": owner,
+        }.get(key)
+        problems.add(line, labels.get(key, key), value, why, raw)
+    if any_flagged:
+        problems.flush()
+        session.execute(delete(STAGING).where(s.problem.is_not(None)))
+
+
+def _mark_file_duplicates(session: Session) -> None:
+    """Set dup_of to the first earlier row that is the same customer, and dup_key to why."""
+    s = STAGING.c
+    other = STAGING.alias("other")
+    o = other.c
+
+    def earlier(*where):
+        return select(o.line).where(*where, o.line < s.line).order_by(o.line).limit(1)
+
+    steps = [
+        ("external_id", s.external_id.is_not(None), earlier(o.external_id == s.external_id)),
+    ]
+    for key, name in MATCH_KEYS:
+        # Rows with two different external_ids are two customers, whatever else they share.
+        steps.append((name, and_(s[key].is_not(None), s.external_id.is_(None)),
+                      earlier(o[key] == s[key])))
+        steps.append((name, and_(s[key].is_not(None), s.external_id.is_not(None)),
+                      earlier(o[key] == s[key], o.external_id.is_(None))))
+    for name, scope, first in steps:
+        session.execute(
+            update(STAGING)
+            .where(s.dup_of.is_(None), scope)
+            .values(dup_of=first.scalar_subquery(), dup_key=literal(name))
+        )
+        session.execute(
+            update(STAGING).where(s.dup_of.is_(None), s.dup_key.is_not(None)).values(dup_key=None)
+        )
+
+
+def _skip_file_duplicates(session: Session, result: ImportResult, labels: dict[str, str]) -> None:
+    s = STAGING.c
+    shown = session.execute(
+        select(s.line, s.dup_of, s.dup_key, s.external_id, s.name, s.phone, s.email)
+        .where(s.dup_of.is_not(None))
+        .order_by(s.line)
+        .limit(MAX_REPORTED_DUPLICATES)
+    ).all()
+    for line, first, key, external_id, name, phone, email in shown:
+        value = {"external_id": external_id, "name": name, "phone": phone, "email": email}[key]
+        result.duplicates.append(
+            {"line": line, "first_line": first, "key": labels.get(key, key), "value": value}
+        )
+    result.skipped += session.execute(delete(STAGING).where(s.dup_of.is_not(None))).rowcount
 
 
 def _match(session: Session) -> None:
-    """Find the existing customer for each row: by external_id, else by exact name."""
+    """Find the existing customer for each row: by external_id, else phone, email, name."""
     s, c = STAGING.c, Customer.__table__.c
     by_external = select(c.id).where(c.external_id == s.external_id).scalar_subquery()
-    by_name = select(func.min(c.id)).where(c.name == s.name).scalar_subquery()
     session.execute(
-        update(STAGING).where(s.external_id.is_not(None)).values(customer_id=by_external)
+        update(STAGING)
+        .where(s.external_id.is_not(None))
+        .values(customer_id=by_external, match_by=literal("external_id"))
     )
-    session.execute(update(STAGING).where(s.external_id.is_(None)).values(customer_id=by_name))
+    session.execute(
+        update(STAGING).where(s.customer_id.is_(None)).values(match_by=None)
+    )
+    for key, _name in MATCH_KEYS:
+        # A row with an unknown external_id only takes a customer that has none.
+        where = and_(
+            c[key] == s[key], or_(s.external_id.is_(None), c.external_id.is_(None))
+        )
+        session.execute(
+            update(STAGING)
+            .where(
+                s.customer_id.is_(None),
+                s.match_by.is_(None),
+                s[key].is_not(None),
+                select(c.id).where(where).exists(),
+            )
+            .values(
+                customer_id=select(func.min(c.id)).where(where).scalar_subquery(),
+                candidates=select(func.count()).where(where).scalar_subquery(),
+                match_by=literal(key),
+            )
+        )
 
 
-def _new_owners(session: Session) -> list[str]:
+def _new_owners(session: Session, take_owner: bool) -> list[str]:
     s = STAGING.c
     known = select(Rep.id).where(Rep.name == s.owner).exists()
+    scope = literal(True) if take_owner else s.customer_id.is_(None)
     return list(
         session.execute(
             select(s.owner)
-            .where(s.customer_id.is_(None), s.owner.is_not(None), ~known)
+            .where(scope, s.owner.is_not(None), ~known)
             .distinct()
             .order_by(s.owner)
         ).scalars()
     )
 
 
+def _write_rejects(conn: Connection, path: Path, header: list[str]) -> None:
+    """line, reason, then the row's cells as read: UTF-8 with a BOM, for Excel."""
+    target = path.resolve()
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with open(handle, "w", newline="", encoding="utf-8-sig") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "reason", *header])
+            rows = conn.execute(
+                select(REJECTS.c.line, REJECTS.c.reason, REJECTS.c.raw).order_by(REJECTS.c.line)
+            )
+            for line, reason, raw in rows:
+                cells = json.loads(raw) if raw else []
+                writer.writerow([line, reason, *("" if c is None else c for c in cells)])
+        os.replace(temp, target)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise FileError(str(path), f"cannot write the rejects: {exc.strerror}") from exc
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
 def _write(
-    session: Session, now: datetime, actor: str, file: str, changed, new_reps: list[str]
+    session: Session, now: datetime, actor: str, file: str, new_reps: list[str], take_owner: bool
 ) -> None:
     s, c = STAGING.c, Customer.__table__.c
     at = to_db(now)
@@ -358,9 +671,16 @@ def _write(
         )
     session.execute(
         update(Customer.__table__)
-        .where(c.id == s.customer_id, changed)
-        .values({k: func.coalesce(s[k], c[k]) for k in (*DETAIL_COLUMNS, *KEY_COLUMNS)})
+        .where(c.id == s.customer_id, _changed())
+        .values(
+            {
+                **{k: func.coalesce(s[k], c[k]) for k in (*DETAIL_COLUMNS, *KEY_COLUMNS)},
+                "external_id": func.coalesce(c.external_id, s.external_id),
+            }
+        )
     )
+    if take_owner:
+        _take_owners(session, at, actor, file)
     before = session.execute(select(func.coalesce(func.max(c.id), 0))).scalar_one()
     columns = [
         "external_id",
@@ -415,4 +735,41 @@ def _write(
                 literal(actor),
             ).where(c.id > before),
         )
+    )
+
+
+def _take_owners(session: Session, at: datetime, actor: str, file: str) -> None:
+    """--take-owner: matched customers go to the file's owner, each with an `assigned` event."""
+    s, c = STAGING.c, Customer.__table__.c
+    moving = and_(c.id == s.customer_id, Rep.name == s.owner, c.owner_id.is_distinct_from(Rep.id))
+    session.execute(
+        insert(Event).from_select(
+            [
+                "customer_id",
+                "at",
+                "kind",
+                "from_rep_id",
+                "to_rep_id",
+                "from_stage",
+                "to_stage",
+                "reason",
+                "actor",
+            ],
+            select(
+                c.id,
+                literal(at),
+                literal(EventKind.assigned.value),
+                c.owner_id,
+                Rep.id,
+                c.stage,
+                c.stage,
+                literal(f"import {Path(file).name} --take-owner"),
+                literal(actor),
+            ).where(moving),
+        )
+    )
+    session.execute(
+        update(Customer.__table__)
+        .where(moving)
+        .values(owner_id=Rep.id, owned_since=func.coalesce(s.owned_since, at), pooled_at=None)
     )

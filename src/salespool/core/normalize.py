@@ -1,12 +1,22 @@
-"""Normalized keys for matching customers: what two spellings of one company share."""
+"""Normalized keys for matching customers: what two spellings of one company share.
+
+The stored customer columns keep what people typed, for display; these keys
+(customer.name_key/phone_key/email_key) are what imports match on.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
+import phonenumbers
+
 _SPACES = re.compile(r"\s+")
 _NOT_DIGITS = re.compile(r"[^\d+]")
+# The common case, a Chinese mobile number, skips phonenumbers' parser (~40 µs a
+# number): imports normalize millions of these. Same result as the parser's.
+_CN_MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
 
 
 def text_key(value: str | None) -> str | None:
@@ -24,8 +34,32 @@ def email_key(value: str | None) -> str | None:
 
 
 def phone_key(value: str | None, region: str = "CN") -> str | None:
-    """A phone number as matched: its digits (and a leading +) after NFKC."""
+    """A phone number as matched: E.164 (`+8613800138000`), the default country `region`.
+
+    A number phonenumbers cannot read keeps a key of its digits (and a leading +),
+    so it still matches the same spelling; no error: the original is kept for display.
+    """
     if value is None:
         return None
-    digits = _NOT_DIGITS.sub("", unicodedata.normalize("NFKC", value))
-    return digits or None
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not text:
+        return None
+    compact = _NOT_DIGITS.sub("", text)
+    if not compact:
+        return None
+    if region == "CN" or compact.startswith(("+86", "0086")):
+        mobile = _CN_MOBILE.match(compact)
+        if mobile:
+            return "+86" + mobile[1]
+    return _e164(text, region) or compact
+
+
+@functools.lru_cache(maxsize=4096)
+def _e164(text: str, region: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -294,9 +294,7 @@ def due(
         raise BadInput(f"--within: {within} must be 0 or more")
     rules = rules or RecycleRules()
     horizon = now + timedelta(days=within)
-    last_deal = (
-        select(func.max(Deal.at)).where(Deal.customer_id == Customer.id).scalar_subquery()
-    )
+    last_deal = select(func.max(Deal.at)).where(Deal.customer_id == Customer.id).scalar_subquery()
     query = (
         select(
             Customer.id,
