@@ -337,3 +337,17 @@ def test_export_path_is_relative_to_cwd(busy, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     busy("export", "customers", "--out", "here.csv")
     assert Path(tmp_path / "here.csv").exists()
+
+
+def test_xlsx_goes_on_in_a_new_sheet_past_the_row_limit(busy, tmp_path, monkeypatch):
+    monkeypatch.setattr("salespool.core.export.XLSX_MAX_ROWS", 3)  # a header and two rows
+    out = tmp_path / "book.xlsx"
+    assert busy.json("export", "customers", "--out", str(out))["rows"] == 5
+    workbook = openpyxl.load_workbook(out)
+    assert workbook.sheetnames == ["customers", "customers 2", "customers 3"]
+    seen = []
+    for sheet in workbook:
+        rows = list(sheet.iter_rows(values_only=True))
+        assert rows[0] == CUSTOMER_COLUMNS
+        seen += [r[1] for r in rows[1:]]
+    assert seen == ["C1", "C2", "C3", "C4", "C5"]

@@ -137,10 +137,14 @@ def test_bad_row_deep_in_a_big_file_refuses_everything(cli, write_csv):
     assert cli.sql("select count(*) from rep") == [(0,)]
 
 
-def test_non_utf8_file_is_refused_cleanly(cli, write_csv):
+def test_gbk_file_is_read_and_bytes_that_do_not_decode_are_refused_cleanly(cli, write_csv):
+    # Issue 4: a file that is not UTF-8 is read as GB18030 (what Chinese Windows saves).
+    path = write_csv("name\n华为\n".encode("gbk"))
     cli("init")
-    result = cli.fails("import", str(write_csv("name\n华为\n".encode("gbk"))))
-    assert "not UTF-8" in result.stderr
+    result = cli.fails("import", str(path), "--encoding", "utf-8")
+    assert ":2: byte 0xbb is not valid utf-8 text" in result.stderr
+    assert cli.json("import", str(path))["encoding"] == "gb18030"
+    assert cli.sql("select name from customer") == [("华为",)]
 
 
 def test_missing_file_is_a_clear_error(cli, tmp_path):

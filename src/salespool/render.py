@@ -81,7 +81,9 @@ class Output:
         sys.stdout.write(json.dumps(plain(data), ensure_ascii=False, indent=2) + "\n")
 
     def csv(self, rows: Iterable[dict], keys: Sequence[str]) -> None:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        # CRLF (RFC 4180): csv quotes a field holding any line-terminator character, so
+        # a note with a bare CR stays inside its cell.
+        writer = csv.writer(sys.stdout, lineterminator="\r\n")
         writer.writerow(keys)
         for row in rows:
             writer.writerow([_csv_cell(row.get(k)) for k in keys])

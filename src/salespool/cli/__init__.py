@@ -1,6 +1,15 @@
 """The command-line interface: parse, call one core function, render."""
 
-from salespool.cli import book, config, demo, files, pool, report, rules  # noqa: F401  (registers the commands)
+from salespool.cli import (  # noqa: F401  (registers the commands)
+    book,
+    config,
+    demo,
+    files,
+    imports,
+    pool,
+    report,
+    rules,
+)
 from salespool.cli.app import app
 
 

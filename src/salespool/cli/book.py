@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
-from salespool.core import activity, customers, history, importer, reps
+from salespool.core import activity, customers, history, reps
 from salespool.models import Channel, FollowUpKind, Role, Stage, parse_stage
 from salespool.money import parse_amount, to_decimal
 from salespool.render import Col, plain, plural
@@ -177,39 +176,6 @@ def rep_leave(
         result = reps.rep_leave(session, st.clock.now, st.actor, name)
     st.output(as_json).record(
         result, f"{result.rep} left; {plural(result.released, 'customer')} went to the pool"
-    )
-
-
-@app.command("import")
-def import_(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV file with a header row.", show_default=False)],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check and count, write nothing.")
-    ] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Import customers from a CSV file: all of it, or nothing if any row is bad.
-
-    Columns (any order, any case): name (required), external_id, contact, phone,
-    email, city, level, owner, stage, created_at, owned_since, last_contact_at.
-
-    Example: salespool import customers.csv --dry-run
-    """
-    st = state(ctx)
-    with st.write() as session:
-        result = importer.import_customers(
-            session, st.clock.now, st.actor, file, st.clock.tz, dry_run=dry_run
-        )
-    out = st.output(as_json)
-    if result.ignored_columns and not as_json:
-        typer.echo(f"note: ignored columns: {', '.join(result.ignored_columns)}", err=True)
-    verb = "would import" if dry_run else "imported"
-    created = f"; new reps: {', '.join(result.reps_created)}" if result.reps_created else ""
-    out.record(
-        result,
-        f"{verb} {file.name}: {result.inserted} inserted, {result.updated} updated, "
-        f"{result.unchanged} unchanged, {result.rejected} rejected{created}",
     )
 
 

@@ -64,8 +64,9 @@ def export_(
     events are those of the picked customers. Customer columns are the import
     columns, so an export imports into another store as the same customers.
     CSV cells that a spreadsheet would run as a formula (starting with = + - @,
-    tab or a line break) are prefixed with ' ; XLSX stores them as text; JSON
-    keeps every value as it is. Times are UTC (ISO 8601), amounts exact.
+    tab or a line break) get an apostrophe in front; XLSX stores them as text;
+    JSON (lossless) keeps every value as it is. Times are UTC (ISO 8601),
+    amounts exact.
 
     Example: salespool export customers --rep alice --out alice.xlsx
     """

@@ -50,6 +50,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 # Control characters an XLSX file cannot hold (openpyxl refuses them).
 _XLSX_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
 XLSX_REPLACEMENT = "\ufffd"
+XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
 
 
 class Kind(StrEnum):
@@ -380,14 +381,18 @@ def _write_jsonl(stream: TextIO, columns: Sequence[str], rows: Iterable[tuple]) 
 
 
 def _write_xlsx(path: Path, title: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
-    """A write-only workbook: rows are streamed to disk, strings written inline."""
+    """A write-only workbook: rows are streamed to disk, strings written inline.
+
+    A sheet holds at most XLSX_MAX_ROWS rows (Excel's limit), so a larger
+    export goes on in sheets `customers 2`, `customers 3`, ..., each with
+    the header row.
+    """
     from openpyxl import Workbook  # imported here: only XLSX exports pay for it
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title)
 
-    def cell(value: Any) -> Any:
+    def cell(sheet: Any, value: Any) -> Any:
         if isinstance(value, str):
             text = WriteOnlyCell(sheet, value=_XLSX_ILLEGAL.sub(XLSX_REPLACEMENT, value))
             # openpyxl turns "=..." into a formula and "#N/A" into an error:
@@ -401,10 +406,20 @@ def _write_xlsx(path: Path, title: str, columns: Sequence[str], rows: Iterable[t
             return amount
         return value
 
-    sheet.append([cell(c) for c in columns])
-    count = 0
+    def new_sheet(number: int) -> Any:
+        sheet = workbook.create_sheet(title if number == 1 else f"{title} {number}")
+        sheet.append([cell(sheet, c) for c in columns])
+        return sheet
+
+    sheets = 1
+    sheet = new_sheet(sheets)
+    count = in_sheet = 0
     for row in rows:
-        sheet.append([cell(v) for v in row])
+        if in_sheet == XLSX_MAX_ROWS - 1:
+            sheets += 1
+            sheet, in_sheet = new_sheet(sheets), 0
+        sheet.append([cell(sheet, v) for v in row])
         count += 1
+        in_sheet += 1
     workbook.save(path)
     return count

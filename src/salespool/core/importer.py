@@ -66,13 +66,12 @@ from salespool.core.sources import (
     Source,
     clean,
     describe,
-    header_key,
     layout,
     open_source,
 )
 from salespool.errors import BadInput
 from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
-from salespool.store import spill_temp_tables
+from salespool.store import serialize, tune_for_bulk
 
 __all__ = ["ALIASES", "COLUMNS", "ImportResult", "OnDuplicate", "RowError", "import_customers"]
 
@@ -94,8 +93,17 @@ COLUMNS = (
 # Chinese spreadsheets call them. `--map` adds more per import.
 ALIASES: dict[str, str] = {
     **dict.fromkeys(
-        ["客户名称", "公司名称", "客户名", "企业名称", "单位名称", "company", "company_name",
-         "customer", "customer_name"],
+        [
+            "客户名称",
+            "公司名称",
+            "客户名",
+            "企业名称",
+            "单位名称",
+            "company",
+            "company_name",
+            "customer",
+            "customer_name",
+        ],
         "name",
     ),
     **dict.fromkeys(
@@ -103,15 +111,35 @@ ALIASES: dict[str, str] = {
     ),
     **dict.fromkeys(["联系人", "联系人姓名", "contact_name", "contact_person"], "contact"),
     **dict.fromkeys(
-        ["手机", "手机号", "手机号码", "电话", "联系电话", "电话号码", "座机", "mobile", "tel",
-         "telephone", "phone_number"],
+        [
+            "手机",
+            "手机号",
+            "手机号码",
+            "电话",
+            "联系电话",
+            "电话号码",
+            "座机",
+            "mobile",
+            "tel",
+            "telephone",
+            "phone_number",
+        ],
         "phone",
     ),
     **dict.fromkeys(["邮箱", "电子邮箱", "邮件", "e_mail", "mail", "email_address"], "email"),
     **dict.fromkeys(["城市", "所在城市", "所在地"], "city"),
     **dict.fromkeys(
-        ["负责人", "销售", "归属销售", "所属销售", "销售负责人", "跟进人", "rep", "sales_rep",
-         "salesperson"],
+        [
+            "负责人",
+            "销售",
+            "归属销售",
+            "所属销售",
+            "销售负责人",
+            "跟进人",
+            "rep",
+            "sales_rep",
+            "salesperson",
+        ],
         "owner",
     ),
     **dict.fromkeys(["阶段", "客户阶段", "销售阶段"], "stage"),
@@ -268,8 +296,11 @@ def import_customers(
     file = str(path)
     if rejects is not None and _same_file(rejects, path):
         raise BadInput(f"--rejects: {rejects} is the file being imported")
+    # One import at a time: _write finds the new customers by id > the max id before
+    # it, which a concurrent import's committed rows would break (PostgreSQL).
+    serialize(session, "import")
     conn = session.connection()
-    spill_temp_tables(conn)
+    tune_for_bulk(conn)
     with open_source(path, fmt, encoding, sheet, limits, progress) as source:
         lay = layout(file, source.header, COLUMNS, ALIASES, mapping, required=("name",))
         result = ImportResult(
@@ -328,7 +359,7 @@ def _staged_rows(
     labels = lay.labels
     keep_raw = problems.keep
     for line, cells, issue in source.records:
-        if issue is not None:
+        if issue is not None and lay.matters(issue):
             at, value, why = issue
             problems.add(line, lay.label(at) if at >= 0 else None, value, why, cells)
             continue
@@ -464,8 +495,12 @@ def _merge(
     # An owner is applied to new customers, and with --take-owner to matched ones.
     applied = literal(True) if take_owner else ~matched
     gone = select(Rep.id).where(Rep.name == s.owner, Rep.left_at.is_not(None)).exists()
-    _flag(session, and_(s.owner.is_not(None), applied, gone), literal("owner"),
-          literal("this rep has left"))
+    _flag(
+        session,
+        and_(s.owner.is_not(None), applied, gone),
+        literal("owner"),
+        literal("this rep has left"),
+    )
     _take_problems(session, labels, problems)
     result.rejected = problems.count
 
@@ -511,25 +546,32 @@ def _flag(session: Session, where, column, why) -> None:
     """Mark rows as bad: `column` names the field at fault, `why` says what is wrong."""
     s = STAGING.c
     session.execute(
-        update(STAGING)
-        .where(s.problem.is_(None), where)
-        .values(problem=why, problem_field=column)
+        update(STAGING).where(s.problem.is_(None), where).values(problem=why, problem_field=column)
     )
 
 
 def _take_problems(session: Session, labels: dict[str, str], problems: _Problems) -> None:
     """Refuse the first flagged row, or move every flagged row to the rejects."""
     s = STAGING.c
-    flagged = select(
-        s.line, s.problem_field, s.problem, s.external_id, s.name, s.phone, s.email, s.owner,
-        s.raw,
-    ).where(s.problem.is_not(None)).order_by(s.line)
+    flagged = (
+        select(
+            s.line,
+            s.problem_field,
+            s.problem,
+            s.external_id,
+            s.name,
+            s.phone,
+            s.email,
+            s.owner,
+            s.raw,
+        )
+        .where(s.problem.is_not(None))
+        .order_by(s.line)
+    )
     if not problems.keep:
         flagged = flagged.limit(1)
     any_flagged = False
-    for line, column, why, external_id, name, phone, email, owner, raw in session.execute(
-        flagged
-    ):
+    for line, column, why, external_id, name, phone, email, owner, raw in session.execute(flagged):
         any_flagged = True
         key = column.removesuffix("_key")
         value = {
@@ -559,10 +601,16 @@ def _mark_file_duplicates(session: Session) -> None:
     ]
     for key, name in MATCH_KEYS:
         # Rows with two different external_ids are two customers, whatever else they share.
-        steps.append((name, and_(s[key].is_not(None), s.external_id.is_(None)),
-                      earlier(o[key] == s[key])))
-        steps.append((name, and_(s[key].is_not(None), s.external_id.is_not(None)),
-                      earlier(o[key] == s[key], o.external_id.is_(None))))
+        steps.append(
+            (name, and_(s[key].is_not(None), s.external_id.is_(None)), earlier(o[key] == s[key]))
+        )
+        steps.append(
+            (
+                name,
+                and_(s[key].is_not(None), s.external_id.is_not(None)),
+                earlier(o[key] == s[key], o.external_id.is_(None)),
+            )
+        )
     for name, scope, first in steps:
         session.execute(
             update(STAGING)
@@ -599,14 +647,10 @@ def _match(session: Session) -> None:
         .where(s.external_id.is_not(None))
         .values(customer_id=by_external, match_by=literal("external_id"))
     )
-    session.execute(
-        update(STAGING).where(s.customer_id.is_(None)).values(match_by=None)
-    )
+    session.execute(update(STAGING).where(s.customer_id.is_(None)).values(match_by=None))
     for key, _name in MATCH_KEYS:
         # A row with an unknown external_id only takes a customer that has none.
-        where = and_(
-            c[key] == s[key], or_(s.external_id.is_(None), c.external_id.is_(None))
-        )
+        where = and_(c[key] == s[key], or_(s.external_id.is_(None), c.external_id.is_(None)))
         session.execute(
             update(STAGING)
             .where(
@@ -629,10 +673,7 @@ def _new_owners(session: Session, take_owner: bool) -> list[str]:
     scope = literal(True) if take_owner else s.customer_id.is_(None)
     return list(
         session.execute(
-            select(s.owner)
-            .where(scope, s.owner.is_not(None), ~known)
-            .distinct()
-            .order_by(s.owner)
+            select(s.owner).where(scope, s.owner.is_not(None), ~known).distinct().order_by(s.owner)
         ).scalars()
     )
 

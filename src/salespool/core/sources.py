@@ -52,6 +52,8 @@ PROGRESS_EVERY_ROWS = 5000
 # (line, cells, issue): see the module docstring.
 Issue = tuple[int, str, str]
 Record = tuple[int, list[str | None], Issue | None]
+# An issue's column for a JSON key the first line did not have; its value is the key.
+UNKNOWN_KEY = -2
 # progress(done, total, unit): bytes read of a CSV/JSON Lines file, rows of a sheet.
 Progress = Callable[[int, int | None, str], None]
 
@@ -166,9 +168,19 @@ class Layout:
     labels: dict[str, str]  # field -> the header text, as errors name it
     ignored: list[str]
     header: list[str]
+    fields: Callable[[str], str | None] = field(repr=False, default=lambda _name: None)
 
     def label(self, index: int) -> str:
         return self.header[index] if index < len(self.header) else f"#{index + 1}"
+
+    def matters(self, issue: Issue) -> bool:
+        """Whether a reader's issue is in a column this import reads (else it is ignored)."""
+        at, value, _why = issue
+        if at == UNKNOWN_KEY:
+            return self.fields(header_key(value)) is not None
+        if at < 0:
+            return True
+        return any(at in indexes for indexes in self.positions.values())
 
 
 def layout(
@@ -213,7 +225,11 @@ def layout(
     for name in required:
         if name not in positions:
             raise FileError(file, f"no '{name}' column in the header", line=1)
-    return Layout(positions, labels, ignored, header)
+
+    def fields(key: str) -> str | None:
+        return wanted.get(key) or (key if key in columns else aliases.get(key))
+
+    return Layout(positions, labels, ignored, header, fields)
 
 
 @dataclass
@@ -451,7 +467,7 @@ def _open_text(
         raise
     lines = _lines(text, file, encoding, limits)
     if fmt is Format.jsonl:
-        records = _jsonl_records(lines, limits)
+        records = _jsonl_records(lines, file)
         unquote = False
     else:
         preview = sample.decode(encoding, errors="replace")
@@ -508,7 +524,9 @@ def sniff_delimiter(preview: str) -> str:
     return best
 
 
-def _csv_records(lines: Iterator[str], file: str, delimiter: str, limits: Limits) -> Iterator[Record]:
+def _csv_records(
+    lines: Iterator[str], file: str, delimiter: str, limits: Limits
+) -> Iterator[Record]:
     csv.field_size_limit(limits.max_cell)
     reader = csv.reader(lines, delimiter=delimiter)
     line = 1
@@ -540,8 +558,10 @@ def _json_text(value: Any) -> str | None:
     raise TypeError
 
 
-def _jsonl_records(lines: Iterator[str], limits: Limits) -> Iterator[Record]:
+def _jsonl_records(lines: Iterator[str], file: str) -> Iterator[Record]:
+    """The first object's keys are the header (a record of their own), then one record a line."""
     keys: list[str] | None = None
+    index: dict[str, int] = {}
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -549,8 +569,8 @@ def _jsonl_records(lines: Iterator[str], limits: Limits) -> Iterator[Record]:
             item = json.loads(text)
         except json.JSONDecodeError as exc:
             if keys is None and text.lstrip().startswith("["):
-                raise BadInput(
-                    "a JSON array: salespool reads JSON Lines, one object per line"
+                raise FileError(
+                    file, "a JSON array: salespool reads JSON Lines, one object per line"
                 ) from None
             yield number, [], (-1, text.strip(), f"not valid JSON: {exc.msg}")
             continue
@@ -559,20 +579,20 @@ def _jsonl_records(lines: Iterator[str], limits: Limits) -> Iterator[Record]:
             continue
         if keys is None:
             keys = [str(k) for k in item]
+            index = {k: i for i, k in enumerate(keys)}
             yield number, list(keys), None
-            continue
         cells: list[str | None] = [None] * len(keys)
         issue: Issue | None = None
-        index = {k: i for i, k in enumerate(keys)}
         for key, value in item.items():
             at = index.get(key)
             if at is None:
-                issue = issue or (-1, key, f"key '{key}' is not among line 1's keys")
+                issue = issue or (UNKNOWN_KEY, key, f"key '{key}' is not among line 1's keys")
                 continue
             try:
                 cells[at] = _json_text(value)
             except TypeError:
-                issue = issue or (at, json.dumps(value, ensure_ascii=False)[:80], "nested value")
+                if issue is None or issue[0] == UNKNOWN_KEY:
+                    issue = (at, json.dumps(value, ensure_ascii=False)[:80], "a nested value")
         yield number, cells, issue
 
 
@@ -630,7 +650,9 @@ def _open_xlsx(
     except BaseException:
         book.close()
         raise
-    records = _xlsx_records(book, ws, file, limits, total if isinstance(total, int) else None, progress)
+    records = _xlsx_records(
+        book, ws, file, limits, total if isinstance(total, int) else None, progress
+    )
     return Source(file, Format.xlsx, None, ws.title, [], records, False, [book.close])
 
 

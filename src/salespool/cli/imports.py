@@ -1,0 +1,257 @@
+"""Commands that bring files in: import (customers) and import-followups."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from salespool.cli.app import JsonOpt, app, state
+from salespool.core import followup_import, importer
+from salespool.core.importer import OnDuplicate
+from salespool.core.sources import Format, Limits, Progress
+from salespool.errors import SalespoolError
+from salespool.render import note
+
+FileArg = Annotated[
+    Path, typer.Argument(help="CSV, XLSX or JSON Lines file with a header row.", show_default=False)
+]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option("--format", help="csv, xlsx or jsonl (default: from the file's extension)."),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="A CSV's text encoding, e.g. gb18030 (default: UTF-8 BOM, UTF-8, GB18030, guess).",
+    ),
+]
+SheetOpt = Annotated[
+    str | None, typer.Option("--sheet", help="The XLSX sheet to read (default: the first).")
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        metavar="'HEADER=column'",
+        help="Read a header as a column, e.g. --map 'Company Name=name' (repeatable).",
+    ),
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar and no notes on stderr.")
+]
+
+
+def parse_map(pairs: list[str] | None) -> dict[str, str]:
+    """`--map 'Company Name=name'` pairs as {header: column}."""
+    mapping: dict[str, str] = {}
+    for pair in pairs or []:
+        header, sep, column = pair.rpartition("=")
+        if not sep or not header.strip() or not column.strip():
+            raise typer.BadParameter(f"'{pair}' is not HEADER=column", param_hint="--map")
+        mapping[header.strip()] = column.strip()
+    return mapping
+
+
+def show_progress(quiet: bool, as_json: bool, tty: bool | None = None) -> bool:
+    """A progress bar only for a person watching: stderr is a terminal, no --quiet/--json."""
+    if tty is None:
+        tty = sys.stderr.isatty()
+    return tty and not quiet and not as_json
+
+
+@contextmanager
+def progress_bar(label: str, enabled: bool) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr fed by the core's progress callback, or nothing."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    bar = Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(label, total=None)
+
+        def report(done: int, total: int | None, unit: str) -> None:
+            del unit
+            bar.update(task, completed=done, total=total)
+
+        yield report
+
+
+def _limits() -> Limits:
+    try:
+        return Limits.from_env()
+    except SalespoolError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: FileArg,
+    dry_run: DryRunOpt = False,
+    fmt: FormatOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    mapping: MapOpt = None,
+    on_duplicate: Annotated[
+        OnDuplicate,
+        typer.Option(
+            "--on-duplicate",
+            help="A row matching a customer already in the book: update its details, "
+            "skip it, or refuse it (error). Duplicates inside the file are refused, "
+            "or skipped with 'skip'.",
+        ),
+    ] = OnDuplicate.update,
+    take_owner: Annotated[
+        bool,
+        typer.Option(
+            "--take-owner",
+            help="Matched customers go to the file's owner (an 'assigned' event each).",
+        ),
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects",
+            help="Import the good rows; write each bad row (line, reason, cells) to this CSV.",
+        ),
+    ] = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import customers: all of the file, or nothing if any row is bad (see --rejects).
+
+    Columns (any order, any case): name (required), external_id, contact, phone,
+    email, city, level, owner, stage, created_at, owned_since, last_contact_at; and
+    Chinese headers such as 客户名称, 联系人, 手机, 邮箱, 城市, 负责人, 客户阶段.
+    A row matches a customer already in the book by external_id, else phone
+    (E.164), else e-mail, else name (full-width and spacing ignored).
+
+    Example: salespool import 客户.xlsx --map '公司全称=name' --rejects bad.csv
+    """
+    st = state(ctx)
+    mapped = parse_map(mapping)
+    limits = _limits()
+    with (
+        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
+        st.write() as session,
+    ):
+        result = importer.import_customers(
+            session,
+            st.clock.now,
+            st.actor,
+            file,
+            st.clock.tz,
+            dry_run=dry_run,
+            fmt=fmt,
+            encoding=encoding,
+            sheet=sheet,
+            mapping=mapped,
+            region=st.config["phone_region"],
+            on_duplicate=on_duplicate,
+            take_owner=take_owner,
+            rejects=rejects,
+            limits=limits,
+            progress=progress,
+        )
+    out = st.output(as_json)
+    if not as_json and not quiet:
+        if result.ignored_columns:
+            note(f"ignored columns: {', '.join(result.ignored_columns)}")
+        for dup in result.duplicates[:10]:
+            note(
+                f"line {dup['line']}: same {dup['key']} as line {dup['first_line']} "
+                f"('{dup['value']}'): skipped"
+            )
+        if result.rejected:
+            note(f"{result.rejected} bad rows written to {result.rejects_file}")
+    verb = "would import" if dry_run else "imported"
+    read_as = result.format + (f", {result.encoding}" if result.encoding else "")
+    created = f"; new reps: {', '.join(result.reps_created)}" if result.reps_created else ""
+    skipped = f", {result.skipped} skipped" if result.skipped else ""
+    out.record(
+        result,
+        f"{verb} {file.name} ({read_as}): {result.inserted} inserted, {result.updated} updated, "
+        f"{result.unchanged} unchanged{skipped}, {result.rejected} rejected{created}",
+    )
+
+
+@app.command("import-followups")
+def import_followups(
+    ctx: typer.Context,
+    file: FileArg,
+    dry_run: DryRunOpt = False,
+    fmt: FormatOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    mapping: MapOpt = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import follow-up history from another CRM: all of the file, or nothing.
+
+    Columns: customer (external_id, else exact name), rep, kind, note, at, and
+    optionally next_at; or 客户, 跟进人, 跟进方式 (电话/微信/拜访/邮件/会议), 跟进内容,
+    跟进时间. Follow-ups by any rep are kept as history; each customer's last
+    contact moves forward to its newest follow-up. Re-importing skips rows
+    already stored.
+
+    Example: salespool import-followups followups.csv --dry-run
+    """
+    st = state(ctx)
+    mapped = parse_map(mapping)
+    limits = _limits()
+    with (
+        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
+        st.write() as session,
+    ):
+        result = followup_import.import_followups(
+            session,
+            st.clock.now,
+            st.actor,
+            file,
+            st.clock.tz,
+            dry_run=dry_run,
+            fmt=fmt,
+            encoding=encoding,
+            sheet=sheet,
+            mapping=mapped,
+            limits=limits,
+            progress=progress,
+        )
+    if result.ignored_columns and not as_json and not quiet:
+        note(f"ignored columns: {', '.join(result.ignored_columns)}")
+    verb = "would import" if dry_run else "imported"
+    created = (
+        f"; new inactive reps: {', '.join(result.reps_created)}" if result.reps_created else ""
+    )
+    st.output(as_json).record(
+        result,
+        f"{verb} {file.name}: {result.inserted} follow-ups for {result.customers} customers, "
+        f"{result.skipped} already there; last contact moved forward on "
+        f"{result.contact_moved}{created}",
+    )

@@ -1,0 +1,443 @@
+"""Importing follow-up history from another CRM, all or nothing, in bulk.
+
+Columns: `customer` (an external_id, else an exact customer name), `rep`,
+`kind`, `note`, `at`, and optionally `next_at`; Chinese headers are aliases
+(客户, 跟进人, 跟进方式, 跟进内容, 跟进时间, ...), and 跟进方式 values are read
+as kinds (电话 -> call, 微信 -> wechat, 拜访 -> visit, 邮件 -> email, 会议 ->
+meeting, anything else -> other).
+
+It is history, so it is taken as it was: a follow-up by a rep who does not own
+the customer now, or who has left, is kept; a rep the store does not know is
+created inactive (they receive no customers until `rep set NAME --active`).
+Each customer's last_contact_at moves forward to its newest imported
+follow-up, never backward, so the idleness clock is right from day one. A row
+identical to a follow-up already stored (same customer, rep, kind, note and
+time) is skipped, so re-importing a file changes nothing.
+
+Rows stream into a temporary staging table in batches of plain tuples (the
+DB-API's executemany, no per-row ORM work); keys, reps and the inserts are then
+a few set-based statements. The file is read once, in bounded memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.schema import CreateTable
+from sqlmodel import Session
+
+from salespool.clock import parse_absolute, to_db
+from salespool.core.sources import Limits, Progress, RowError, clean, layout, open_source
+from salespool.errors import BadInput
+from salespool.models import Customer, FollowUp, FollowUpKind, Rep, Role
+from salespool.store import tune_for_bulk
+
+COLUMNS = ("customer", "rep", "kind", "note", "at", "next_at")
+ALIASES: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "客户",
+            "客户名称",
+            "公司名称",
+            "客户编号",
+            "external_id",
+            "customer_id",
+            "customer_name",
+            "name",
+            "company",
+        ],
+        "customer",
+    ),
+    **dict.fromkeys(
+        ["跟进人", "销售", "负责人", "业务员", "owner", "sales_rep", "salesperson", "user"], "rep"
+    ),
+    **dict.fromkeys(["跟进方式", "方式", "跟进类型", "类型", "type", "method"], "kind"),
+    **dict.fromkeys(
+        ["跟进内容", "内容", "备注", "跟进记录", "记录", "notes", "content", "comment"], "note"
+    ),
+    **dict.fromkeys(["跟进时间", "时间", "跟进日期", "日期", "date", "time", "when"], "at"),
+    **dict.fromkeys(["下次跟进时间", "下次跟进", "next", "next_followup"], "next_at"),
+}
+KIND_ALIASES: dict[str, str] = {
+    **{k.value: k.value for k in FollowUpKind},
+    **dict.fromkeys(["电话", "打电话", "电话沟通", "phone", "phone_call", "tel"], "call"),
+    **dict.fromkeys(["微信", "weixin", "wx"], "wechat"),
+    **dict.fromkeys(["拜访", "上门", "上门拜访", "面访", "visit"], "visit"),
+    **dict.fromkeys(["邮件", "电子邮件", "e-mail", "mail"], "email"),
+    **dict.fromkeys(["会议", "视频会议", "开会", "meet"], "meeting"),
+}
+BATCH_ROWS = 10_000
+
+_metadata = MetaData()
+STAGING = Table(
+    "followup_staging",
+    _metadata,
+    Column("line", Integer, primary_key=True),
+    Column("customer_key", String, nullable=False),
+    Column("rep", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("note", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("next_at", DateTime(timezone=True)),
+    Column("known", Integer),  # 1: the same follow-up is already stored
+    prefixes=["TEMPORARY"],
+)
+KEYS = Table(
+    "followup_keys",
+    _metadata,
+    Column("key", String, primary_key=True),
+    Column("customer_id", Integer),
+    Column("candidates", Integer),
+    Column("latest", DateTime(timezone=True)),
+    prefixes=["TEMPORARY"],
+)
+# Each customer's newest imported follow-up (several keys may name one customer).
+LATEST = Table(
+    "followup_latest",
+    _metadata,
+    Column("customer_id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+REPS = Table(
+    "followup_reps",
+    _metadata,
+    Column("name", String, primary_key=True),
+    Column("rep_id", Integer),
+    prefixes=["TEMPORARY"],
+)
+_TABLES = (STAGING, KEYS, LATEST, REPS)
+
+
+@dataclass
+class FollowupImportResult:
+    file: str
+    dry_run: bool
+    inserted: int = 0
+    skipped: int = 0  # already stored
+    rejected: int = 0  # always 0: a bad row refuses the file
+    customers: int = 0  # customers the file has follow-ups for
+    contact_moved: int = 0  # customers whose last_contact_at moved forward
+    format: str = "csv"
+    encoding: str | None = None
+    sheet: str | None = None
+    reps_created: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def kind_of(text: str | None) -> str:
+    """A follow-up kind from another CRM's label: 电话 -> call, ...; unknown -> other."""
+    if not text:
+        return FollowUpKind.other.value
+    return KIND_ALIASES.get(text.strip().lower(), FollowUpKind.other.value)
+
+
+def import_followups(
+    session: Session,
+    now: datetime,
+    actor: str,
+    path: Path,
+    tz: str,
+    dry_run: bool = False,
+    *,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    mapping: dict[str, str] | None = None,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+) -> FollowupImportResult:
+    """Import follow-up history from `path`; any bad row refuses the whole file."""
+    del actor  # follow-ups carry their rep; nothing changes hands, so no event is written
+    file = str(path)
+    conn = session.connection()
+    tune_for_bulk(conn)
+    with open_source(path, fmt, encoding, sheet, limits, progress) as source:
+        lay = layout(
+            file, source.header, COLUMNS, ALIASES, mapping, required=("customer", "rep", "at")
+        )
+        result = FollowupImportResult(
+            file=file,
+            dry_run=dry_run,
+            format=source.format.value,
+            encoding=source.encoding,
+            sheet=source.sheet,
+            ignored_columns=lay.ignored,
+        )
+        for table in _TABLES:
+            table.drop(conn, checkfirst=True)
+            conn.execute(CreateTable(table))
+        try:
+            _stage(conn, _rows(source, lay, now, tz))
+            source.close()
+            _resolve(session, file, lay.labels["customer"])
+            result.reps_created = _resolve_reps(session)
+            _mark_known(session)
+            s = STAGING.c
+            total = session.execute(select(func.count()).select_from(STAGING)).scalar_one()
+            result.skipped = session.execute(
+                select(func.count()).select_from(STAGING).where(s.known.is_not(None))
+            ).scalar_one()
+            result.inserted = total - result.skipped
+            _latest(session)
+            result.customers = session.execute(
+                select(func.count()).select_from(LATEST)
+            ).scalar_one()
+            result.contact_moved = _count_moved(session)
+            if not dry_run:
+                _write(session, now, result.reps_created)
+        finally:
+            for table in _TABLES:
+                table.drop(conn)
+    return result
+
+
+def _rows(source, lay, now: datetime, tz: str) -> Iterator[tuple]:
+    """Validate each record into a staging tuple (line, customer, rep, kind, note, at, next)."""
+    file = source.file
+    unquote = source.unquote
+    labels = lay.labels
+    pos = lay.positions
+    width = len(lay.header)
+
+    def pick(cells: list[str | None], key: str) -> str | None:
+        for index in pos.get(key, ()):
+            if index < len(cells) and (value := clean(cells[index], unquote)):
+                return value
+        return None
+
+    for line, cells, issue in source.records:
+        if issue is not None and lay.matters(issue):
+            at, value, why = issue
+            raise RowError(file, line, lay.label(at) if at >= 0 else None, value, why)
+        if len(cells) > width and any(clean(c) for c in cells[width:]):
+            raise RowError(
+                file, line, None, None, f"{len(cells)} fields but the header has {width}"
+            )
+        customer = pick(cells, "customer")
+        if customer is None:
+            raise RowError(
+                file,
+                line,
+                labels["customer"],
+                "",
+                "a follow-up needs its customer's external_id or exact name",
+            )
+        rep = pick(cells, "rep")
+        if rep is None:
+            raise RowError(file, line, labels["rep"], "", "a follow-up needs its rep")
+        at_text = pick(cells, "at")
+        if at_text is None:
+            raise RowError(file, line, labels["at"], "", "a follow-up needs its time")
+        try:
+            at = parse_absolute(at_text, tz)
+        except BadInput:
+            raise RowError(file, line, labels["at"], at_text, "not a date (use ISO 8601)") from None
+        if at > now:
+            raise RowError(file, line, labels["at"], at_text, "in the future")
+        next_text = pick(cells, "next_at")
+        next_at = None
+        if next_text is not None:
+            try:
+                next_at = to_db(parse_absolute(next_text, tz))
+            except BadInput:
+                raise RowError(
+                    file, line, labels["next_at"], next_text, "not a date (use ISO 8601)"
+                ) from None
+        yield (
+            line,
+            customer,
+            rep,
+            kind_of(pick(cells, "kind")),
+            pick(cells, "note"),
+            to_db(at),
+            next_at,
+        )
+
+
+def _stage(conn: Connection, rows: Iterator[tuple]) -> None:
+    """Batches of tuples straight to the DB-API's executemany: millions of rows."""
+    names = [c.name for c in STAGING.columns if c.name != "known"]
+    style = conn.dialect.paramstyle
+    if style == "qmark":
+        marks = ", ".join("?" for _ in names)
+    elif style in ("format", "pyformat"):
+        marks = ", ".join("%s" for _ in names)
+    else:  # a driver with another style: SQLAlchemy's own executemany
+        for batch in _batches(rows):
+            conn.execute(insert(STAGING), [dict(zip(names, r, strict=True)) for r in batch])
+        return
+    sql = f"INSERT INTO {STAGING.name} ({', '.join(names)}) VALUES ({marks})"
+    stamp = DateTime(timezone=True).bind_processor(conn.dialect)
+    for batch in _batches(rows):
+        if stamp is not None:
+            batch = [
+                (a, b, c, d, e, stamp(f), None if g is None else stamp(g))
+                for a, b, c, d, e, f, g in batch
+            ]
+        conn.exec_driver_sql(sql, batch)
+
+
+def _batches(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _resolve(session: Session, file: str, label: str) -> None:
+    """Find each customer key's customer: an external_id, else one exact name."""
+    s, k, c = STAGING.c, KEYS.c, Customer.__table__.c
+    session.execute(insert(KEYS).from_select(["key"], select(s.customer_key).distinct()))
+    session.execute(
+        update(KEYS).values(
+            customer_id=select(c.id).where(c.external_id == k.key).scalar_subquery()
+        )
+    )
+    by_name = and_(c.name == k.key)
+    session.execute(
+        update(KEYS)
+        .where(k.customer_id.is_(None))
+        .values(
+            customer_id=select(func.min(c.id)).where(by_name).scalar_subquery(),
+            candidates=select(func.count()).where(by_name).scalar_subquery(),
+        )
+    )
+    bad = select(k.key).where(or_(k.customer_id.is_(None), k.candidates > 1))
+    if session.execute(bad.limit(1)).first() is None:
+        return
+    line, key, candidates = session.execute(
+        select(func.min(s.line), k.key, k.candidates)
+        .join(KEYS, k.key == s.customer_key)
+        .where(or_(k.customer_id.is_(None), k.candidates > 1))
+        .group_by(k.key, k.candidates)
+        .order_by(func.min(s.line))
+        .limit(1)
+    ).one()
+    if candidates and candidates > 1:
+        why = f"{candidates} customers have this name; use their external_id"
+    else:
+        why = "no customer has this external_id or name"
+    raise RowError(file, line, label, key, why)
+
+
+def _resolve_reps(session: Session) -> list[str]:
+    """Each rep name's id; the names the store does not know, to be created."""
+    s, r = STAGING.c, REPS.c
+    session.execute(insert(REPS).from_select(["name"], select(s.rep).distinct()))
+    session.execute(
+        update(REPS).values(rep_id=select(Rep.id).where(Rep.name == r.name).scalar_subquery())
+    )
+    return list(
+        session.execute(select(r.name).where(r.rep_id.is_(None)).order_by(r.name)).scalars()
+    )
+
+
+def _mark_known(session: Session) -> None:
+    """Flag rows already stored as follow-ups, when the book has any for these customers."""
+    s, k, r = STAGING.c, KEYS.c, REPS.c
+    f = FollowUp.__table__.c
+    has_history = session.execute(
+        select(literal(1))
+        .select_from(KEYS)
+        .where(exists().where(f.customer_id == k.customer_id))
+        .limit(1)
+    ).first()
+    if has_history is None:
+        return
+    same = (
+        select(literal(1))
+        .select_from(FollowUp.__table__.join(KEYS, k.customer_id == f.customer_id))
+        .join(REPS, r.rep_id == f.rep_id)
+        .where(
+            k.key == s.customer_key,
+            r.name == s.rep,
+            f.at == s.at,
+            f.kind == s.kind,
+            f.note.is_not_distinct_from(s.note),
+        )
+        .exists()
+    )
+    session.execute(update(STAGING).where(same).values(known=1))
+
+
+def _latest(session: Session) -> None:
+    """Each customer's newest follow-up time in the file: two GROUP BYs, no per-row work."""
+    s, k = STAGING.c, KEYS.c
+    newest = (
+        select(s.customer_key.label("key"), func.max(s.at).label("at"))
+        .group_by(s.customer_key)
+        .subquery()
+    )
+    session.execute(update(KEYS).where(k.key == newest.c.key).values(latest=newest.c.at))
+    session.execute(
+        insert(LATEST).from_select(
+            ["customer_id", "at"],
+            select(k.customer_id, func.max(k.latest)).group_by(k.customer_id),
+        )
+    )
+
+
+def _moving():
+    """Customers whose last contact is older than their newest imported follow-up."""
+    c, n = Customer.__table__.c, LATEST.c
+    return and_(c.id == n.customer_id, or_(c.last_contact_at.is_(None), c.last_contact_at < n.at))
+
+
+def _count_moved(session: Session) -> int:
+    return session.execute(
+        select(func.count()).select_from(LATEST).join(Customer, _moving())
+    ).scalar_one()
+
+
+def _write(session: Session, now: datetime, new_reps: list[str]) -> None:
+    s, k, r = STAGING.c, KEYS.c, REPS.c
+    if new_reps:
+        at = to_db(now)
+        session.execute(
+            insert(Rep),
+            [
+                {"name": n, "role": Role.rep.value, "hired_at": at, "active": False}
+                for n in new_reps
+            ],
+        )
+        session.execute(
+            update(REPS)
+            .where(r.rep_id.is_(None))
+            .values(rep_id=select(Rep.id).where(Rep.name == r.name).scalar_subquery())
+        )
+    session.execute(
+        insert(FollowUp.__table__).from_select(
+            ["customer_id", "rep_id", "kind", "note", "at", "next_at"],
+            select(k.customer_id, r.rep_id, s.kind, s.note, s.at, s.next_at)
+            .select_from(STAGING.join(KEYS, k.key == s.customer_key).join(REPS, r.name == s.rep))
+            .where(s.known.is_(None))
+            .order_by(s.line),
+        )
+    )
+    session.execute(update(Customer.__table__).where(_moving()).values(last_contact_at=LATEST.c.at))
