@@ -18,14 +18,14 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy import Connection, event, inspect, select, text, update
+from sqlalchemy import Connection, event, func, inspect, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, SQLModel, create_engine
 
 from salespool.errors import BadInput, Locked, SalespoolError
@@ -33,7 +33,9 @@ from salespool.migrations import pending
 from salespool.models import SCHEMA_VERSION, Meta
 
 BUSY_TIMEOUT_SECONDS = 60
-BULK_CACHE_MIB = 128
+BULK_CACHE_MIB = 64
+TEMP_CACHE_MIB = 16
+REBUILD_MIN_ROWS = 100_000
 
 
 def default_db_path() -> Path:
@@ -57,7 +59,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode
-    cursor.execute("PRAGMA temp_store = MEMORY")
+    # Temporary tables, sorts and big UPDATEs' journals spill to files (cached by the
+    # OS), not RAM: a million-row import stays in bounded memory. Set here because
+    # SQLite refuses to change temp_store inside a transaction.
+    cursor.execute("PRAGMA temp_store = FILE")
     cursor.close()
 
 
@@ -69,17 +74,34 @@ def _sqlite_begin(conn) -> None:
 def tune_for_bulk(conn: Connection) -> None:
     """Ready this connection for an import: millions of staged rows and index inserts.
 
-    Temporary tables go to disk, not memory (SQLite can switch only before the
-    connection's first temporary table; if one was made, they stay in memory), and
-    the page caches grow to BULK_CACHE_MIB each, bounded: index inserts in random
-    order otherwise thrash SQLite's default 2 MiB cache. PostgreSQL needs neither.
+    The main page cache grows to BULK_CACHE_MIB (index inserts in random order
+    otherwise thrash SQLite's default 2 MiB cache) and the temporary one to
+    TEMP_CACHE_MIB, both bounded. PostgreSQL needs neither.
     """
     if conn.dialect.name == "sqlite":
-        with suppress(OperationalError):
-            conn.exec_driver_sql("PRAGMA temp_store = FILE")
-        kib = BULK_CACHE_MIB * 1024
-        conn.exec_driver_sql(f"PRAGMA main.cache_size = -{kib}")
-        conn.exec_driver_sql(f"PRAGMA temp.cache_size = -{kib}")
+        conn.exec_driver_sql(f"PRAGMA main.cache_size = -{BULK_CACHE_MIB * 1024}")
+        conn.exec_driver_sql(f"PRAGMA temp.cache_size = -{TEMP_CACHE_MIB * 1024}")
+
+
+@contextmanager
+def indexes_rebuilt(conn: Connection, table, rows: int) -> Iterator[None]:
+    """Around a bulk insert of `rows` rows: on SQLite, build `table`'s indexes once after.
+
+    Sorting once beats inserting millions of entries one by one, when the insert is
+    at least as big as the table. Inside the caller's transaction, so readers (WAL)
+    keep seeing the indexed table. PostgreSQL keeps its indexes: dropping them
+    would lock readers out until commit.
+    """
+    rebuild = conn.dialect.name == "sqlite" and rows >= REBUILD_MIN_ROWS
+    if rebuild:
+        existing = conn.execute(select(func.count()).select_from(table)).scalar_one()
+        rebuild = rows >= existing
+    indexes = sorted(table.indexes, key=lambda ix: ix.name) if rebuild else []
+    for index in indexes:
+        index.drop(conn)
+    yield
+    for index in indexes:
+        index.create(conn)
 
 
 class Store:

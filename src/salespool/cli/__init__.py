@@ -2,6 +2,8 @@
 
 from salespool.cli import (  # noqa: F401  (registers the commands)
     book,
+    coach,
+    commission,
     config,
     demo,
     files,

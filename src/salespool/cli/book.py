@@ -56,7 +56,7 @@ def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     st = state(ctx)
     store = st.store
     out = st.output(as_json)
-    where = str(store.path) if store.path else store.url
+    where = str(store.path) if store.path else store.display
     out.record(
         {"db": where, "schema_version": store.schema_version()},
         f"store ready at {where}",

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.console import Group
+from rich.table import Table
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
+from salespool.clock import Clock
+from salespool.config import Config
+from salespool.core.hunting import HuntingRules
 from salespool.core.report import Report, stage_report
+from salespool.errors import BadInput
 from salespool.models import Stage
 from salespool.render import Col, Format, Output, plain, plural
 
@@ -34,21 +39,42 @@ def report(
             "--since", help=f"Start of the activity window (default {DEFAULT_WINDOW_DAYS}d ago)."
         ),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Run the report as it would have been at this moment, read back from the trail.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
     """Per rep: customers by stage now, and follow-ups, deals, claims and recycling in the window.
 
+    Also hunting (follow-ups on prospecting/negotiating customers, or on
+    customers taken from the pool in the window) against farming (won,
+    maintaining, deepening), new customers, the hunting share per period, and
+    the order-followers (跟单): reps whose hunting share stayed under
+    `hunting.threshold` over the last `hunting.periods` periods together and in
+    the latest one with follow-ups. --as-of runs the report as it stood at a
+    past moment: owners and stages are read back from the trail.
+
     Example: salespool report --rep alice --since 2026-11-01
+    Example: salespool report --as-of 2026-10-31 --json
     """
     st = state(ctx)
-    start = (
-        st.clock.parse(since, "--since")
-        if since
-        else st.clock.now - timedelta(days=DEFAULT_WINDOW_DAYS)
-    )
+    end = as_of_option(st.clock, as_of)
+    start = st.clock.parse(since, "--since") if since else end - timedelta(days=DEFAULT_WINDOW_DAYS)
     with st.read() as session:
-        result = stage_report(session, st.clock.now, start, rep)
+        result = stage_report(
+            session,
+            end,
+            start,
+            rep,
+            tz=st.clock.tz,
+            hunting=hunting_rules(st.config),
+            reconstruct=as_of is not None,
+        )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         data = plain(result)
@@ -59,8 +85,10 @@ def report(
             row = plain(r)
             stages = row.pop("stages")
             kinds = row.pop("follow_ups_by_kind")
+            history = row.pop("hunting_history")
             row.update({f"stage_{k}": v for k, v in stages.items()})
             row.update({f"follow_ups_{k}": kinds.get(k, 0) for k in sorted(kinds)})
+            row.update({f"hunting_share_{p['period']}": p["hunting_share"] for p in history})
             rows.append(row)
         keys = list(dict.fromkeys(k for row in rows for k in row))
         out.csv(rows, keys)
@@ -76,7 +104,11 @@ def render_report(out: Output, result: Report) -> None:
         [Col("rep", "rep")]
         + [Col(s.value, STAGE_HEADERS[s], "right") for s in Stage]
         + [Col("customers", "total", "right")],
-        title="Customers by stage (now)",
+        title=(
+            f"Customers by stage (as of {out.cell(result.as_of)})"
+            if result.reconstructed
+            else "Customers by stage (now)"
+        ),
     )
     window = f"{out.local_date(result.since)} – {out.local_date(result.as_of)}"
     act = out.table(
@@ -103,5 +135,71 @@ def render_report(out: Output, result: Report) -> None:
         ],
         title=f"Activity {window}",
     )
-    out.console.print(Group(funnel, act))
+    parts = [funnel, act]
+    if result.hunting_rule is not None:
+        parts.append(hunting_table(out, everyone, result.hunting_rule))
+    out.console.print(Group(*parts))
+    followers = [r.rep for r in result.reps if r.order_follower]
+    if result.hunting_rule is not None and followers:
+        threshold = percent(float(result.hunting_rule.threshold))
+        rule = result.hunting_rule
+        out.say(
+            f"{ORDER_FOLLOWER} order-follower (跟单): hunting share under {threshold} over the "
+            f"last {rule.periods} {rule.period}s and in the latest: {', '.join(followers)}"
+        )
     out.say(f"Pool: {plural(result.pool, 'customer')} waiting to be claimed.")
+
+
+ORDER_FOLLOWER = "(!)"
+
+
+def as_of_option(clock: Clock, text: str | None) -> datetime:
+    """The report's moment: now, or a past moment typed with --as-of."""
+    if text is None:
+        return clock.now
+    moment = clock.parse(text, "--as-of")
+    if moment > clock.now:
+        raise BadInput(f"--as-of: {text} is in the future")
+    return moment
+
+
+def hunting_rules(config: Config) -> HuntingRules:
+    """The order-follower rule from the config."""
+    return HuntingRules(
+        threshold=config["hunting.threshold"],
+        period=config["hunting.period"],
+        periods=config["hunting.periods"],
+    )
+
+
+def percent(value: float | None) -> str:
+    """0.2857 -> `29%`; nothing for no share."""
+    return "" if value is None else f"{round(value * 100)}%"
+
+
+def hunting_table(out: Output, everyone: list, rule: HuntingRules) -> Table:
+    """Hunting against farming in the window, and the share per period, oldest first."""
+    history = everyone[0].hunting_history if everyone else []
+    span = f", {history[0].period} to {history[-1].period}" if history else ""
+    return out.table(
+        [
+            {
+                "rep": f"{r.rep} {ORDER_FOLLOWER}" if r.order_follower else r.rep,
+                "hunting": r.hunting,
+                "farming": r.farming,
+                "share": percent(r.hunting_share),
+                "new": r.new_customers,
+                "history": " ".join(percent(p.hunting_share) or "-" for p in r.hunting_history),
+            }
+            for r in everyone
+        ],
+        [
+            Col("rep", "rep"),
+            Col("hunting", "hunting", "right"),
+            Col("farming", "farming", "right"),
+            Col("share", "share", "right"),
+            Col("new", "new", "right"),
+            Col("history", f"{rule.period}ly share"),
+        ],
+        title=f"Hunting vs farming (share by {rule.period}{span})",
+    )

@@ -21,10 +21,11 @@ a few set-based statements. The file is read once, in bounded memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
@@ -48,10 +49,19 @@ from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
-from salespool.core.sources import Limits, Progress, RowError, clean, layout, open_source
+from salespool.core.sources import (
+    Layout,
+    Limits,
+    Progress,
+    RowError,
+    Source,
+    clean,
+    layout,
+    open_source,
+)
 from salespool.errors import BadInput
 from salespool.models import Customer, FollowUp, FollowUpKind, Rep, Role
-from salespool.store import tune_for_bulk
+from salespool.store import indexes_rebuilt, tune_for_bulk
 
 COLUMNS = ("customer", "rep", "kind", "note", "at", "next_at")
 ALIASES: dict[str, str] = {
@@ -189,7 +199,7 @@ def import_followups(
             table.drop(conn, checkfirst=True)
             conn.execute(CreateTable(table))
         try:
-            _stage(conn, _rows(source, lay, now, tz))
+            _stage(conn, _rows(source, lay, now, tz, _stamper(conn)))
             source.close()
             _resolve(session, file, lay.labels["customer"])
             result.reps_created = _resolve_reps(session)
@@ -213,19 +223,60 @@ def import_followups(
     return result
 
 
-def _rows(source, lay, now: datetime, tz: str) -> Iterator[tuple]:
-    """Validate each record into a staging tuple (line, customer, rep, kind, note, at, next)."""
-    file = source.file
-    unquote = source.unquote
-    labels = lay.labels
-    pos = lay.positions
-    width = len(lay.header)
+def _getter(indexes: list[int], unquote: bool) -> Callable[[list[str | None]], str | None]:
+    """A field's cleaned value from a row's cells; specialised for the usual single column."""
+    if len(indexes) != 1:
+        return lambda cells: next(
+            (v for i in indexes if i < len(cells) and (v := clean(cells[i], unquote))), None
+        )
+    (index,) = indexes
 
-    def pick(cells: list[str | None], key: str) -> str | None:
-        for index in pos.get(key, ()):
-            if index < len(cells) and (value := clean(cells[index], unquote)):
-                return value
-        return None
+    def get(cells: list[str | None]) -> str | None:
+        if index >= len(cells) or cells[index] is None:
+            return None
+        value = cells[index].strip()  # type: ignore[union-attr]
+        if unquote and value[:1] == "'":
+            return clean(value, unquote)
+        return value or None
+
+    return get
+
+
+def _rows(
+    source: Source, lay: Layout, now: datetime, tz: str, stamp: Callable[[datetime], object]
+) -> Iterator[tuple]:
+    """Validate each record into a staging tuple (line, customer, rep, kind, note, at, next).
+
+    This loop runs once per row of files with millions: no per-row allocations
+    beyond the tuple, and kinds and times are converted through small caches.
+    """
+    file = source.file
+    labels = lay.labels
+    width = len(lay.header)
+    get = {
+        key: _getter(lay.positions[key], source.unquote) if key in lay.positions else None
+        for key in COLUMNS
+    }
+    customer_of, rep_of, at_of = get["customer"], get["rep"], get["at"]
+    kind_text, note_of, next_of = get["kind"], get["note"], get["next_at"]
+    kinds: dict[str | None, str] = {}
+    now_stamp = stamp(to_db(now))
+
+    zone = ZoneInfo(tz)
+
+    def when(text: str, key: str, line: int) -> object:
+        try:  # the common ISO forms without clock.parse_absolute's fallbacks
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=zone)
+            return stamp(moment.astimezone(UTC))
+        try:
+            return stamp(to_db(parse_absolute(text, tz)))
+        except BadInput:
+            raise RowError(file, line, labels[key], text, "not a date (use ISO 8601)") from None
 
     for line, cells, issue in source.records:
         if issue is not None and lay.matters(issue):
@@ -235,7 +286,7 @@ def _rows(source, lay, now: datetime, tz: str) -> Iterator[tuple]:
             raise RowError(
                 file, line, None, None, f"{len(cells)} fields but the header has {width}"
             )
-        customer = pick(cells, "customer")
+        customer = customer_of(cells)  # type: ignore[misc]
         if customer is None:
             raise RowError(
                 file,
@@ -244,36 +295,48 @@ def _rows(source, lay, now: datetime, tz: str) -> Iterator[tuple]:
                 "",
                 "a follow-up needs its customer's external_id or exact name",
             )
-        rep = pick(cells, "rep")
+        rep = rep_of(cells)  # type: ignore[misc]
         if rep is None:
             raise RowError(file, line, labels["rep"], "", "a follow-up needs its rep")
-        at_text = pick(cells, "at")
+        at_text = at_of(cells)  # type: ignore[misc]
         if at_text is None:
             raise RowError(file, line, labels["at"], "", "a follow-up needs its time")
-        try:
-            at = parse_absolute(at_text, tz)
-        except BadInput:
-            raise RowError(file, line, labels["at"], at_text, "not a date (use ISO 8601)") from None
-        if at > now:
+        at = when(at_text, "at", line)
+        if at > now_stamp:  # type: ignore[operator]
             raise RowError(file, line, labels["at"], at_text, "in the future")
-        next_text = pick(cells, "next_at")
-        next_at = None
-        if next_text is not None:
-            try:
-                next_at = to_db(parse_absolute(next_text, tz))
-            except BadInput:
-                raise RowError(
-                    file, line, labels["next_at"], next_text, "not a date (use ISO 8601)"
-                ) from None
+        raw_kind = kind_text(cells) if kind_text else None
+        kind = kinds.get(raw_kind)
+        if kind is None:
+            kind = kinds[raw_kind] = kind_of(raw_kind)
+            if len(kinds) > 10_000:  # a file of made-up kinds: keep the cache small
+                kinds.clear()
+        next_text = next_of(cells) if next_of else None
         yield (
             line,
             customer,
             rep,
-            kind_of(pick(cells, "kind")),
-            pick(cells, "note"),
-            to_db(at),
-            next_at,
+            kind,
+            note_of(cells) if note_of else None,
+            at,
+            None if next_text is None else when(next_text, "next_at", line),
         )
+
+
+def _stamper(conn: Connection) -> Callable[[datetime], object]:
+    """How a UTC datetime is bound for this database, as fast as it can be done.
+
+    SQLite stores SQLAlchemy's text form, which `isoformat` writes (in C) when it
+    gives the same text; comparisons in `_rows` then work on those strings.
+    """
+    process = DateTime(timezone=True).bind_processor(conn.dialect)
+    if process is None:
+        return lambda moment: moment
+
+    def fast(moment: datetime) -> str:
+        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    probe = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    return fast if fast(probe) == process(probe) else process
 
 
 def _stage(conn: Connection, rows: Iterator[tuple]) -> None:
@@ -289,13 +352,7 @@ def _stage(conn: Connection, rows: Iterator[tuple]) -> None:
             conn.execute(insert(STAGING), [dict(zip(names, r, strict=True)) for r in batch])
         return
     sql = f"INSERT INTO {STAGING.name} ({', '.join(names)}) VALUES ({marks})"
-    stamp = DateTime(timezone=True).bind_processor(conn.dialect)
     for batch in _batches(rows):
-        if stamp is not None:
-            batch = [
-                (a, b, c, d, e, stamp(f), None if g is None else stamp(g))
-                for a, b, c, d, e, f, g in batch
-            ]
         conn.exec_driver_sql(sql, batch)
 
 
@@ -431,13 +488,19 @@ def _write(session: Session, now: datetime, new_reps: list[str]) -> None:
             .where(r.rep_id.is_(None))
             .values(rep_id=select(Rep.id).where(Rep.name == r.name).scalar_subquery())
         )
-    session.execute(
-        insert(FollowUp.__table__).from_select(
-            ["customer_id", "rep_id", "kind", "note", "at", "next_at"],
-            select(k.customer_id, r.rep_id, s.kind, s.note, s.at, s.next_at)
-            .select_from(STAGING.join(KEYS, k.key == s.customer_key).join(REPS, r.name == s.rep))
-            .where(s.known.is_(None))
-            .order_by(s.line),
+    inserted = session.execute(
+        select(func.count()).select_from(STAGING).where(s.known.is_(None))
+    ).scalar_one()
+    with indexes_rebuilt(session.connection(), FollowUp.__table__, inserted):
+        session.execute(
+            insert(FollowUp.__table__).from_select(
+                ["customer_id", "rep_id", "kind", "note", "at", "next_at"],
+                select(k.customer_id, r.rep_id, s.kind, s.note, s.at, s.next_at)
+                .select_from(
+                    STAGING.join(KEYS, k.key == s.customer_key).join(REPS, r.name == s.rep)
+                )
+                .where(s.known.is_(None))
+                .order_by(s.line),
+            )
         )
-    )
     session.execute(update(Customer.__table__).where(_moving()).values(last_contact_at=LATEST.c.at))

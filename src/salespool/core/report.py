@@ -1,4 +1,9 @@
-"""The stage report: per rep, where customers stand and what was done in a window."""
+"""The stage report: per rep, where customers stand and what was done in a window.
+
+With `reconstruct`, where customers stood (owner and stage) is read back from
+the event trail as of the report's moment (core/timeline.py), so a report can
+be run as it would have been on a past date; activity is always filtered by date.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from salespool.clock import to_db
+from salespool.core.hunting import HuntingRules, PeriodShare, hunting_stats, share, total_history
 from salespool.core.reps import find_rep
+from salespool.core.timeline import at_value, owner_at, stage_at
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, Event, EventKind, FollowUp, Rep, Stage
 from salespool.money import to_decimal
@@ -30,6 +37,13 @@ class RepReport:
     assigned: int
     recycled_away: int
     released: int
+    # The order-follower (跟单) report, see core/hunting.py.
+    hunting: int = 0
+    farming: int = 0
+    hunting_share: float | None = None
+    new_customers: int = 0
+    hunting_history: list[PeriodShare] = field(default_factory=list)
+    order_follower: bool = False
 
 
 @dataclass
@@ -39,6 +53,10 @@ class Report:
     pool: int
     reps: list[RepReport]
     totals: RepReport = field(repr=False)
+    # How the hunting figures were judged (None when they were not asked for).
+    hunting_rule: HuntingRules | None = None
+    # Whether owners and stages were read back from the event trail (--as-of).
+    reconstructed: bool = False
 
 
 def _empty(rep: str, role: str) -> RepReport:
@@ -59,9 +77,18 @@ def _empty(rep: str, role: str) -> RepReport:
 
 
 def stage_report(
-    session: Session, as_of: datetime, since: datetime, rep: str | None = None
+    session: Session,
+    as_of: datetime,
+    since: datetime,
+    rep: str | None = None,
+    *,
+    tz: str = "UTC",
+    hunting: HuntingRules | None = None,
+    reconstruct: bool = False,
 ) -> Report:
-    """Counts by stage now, and activity between `since` and `as_of`, with GROUP BY queries."""
+    """Counts by stage now (or as of `as_of`, from the trail, with `reconstruct`), and
+    activity between `since` and `as_of`, with GROUP BY queries; with `hunting`, the
+    hunting/farming split, new customers and the order-follower flag too."""
     if since > as_of:
         raise BadInput("--since is after the report's end")
     start, end = to_db(since), to_db(as_of)
@@ -76,11 +103,17 @@ def stage_report(
     def rows(query):
         return session.execute(query).all() if ids else []
 
-    for rid, stage, n in rows(
-        select(Customer.owner_id, Customer.stage, func.count())
-        .where(Customer.owner_id.in_(ids))
-        .group_by(Customer.owner_id, Customer.stage)
-    ):
+    if reconstruct:
+        book, pool = _book_as_of(session, end)
+    else:
+        book = rows(
+            select(Customer.owner_id, Customer.stage, func.count())
+            .where(Customer.owner_id.in_(ids))
+            .group_by(Customer.owner_id, Customer.stage)
+        )
+    for rid, stage, n in book:
+        if rid not in reps:
+            continue
         reps[rid].stages[stage] = reps[rid].stages.get(stage, 0) + n
         reps[rid].customers += n
     for rid, kind, n in rows(
@@ -120,11 +153,45 @@ def stage_report(
         attr = "recycled_away" if kind == EventKind.recycled.value else "released"
         setattr(reps[rid], attr, n)
 
-    pool = session.execute(
-        select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))
-    ).scalar_one()
+    if hunting is not None:
+        for rid, stats in hunting_stats(session, ids, since, as_of, tz, hunting).items():
+            for attr, value in vars(stats).items():
+                setattr(reps[rid], attr, value)
+
+    if not reconstruct:
+        pool = session.execute(
+            select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))
+        ).scalar_one()
     listed = list(reps.values())
-    return Report(as_of=as_of, since=since, pool=pool, reps=listed, totals=_sum(listed))
+    return Report(
+        as_of=as_of,
+        since=since,
+        pool=pool,
+        reps=listed,
+        totals=_sum(listed),
+        hunting_rule=hunting,
+        reconstructed=reconstruct,
+    )
+
+
+def _book_as_of(session: Session, end: datetime) -> tuple[list[tuple[int, str, int]], int]:
+    """(owner, stage, count) of the customers that existed at `end`, and the pool then.
+
+    One GROUP BY over the customers, each one's owner and stage read from its latest
+    event at or before `end` (correlated subqueries on the (customer_id, at) index).
+    """
+    moment = at_value(end)
+    owner = owner_at(Customer.id, moment, Customer.owner_id)
+    stage = stage_at(Customer.id, moment, Customer.stage)
+    book, pool = [], 0
+    for rid, st, n in session.execute(
+        select(owner, stage, func.count()).where(Customer.created_at <= end).group_by(owner, stage)
+    ):
+        if rid is None:
+            pool += n
+        else:
+            book.append((rid, st, n))
+    return book, pool
 
 
 def _sum(reports: list[RepReport]) -> RepReport:
@@ -139,4 +206,9 @@ def _sum(reports: list[RepReport]) -> RepReport:
         total.recycled_away += r.recycled_away
         total.released += r.released
         total.deal_amount += r.deal_amount
+        total.hunting += r.hunting
+        total.farming += r.farming
+        total.new_customers += r.new_customers
+    total.hunting_share = share(total.hunting, total.farming)
+    total.hunting_history = total_history([r.hunting_history for r in reports])
     return total

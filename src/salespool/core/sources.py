@@ -574,6 +574,8 @@ def _jsonl_records(lines: Iterator[str], file: str) -> Iterator[Record]:
                 ) from None
             yield number, [], (-1, text.strip(), f"not valid JSON: {exc.msg}")
             continue
+        if keys is None and isinstance(item, list):
+            raise FileError(file, "a JSON array: salespool reads JSON Lines, one object per line")
         if not isinstance(item, dict):
             yield number, [], (-1, text.strip(), "not a JSON object")
             continue

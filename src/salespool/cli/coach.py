@@ -1,0 +1,124 @@
+"""The coach command: rookies' milestones against the targets, and each coach's scorecard."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Group
+
+from salespool.cli.app import CsvOpt, JsonOpt, app, state
+from salespool.cli.report import as_of_option
+from salespool.config import Config
+from salespool.core.coach import QUALIFIED, CoachingReport, CoachTargets, coaching
+from salespool.models import Role
+from salespool.render import Col, Format, Output, plain
+
+
+def coach_targets(config: Config) -> CoachTargets:
+    """The coaching targets from the config."""
+    return CoachTargets(
+        first_follow_up_days=config["coaching.first_follow_up_days"],
+        first_negotiation_days=config["coaching.first_negotiation_days"],
+        first_won_days=config["coaching.first_won_days"],
+    )
+
+
+def _day(value: int | None) -> str:
+    return "-" if value is None else f"d{value}"
+
+
+ROOKIE_COLUMNS = [
+    Col("rep", "rookie"),
+    Col("days_since_hire", "days", "right"),
+    Col("first_follow_up_days", "f-up", "right", _day),
+    Col("first_negotiation_days", "negot.", "right", _day),
+    Col("first_won_days", "won", "right", _day),
+    Col("deals", "deals", "right"),
+    Col("deal_amount", "amount", "right"),
+    Col("pool", "pool", "right"),
+    Col("status", "status"),
+]
+CARD_COLUMNS = [
+    Col("coach", "coach"),
+    Col("rookies", "rookies", "right"),
+    Col("qualified", "qualified", "right"),
+    Col("behind", "behind", "right"),
+    Col("on_track", "on track", "right"),
+    Col("avg_days_to_first_deal", "avg days to 1st deal", "right"),
+]
+
+
+@app.command("coach")
+def coach_(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Argument(help="Only this coach's rookies (default: every coach).")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Judge the rookies as they stood at this past moment."),
+    ] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Each coach's rookies against the targets, and each coach's scorecard.
+
+    Per rookie: days since hire, first follow-up, first negotiation and first
+    won deal (as day numbers after hire), deals and amount, pool customers
+    taken and converted, and a status: on track, behind, or qualified (ready
+    for `rep set NAME --role rep`). Targets come from the config:
+    coaching.first_follow_up_days, coaching.first_negotiation_days and
+    coaching.first_won_days.
+
+    Example: salespool coach carol
+    """
+    st = state(ctx)
+    end = as_of_option(st.clock, as_of)
+    with st.read() as session:
+        result = coaching(session, end, coach_targets(st.config), name)
+    out = st.output(as_json, as_csv)
+    if out.fmt is Format.json:
+        out.json(result)
+    elif out.fmt is Format.csv:
+        rows = [plain(r) for r in result.rookies]
+        for row in rows:
+            row["missed"] = "; ".join(row["missed"])
+        keys = list(rows[0]) if rows else ["rep", "coach", "status"]
+        out.csv(rows, keys)
+    else:
+        render_coaching(out, result, name)
+
+
+def render_coaching(out: Output, result: CoachingReport, name: str | None) -> None:
+    """Rookies for people: their milestones as day numbers, the scorecard, who is ready."""
+    if not result.rookies:
+        out.say(f"{name} coaches no one yet." if name else "No rep has a coach yet.")
+        return
+    t = result.targets
+    out.say(
+        f"As of {out.local_date(result.as_of)}; targets in days from hire: first follow-up "
+        f"d{t.first_follow_up_days}, negotiation d{t.first_negotiation_days}, won deal "
+        f"d{t.first_won_days}. pool: customers taken from the pool that became deals / taken."
+    )
+    tables = [
+        out.table(
+            [
+                {**vars(r), "pool": f"{r.converted}/{r.taken_from_pool}"}
+                for r in result.rookies
+                if r.coach == card.coach
+            ],
+            ROOKIE_COLUMNS,
+            title=f"Coached by {card.coach}",
+        )
+        for card in result.coaches
+        if card.rookies
+    ]
+    tables.append(out.table(result.coaches, CARD_COLUMNS, title="Coaches"))
+    out.console.print(Group(*tables))
+    for r in result.rookies:
+        if r.missed:
+            out.say(f"{r.rep} is behind: missed {', '.join(r.missed)}.")
+    ready = [r.rep for r in result.rookies if r.status == QUALIFIED and r.role == Role.rookie]
+    for rep in ready:
+        out.say(f"{rep} is qualified: salespool rep set {rep} --role rep")

@@ -1,0 +1,93 @@
+"""The book as it stood at a past moment, read back from the event trail.
+
+Every event records the owner after it (`to_rep_id`, null for the pool) and
+the stage after it (`to_stage`). The state of a customer at a moment is the
+one left by its latest event at or before that moment; a moment before its
+first event (a follow-up or a deal back-filled with `--at`, a customer imported
+with its history) reads the state that first event started from: the owner
+and stage an `imported` event brought in, else the event's `from_` side.
+
+These are SQL expressions (correlated scalar subqueries served by the
+`ix_event_customer_at` index), to be used inside set-based statements.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from salespool.models import Event, EventKind
+
+# Events that move a customer between owners (or to and from the pool).
+OWNER_EVENTS = (
+    EventKind.imported.value,
+    EventKind.claimed.value,
+    EventKind.assigned.value,
+    EventKind.released.value,
+    EventKind.recycled.value,
+    EventKind.rep_left.value,
+)
+# Rep ids start at 1: 0 stands for "the pool" so that NULL can mean "no event".
+_POOL = 0
+
+
+def owner_at(customer_id: ColumnElement, moment: ColumnElement, fallback: ColumnElement):
+    """The owner's rep id (NULL: in the pool) at `moment`; `fallback` when the trail is silent."""
+    before = aliased(Event)
+    after = aliased(Event)
+    latest = (
+        select(func.coalesce(before.to_rep_id, _POOL))
+        .where(
+            before.customer_id == customer_id,
+            before.at <= moment,
+            before.kind.in_(OWNER_EVENTS),
+        )
+        .order_by(before.at.desc(), before.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    started_from = case(
+        (after.kind == EventKind.imported.value, after.to_rep_id), else_=after.from_rep_id
+    )
+    first = (
+        select(func.coalesce(started_from, _POOL))
+        .where(after.customer_id == customer_id, after.at > moment, after.kind.in_(OWNER_EVENTS))
+        .order_by(after.at.asc(), after.id.asc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.nullif(func.coalesce(latest, first, func.coalesce(fallback, _POOL)), _POOL)
+
+
+def stage_at(customer_id: ColumnElement, moment: ColumnElement, fallback: ColumnElement):
+    """The customer's stage at `moment`; `fallback` (its stage now) when the trail is silent."""
+    before = aliased(Event)
+    after = aliased(Event)
+    latest = (
+        select(before.to_stage)
+        .where(
+            before.customer_id == customer_id,
+            before.at <= moment,
+            before.to_stage.is_not(None),
+        )
+        .order_by(before.at.desc(), before.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    first = (
+        select(func.coalesce(after.from_stage, after.to_stage))
+        .where(
+            after.customer_id == customer_id,
+            after.at > moment,
+            or_(after.from_stage.is_not(None), after.to_stage.is_not(None)),
+        )
+        .order_by(after.at.asc(), after.id.asc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, first, fallback)
+
+
+def at_value(moment) -> ColumnElement:
+    """A bound moment usable where a column is expected."""
+    return literal(moment, Event.at.type)
