@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from salespool.cli import app
 
@@ -50,3 +51,14 @@ def test_bad_files_are_refused_with_key_and_line(cli, tmp_path):
         assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
     missing = cli.runner.invoke(app, ["--config", str(tmp_path / "nope.toml"), "customers"])
     assert missing.exit_code == 1 and "no file at" in missing.stderr
+
+
+def test_the_example_config_sets_every_rule(cli):
+    example = Path(__file__).resolve().parent.parent / "examples" / "salespool.toml"
+    result = cli.runner.invoke(
+        app, ["--db", cli.url, "--config", str(example), "config", "show", "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    rules = json.loads(result.stdout)["rules"]
+    assert [key for key, rule in rules.items() if rule["source"] == "default"] == []
+    assert rules["recycle.level_days.A"]["value"] == 90

@@ -15,7 +15,7 @@ from salespool.config import Config
 from salespool.core.hunting import HuntingRules
 from salespool.core.report import Report, stage_report
 from salespool.errors import BadInput
-from salespool.models import Stage
+from salespool.models import FollowUpKind, Stage
 from salespool.render import Col, Format, Output, plain, plural
 
 DEFAULT_WINDOW_DAYS = 30
@@ -116,7 +116,6 @@ def render_report(out: Output, result: Report) -> None:
             {
                 "rep": r.rep,
                 "follow_ups": r.follow_ups,
-                "kinds": ", ".join(f"{k} {n}" for k, n in sorted(r.follow_ups_by_kind.items())),
                 "deals": r.deals,
                 "amount": r.deal_amount,
                 "claimed": r.claimed + r.assigned,
@@ -127,15 +126,22 @@ def render_report(out: Output, result: Report) -> None:
         [
             Col("rep", "rep"),
             Col("follow_ups", "follow-ups", "right"),
-            Col("kinds", "by kind"),
             Col("deals", "deals", "right"),
-            Col("amount", "amount", "right"),
+            Col("amount", "amount", "right", fmt=lambda v: f"{v:,.2f}"),
             Col("claimed", "taken", "right"),
             Col("recycled_away", "lost to pool", "right"),
         ],
         title=f"Activity {window}",
     )
-    parts = [funnel, act]
+    kinds = out.table(
+        [{"rep": r.rep, **r.follow_ups_by_kind} for r in everyone],
+        [Col("rep", "rep")]
+        + [
+            Col(kind.value, kind.value, "right", fmt=lambda v: str(v or 0)) for kind in FollowUpKind
+        ],
+        title="Follow-ups by kind",
+    )
+    parts = [funnel, act, kinds]
     if result.hunting_rule is not None:
         parts.append(hunting_table(out, everyone, result.hunting_rule))
     out.console.print(Group(*parts))
@@ -147,6 +153,7 @@ def render_report(out: Output, result: Report) -> None:
             f"{ORDER_FOLLOWER} order-follower (跟单): hunting share under {threshold} over the "
             f"last {rule.periods} {rule.period}s and in the latest: {', '.join(followers)}"
         )
+    out.say("taken: claimed or assigned from the pool; lost: recycled away; wx: WeChat.")
     out.say(f"Pool: {plural(result.pool, 'customer')} waiting to be claimed.")
 
 
