@@ -78,7 +78,13 @@ class Output:
     # --- structured documents -------------------------------------------------
 
     def json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(plain(data), ensure_ascii=False, indent=2) + "\n")
+        """One JSON document: indented for a terminal, one line when piped.
+
+        One line makes a cron log JSON Lines, and lets json use its C encoder
+        (indenting forces the pure-Python one: several times slower on 300k items).
+        """
+        indent = 2 if sys.stdout.isatty() else None
+        sys.stdout.write(json.dumps(plain(data), ensure_ascii=False, indent=indent) + "\n")
 
     def csv(self, rows: Iterable[dict], keys: Sequence[str]) -> None:
         # CRLF (RFC 4180): csv quotes a field holding any line-terminator character, so
