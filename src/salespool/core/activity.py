@@ -9,7 +9,7 @@ from sqlalchemy import case, insert, update
 from sqlmodel import Session
 
 from salespool.clock import from_db, to_db
-from salespool.core.customers import CustomerView, find_customer, get_view
+from salespool.core.customers import CustomerView, find_customer, get_view, update_while_owned
 from salespool.core.reps import find_rep
 from salespool.core.trail import record_event
 from salespool.errors import BadInput, Refused
@@ -38,20 +38,16 @@ class DealResult:
 def _touch(session: Session, customer: Customer, rep_id: int, at: datetime) -> None:
     """Move last contact forward to `at` while `rep_id` still owns the customer."""
     stored = to_db(at)
-    changed = session.execute(
-        update(Customer)
-        .where(Customer.id == customer.id, Customer.owner_id == rep_id)
-        .values(
-            last_contact_at=case(
-                (Customer.last_contact_at.is_(None), stored),
-                (Customer.last_contact_at < stored, stored),
-                else_=Customer.last_contact_at,
-            )
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        raise Refused(f"'{customer.name}' changed owner meanwhile; try again")
+    update_while_owned(
+        session,
+        customer,
+        rep_id,
+        last_contact_at=case(
+            (Customer.last_contact_at.is_(None), stored),
+            (Customer.last_contact_at < stored, stored),
+            else_=Customer.last_contact_at,
+        ),
+    )
 
 
 def _change_stage(

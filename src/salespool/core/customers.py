@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, case, or_, select
+from sqlalchemy import Select, case, or_, select, update
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days
@@ -106,6 +106,23 @@ def _lock_fields(customer: Customer, now: datetime) -> dict:
         "locked_until": until,
         "lock_reason": customer.lock_reason,
     }
+
+
+def update_while_owned(
+    session: Session, customer: Customer, while_owner: int | None, **values
+) -> None:
+    """Change a customer with one conditional UPDATE that holds only while `while_owner` owns it.
+
+    A concurrent hand-over makes it match no row, and the change is refused.
+    """
+    done = session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id, Customer.owner_id == while_owner)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        raise Refused(f"'{customer.name}' changed owner meanwhile; try again")
 
 
 def get_view(session: Session, customer_id: int, now: datetime) -> CustomerView:

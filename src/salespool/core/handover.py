@@ -24,7 +24,7 @@ from salespool.core.assignment import (
     load_text,
     plan_assignment,
 )
-from salespool.core.customers import CustomerView, find_customer, get_view
+from salespool.core.customers import CustomerView, find_customer, get_view, update_while_owned
 from salespool.core.limits import (
     NO_LIMITS,
     ClaimRules,
@@ -132,14 +132,9 @@ def release(
         if rep.id != customer.owner_id:
             owner = session.get(Rep, customer.owner_id)
             raise Refused(f"'{customer.name}' belongs to {owner.name}, not {rep.name}")
-    done = session.execute(
-        update(Customer)
-        .where(Customer.id == customer.id, Customer.owner_id == customer.owner_id)
-        .values(owner_id=None, owned_since=None, pooled_at=to_db(now))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if done != 1:
-        raise Refused(f"'{customer.name}' changed owner meanwhile; try again")
+    update_while_owned(
+        session, customer, customer.owner_id, owner_id=None, owned_since=None, pooled_at=to_db(now)
+    )
     record_event(
         session,
         customer_id=customer.id,

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from salespool.clock import from_db, to_db
-from salespool.core.customers import CustomerView, find_customer, get_view
+from salespool.core.customers import CustomerView, find_customer, get_view, update_while_owned
 from salespool.core.trail import record_event
 from salespool.errors import BadInput, Refused
 from salespool.models import Customer, EventKind
@@ -42,18 +42,14 @@ def lock(
     customer = find_customer(session, customer_key)
     if customer.owner_id is None:
         raise Refused(f"'{customer.name}' is in the pool: only an owned customer can be locked")
-    done = session.execute(
-        update(Customer)
-        .where(Customer.id == customer.id, Customer.owner_id == customer.owner_id)
-        .values(
-            locked_at=to_db(now),
-            locked_until=to_db(until) if until is not None else None,
-            lock_reason=reason,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if done != 1:
-        raise Refused(f"'{customer.name}' changed owner meanwhile; try again")
+    update_while_owned(
+        session,
+        customer,
+        customer.owner_id,
+        locked_at=to_db(now),
+        locked_until=to_db(until) if until is not None else None,
+        lock_reason=reason,
+    )
     record_event(
         session,
         customer_id=customer.id,
