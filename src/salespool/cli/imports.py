@@ -13,7 +13,7 @@ import typer
 from salespool.cli.app import JsonOpt, app, state
 from salespool.core import followup_import, importer
 from salespool.core.importer import OnDuplicate
-from salespool.core.sources import Format, Limits, Progress
+from salespool.core.sources import Format, Limits, Progress, ReadOptions
 from salespool.errors import SalespoolError
 from salespool.render import note
 
@@ -101,11 +101,15 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Progress | None]:
         yield report
 
 
-def _limits() -> Limits:
+def read_options(
+    fmt: str | None, encoding: str | None, sheet: str | None, mapping: list[str] | None
+) -> ReadOptions:
+    """The reading options both import commands share, from their flags and the environment."""
     try:
-        return Limits.from_env()
+        limits = Limits.from_env()
     except SalespoolError as exc:
         raise typer.BadParameter(str(exc)) from None
+    return ReadOptions(fmt, encoding, sheet, parse_map(mapping), limits)
 
 
 @app.command("import")
@@ -154,8 +158,7 @@ def import_(
     Example: salespool import 客户.xlsx --map '公司全称=name' --rejects bad.csv
     """
     st = state(ctx)
-    mapped = parse_map(mapping)
-    limits = _limits()
+    read = read_options(fmt, encoding, sheet, mapping)
     with (
         progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
         st.write() as session,
@@ -167,15 +170,11 @@ def import_(
             file,
             st.clock.tz,
             dry_run=dry_run,
-            fmt=fmt,
-            encoding=encoding,
-            sheet=sheet,
-            mapping=mapped,
+            read=read,
             region=st.config["phone_region"],
             on_duplicate=on_duplicate,
             take_owner=take_owner,
             rejects=rejects,
-            limits=limits,
             progress=progress,
         )
     out = st.output(as_json)
@@ -223,8 +222,7 @@ def import_followups(
     Example: salespool import-followups followups.csv --dry-run
     """
     st = state(ctx)
-    mapped = parse_map(mapping)
-    limits = _limits()
+    read = read_options(fmt, encoding, sheet, mapping)
     with (
         progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
         st.write() as session,
@@ -236,11 +234,7 @@ def import_followups(
             file,
             st.clock.tz,
             dry_run=dry_run,
-            fmt=fmt,
-            encoding=encoding,
-            sheet=sheet,
-            mapping=mapped,
-            limits=limits,
+            read=read,
             progress=progress,
         )
     if result.ignored_columns and not as_json and not quiet:

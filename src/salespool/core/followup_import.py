@@ -51,8 +51,8 @@ from sqlmodel import Session
 from salespool.clock import parse_absolute, to_db
 from salespool.core.sources import (
     Layout,
-    Limits,
     Progress,
+    ReadOptions,
     RowError,
     Source,
     clean,
@@ -171,11 +171,7 @@ def import_followups(
     tz: str,
     dry_run: bool = False,
     *,
-    fmt: str | None = None,
-    encoding: str | None = None,
-    sheet: str | None = None,
-    mapping: dict[str, str] | None = None,
-    limits: Limits | None = None,
+    read: ReadOptions | None = None,
     progress: Progress | None = None,
 ) -> FollowupImportResult:
     """Import follow-up history from `path`; any bad row refuses the whole file."""
@@ -183,9 +179,10 @@ def import_followups(
     file = str(path)
     conn = session.connection()
     tune_for_bulk(conn)
-    with open_source(path, fmt, encoding, sheet, limits, progress) as source:
+    read = read or ReadOptions()
+    with open_source(path, read, progress) as source:
         lay = layout(
-            file, source.header, COLUMNS, ALIASES, mapping, required=("customer", "rep", "at")
+            file, source.header, COLUMNS, ALIASES, read.mapping, required=("customer", "rep", "at")
         )
         result = FollowupImportResult(
             file=file,

@@ -60,8 +60,8 @@ from salespool.core.normalize import email_key, phone_key, text_key
 from salespool.core.sources import (
     FileError,
     Layout,
-    Limits,
     Progress,
+    ReadOptions,
     RowError,
     Source,
     clean,
@@ -276,15 +276,11 @@ def import_customers(
     tz: str,
     dry_run: bool = False,
     *,
-    fmt: str | None = None,
-    encoding: str | None = None,
-    sheet: str | None = None,
-    mapping: dict[str, str] | None = None,
+    read: ReadOptions | None = None,
     region: str = "CN",
     on_duplicate: OnDuplicate | str = OnDuplicate.update,
     take_owner: bool = False,
     rejects: Path | None = None,
-    limits: Limits | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import customers from `path`; counts what was inserted, updated and unchanged.
@@ -301,8 +297,9 @@ def import_customers(
     serialize(session, "import")
     conn = session.connection()
     tune_for_bulk(conn)
-    with open_source(path, fmt, encoding, sheet, limits, progress) as source:
-        lay = layout(file, source.header, COLUMNS, ALIASES, mapping, required=("name",))
+    read = read or ReadOptions()
+    with open_source(path, read, progress) as source:
+        lay = layout(file, source.header, COLUMNS, ALIASES, read.mapping, required=("name",))
         result = ImportResult(
             file=file,
             dry_run=dry_run,

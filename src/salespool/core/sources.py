@@ -114,6 +114,17 @@ class Limits:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the user said about how to read an import file, and how big it may be."""
+
+    fmt: Format | str | None = None  # else chosen by the file's extension
+    encoding: str | None = None  # else detected
+    sheet: str | None = None  # XLSX only; else the first sheet
+    mapping: Mapping[str, str] | None = None  # header -> column, from --map
+    limits: Limits = field(default_factory=Limits)
+
+
 def shown(value: str, width: int = 60) -> str:
     """A cell as quoted in an error: one line, control characters escaped, cut short."""
     text = value if len(value) <= width else value[:width] + "..."
@@ -281,15 +292,11 @@ def choose_format(path: Path, fmt: Format | str | None) -> Format:
 
 
 def open_source(
-    path: Path,
-    fmt: Format | str | None = None,
-    encoding: str | None = None,
-    sheet: str | None = None,
-    limits: Limits | None = None,
-    progress: Progress | None = None,
+    path: Path, read: ReadOptions | None = None, progress: Progress | None = None
 ) -> Source:
     """Open a CSV, XLSX or JSON Lines file and read its header (the first non-blank row)."""
-    limits = limits or Limits()
+    read = read or ReadOptions()
+    fmt, encoding, sheet, limits = read.fmt, read.encoding, read.sheet, read.limits
     file = str(path)
     chosen = choose_format(path, fmt)
     if chosen is not Format.xlsx and sheet is not None:
