@@ -39,6 +39,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from salespool.clock import iso
+from salespool.core.importer import COLUMNS as IMPORT_COLUMNS
 from salespool.core.reps import find_rep
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, Event, FollowUp, Rep, Stage
@@ -70,20 +71,11 @@ class ExportFormat(StrEnum):
     json = "json"
 
 
+# The import's columns (external_id first) plus id, so an export imports as the same book.
 CUSTOMER_COLUMNS = (
     "id",
     "external_id",
-    "name",
-    "contact",
-    "phone",
-    "email",
-    "city",
-    "level",
-    "owner",
-    "stage",
-    "created_at",
-    "owned_since",
-    "last_contact_at",
+    *(column for column in IMPORT_COLUMNS if column != "external_id"),
 )
 _CUSTOMER_REF = ("customer_id", "customer_external_id", "customer_name")
 FOLLOWUP_COLUMNS = ("id", *_CUSTOMER_REF, "rep", "kind", "note", "at", "next_at")
