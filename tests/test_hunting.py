@@ -79,6 +79,21 @@ def test_the_stage_is_the_one_at_the_time_of_the_follow_up(team):
     assert report["totals"]["hunting"] == 2
 
 
+def test_imported_follow_ups_count_by_the_stage_at_their_time(team, write_csv):
+    log(team, "P1", "2026-11-12T10:00", "alice", "--stage", "won")
+    history_file = write_csv(
+        "customer,rep,kind,at\n"
+        "P1,alice,call,2026-11-05 10:00\n"  # prospecting then: hunting
+        "P1,alice,visit,2026-11-13 10:00\n"  # won by then: farming
+        "W1,alice,call,2026-11-06 10:00\n",  # won: farming
+        name="history.csv",
+    )
+    team("import-followups", str(history_file), now="2026-11-20T09:00:00")
+    alice = rep(team.json("report", "--since", "2026-11-01", now="2026-11-20T09:00:00"), "alice")
+    # The logged call of the 12th moved P1 to won: it counts under won, as the trail tells.
+    assert (alice["hunting"], alice["farming"]) == (1, 3)
+
+
 def test_a_customer_taken_from_the_pool_in_the_window_is_hunting_whatever_its_stage(team):
     team("claim", "Q1", "--rep", "bob", now="2026-11-05T10:00:00")
     log(team, "Q1", "2026-11-06T10:00", "bob")

@@ -160,7 +160,7 @@ def test_many_rows_are_imported_set_based(book, write_csv):
         indexes = {ix["name"] for ix in inspect(engine).get_indexes("follow_up")}
     finally:
         engine.dispose()
-    assert {"ix_follow_up_rep_at", "ix_follow_up_customer_at"} <= indexes
+    assert {"ix_follow_up_rep_stage_kind_at", "ix_follow_up_customer_at"} <= indexes
 
 
 def test_xlsx_history(book, tmp_path):

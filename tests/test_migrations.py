@@ -193,6 +193,11 @@ def test_opening_a_v1_store_upgrades_it_and_keeps_every_row(cli):
     assert keys[0] == ("acme logistics", "+8613800138000", "sales@acme.com")
     assert cli.sql("select count(*) from customer where locked_at is not null") == [(0,)]
     assert [bool(a) for (a,) in cli.sql("select active from rep order by id")] == [True] * 3
+    # v3: each follow-up's stage at its time, read from the trail (the imported stage).
+    stages = cli.sql(
+        "select f.stage, c.stage from follow_up f join customer c on c.id = f.customer_id"
+    )
+    assert stages and all(mine == theirs for mine, theirs in stages)
     # A second open finds it current: no second upgrade, no note.
     again = cli("customers", "--json")
     assert again.stderr == ""

@@ -7,7 +7,6 @@ type); values typed by a person are read in the team's time zone.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -135,4 +134,4 @@ def iso(value: datetime | None) -> str | None:
 
 def idle_days(since: datetime, now: datetime) -> int:
     """Whole days (rounded down) from `since` to `now`."""
-    return math.floor((from_db(now) - from_db(since)).total_seconds() / 86400)
+    return (from_db(now) - from_db(since)).days  # timedelta keeps whole days floored

@@ -16,7 +16,8 @@ from sqlalchemy import Boolean, Connection, DateTime, String, bindparam, select,
 from sqlalchemy.sql.type_api import TypeEngine
 
 from salespool.core.normalize import email_key, phone_key, text_key
-from salespool.models import Customer
+from salespool.core.timeline import fill_followup_stages
+from salespool.models import Customer, FollowUp
 
 BACKFILL_BATCH = 5000
 
@@ -81,8 +82,19 @@ def backfill_match_keys(conn: Connection, region: str = "CN") -> int:
         last, seen = rows[-1][0], seen + len(rows)
 
 
+def _v3(conn: Connection) -> None:
+    """Each follow-up's stage at its time, and the covering index a team report reads."""
+    _add_column(conn, "follow_up", "stage", String())
+    fill_followup_stages(conn, FollowUp.__table__.c.stage.is_(None))
+    conn.execute(text("DROP INDEX ix_follow_up_rep_at"))
+    conn.execute(
+        text("CREATE INDEX ix_follow_up_rep_stage_kind_at ON follow_up (rep_id, stage, kind, at)")
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "match keys, customer locks, active reps", _v2),
+    Migration(3, "follow-up stages for the hunting report", _v3),
 ]
 
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Stage(StrEnum):
@@ -132,7 +132,9 @@ class Customer(SQLModel, table=True):
 class FollowUp(SQLModel, table=True):
     __tablename__ = "follow_up"
     __table_args__ = (
-        Index("ix_follow_up_rep_at", "rep_id", "at"),
+        # Covering, in the order a team report groups by (core/tally.py): its counts
+        # read index entries only, in index order, with no sort.
+        Index("ix_follow_up_rep_stage_kind_at", "rep_id", "stage", "kind", "at"),
         Index("ix_follow_up_customer_at", "customer_id", "at"),
     )
 
@@ -143,6 +145,9 @@ class FollowUp(SQLModel, table=True):
     note: str | None = None
     at: datetime
     next_at: datetime | None = None
+    # The customer's stage at `at`, as the event trail told when the follow-up was
+    # written (core/timeline.py): what makes it hunting or farming (core/hunting.py).
+    stage: str | None = None
 
 
 class Deal(SQLModel, table=True):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, insert, update
+from sqlalchemy import case, insert, literal, update
 from sqlmodel import Session
 
 from salespool.clock import from_db, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view, update_while_owned
 from salespool.core.reps import find_rep
+from salespool.core.timeline import at_value, followup_stage
 from salespool.core.trail import record_event
 from salespool.errors import BadInput, Refused
 from salespool.models import (
@@ -99,6 +100,10 @@ def log_followup(
     at = at or now
     _check_not_future(at, now, "--at")
     _touch(session, customer, rep.id, at)
+    if stage is not None:
+        _change_stage(session, customer, stage, now, actor, reason=f"logged {kind}")
+    # Written after the stage change, so a follow-up that moves the stage counts
+    # under the stage it moved to, as the trail tells it for that moment.
     session.execute(
         insert(FollowUp).values(
             customer_id=customer.id,
@@ -107,10 +112,9 @@ def log_followup(
             note=note,
             at=to_db(at),
             next_at=to_db(next_at) if next_at else None,
+            stage=followup_stage(literal(customer.id), at_value(to_db(at))),
         )
     )
-    if stage is not None:
-        _change_stage(session, customer, stage, now, actor, reason=f"logged {kind}")
     return get_view(session, customer.id, now)
 
 

@@ -59,6 +59,7 @@ from salespool.core.sources import (
     layout,
     open_source,
 )
+from salespool.core.timeline import followup_stage
 from salespool.errors import BadInput
 from salespool.models import Customer, FollowUp, FollowUpKind, Rep, Role
 from salespool.store import indexes_rebuilt, tune_for_bulk
@@ -491,8 +492,16 @@ def _write(session: Session, now: datetime, new_reps: list[str]) -> None:
     with indexes_rebuilt(session.connection(), FollowUp.__table__, inserted):
         session.execute(
             insert(FollowUp.__table__).from_select(
-                ["customer_id", "rep_id", "kind", "note", "at", "next_at"],
-                select(k.customer_id, r.rep_id, s.kind, s.note, s.at, s.next_at)
+                ["customer_id", "rep_id", "kind", "note", "at", "next_at", "stage"],
+                select(
+                    k.customer_id,
+                    r.rep_id,
+                    s.kind,
+                    s.note,
+                    s.at,
+                    s.next_at,
+                    followup_stage(k.customer_id, s.at),
+                )
                 .select_from(
                     STAGING.join(KEYS, k.key == s.customer_key).join(REPS, r.name == s.rep)
                 )

@@ -2,7 +2,8 @@
 
 A follow-up is *hunting* when its customer stood in `prospecting` or
 `negotiating` at the time of the follow-up (the stage left by the latest event
-at or before it, see core/timeline.py), or when the rep took that customer from
+at or before it, see core/timeline.py, stored with the follow-up when it is
+written, so the report is a plain GROUP BY), or when the rep took that customer from
 the pool (claimed, or assigned out of the pool) within the same window. It is
 *farming* when the customer stood in `won`, `maintaining` or `deepening`.
 Follow-ups on `lost` customers count as neither. The hunting share is
@@ -26,13 +27,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pendulum
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from salespool.clock import to_db
-from salespool.core.timeline import stage_at
-from salespool.models import Customer, Event, EventKind, FollowUp, Stage
+from salespool.core.tally import Span, by_stage, followup_tally
+from salespool.models import Event, EventKind, FollowUp, Stage
 
 HUNTING_STAGES = (Stage.prospecting.value, Stage.negotiating.value)
 FARMING_STAGES = (Stage.won.value, Stage.maintaining.value, Stage.deepening.value)
@@ -40,6 +41,7 @@ TAKEN_FROM_POOL = (EventKind.claimed.value, EventKind.assigned.value)
 # Events that bring a customer into a rep's book: new business for the report.
 ACQUIRED = (EventKind.claimed.value, EventKind.assigned.value, EventKind.imported.value)
 _HUNT, _FARM, _OTHER = "hunting", "farming", "other"
+WINDOW = "window"  # the report's own window, beside the periods 0..N-1
 
 
 @dataclass(frozen=True)
@@ -100,77 +102,56 @@ def period_starts(as_of: datetime, tz: str, period: str, count: int) -> list[tup
     return starts
 
 
-def _half_open(starts: list[datetime], end: datetime) -> list[tuple[datetime, datetime]]:
-    """Consecutive ranges [start, next start), the last one up to `end` included."""
-    stops = [*starts[1:], end + timedelta(microseconds=1)]
-    return [(to_db(a), to_db(b)) for a, b in zip(starts, stops, strict=True)]
+def hunting_spans(
+    since: datetime, as_of: datetime, tz: str, rules: HuntingRules
+) -> dict[str | int, Span]:
+    """The report's window (key WINDOW) and each period (keys 0..N-1, oldest first) as
+    [start, stop) spans; the window and the current period end at `as_of`, included."""
+    stop = as_of + timedelta(microseconds=1)
+    starts = [start for _, start in period_starts(as_of, tz, rules.period, rules.periods)]
+    spans: dict[str | int, Span] = {WINDOW: (since, stop)}
+    for i, (a, b) in enumerate(zip(starts, [*starts[1:], stop], strict=True)):
+        spans[i] = (a, b)
+    return spans
 
 
-def _stage_class(customer_id, at):
-    """hunting / farming / other by the customer's stage at the follow-up's moment `at`."""
-    now_stage = select(Customer.stage).where(Customer.id == customer_id).scalar_subquery()
+def _stage_class(stage):
+    """hunting / farming / other by the stage a follow-up stored (its customer's at the time)."""
     return case(
         {**dict.fromkeys(HUNTING_STAGES, _HUNT), **dict.fromkeys(FARMING_STAGES, _FARM)},
-        value=stage_at(customer_id, at, now_stage),
+        value=stage,
         else_=_OTHER,
     )
 
 
-def classify(
-    session: Session,
-    rep_ids: list[int],
-    window: tuple[datetime, datetime],
-    starts: list[datetime],
-) -> tuple[dict[int, Counter], dict[tuple[int, int], Counter]]:
-    """Follow-ups counted as hunting/farming/other per rep in `window`, and per (rep, period).
+def _class_of(stage: str) -> str:
+    if stage in HUNTING_STAGES:
+        return _HUNT
+    return _FARM if stage in FARMING_STAGES else _OTHER
 
-    Periods run from each of `starts` to the next (the last to the window's end).
-    One GROUP BY pass over the follow-ups of both spans classifies each by its
-    customer's stage at the time (a correlated subquery on the event trail, served
-    by the (customer_id, at) index). A second, small statement per span finds the
-    follow-ups on customers the rep took from the pool within that span: those are
-    hunting whatever the stage, so they move over from farming/other.
+
+def classify(
+    session: Session, rep_ids: list[int], spans: dict[str | int, Span], tally: dict
+) -> dict[str | int, dict[int, Counter]]:
+    """Follow-ups counted as hunting/farming/other per span and rep.
+
+    The counts by stage come from `tally` (core/tally.py, over the same spans);
+    a small statement per span then finds the follow-ups on customers the rep
+    took from the pool within that span: those are hunting whatever the stage,
+    so they move over from farming/other.
     """
-    in_window: dict[int, Counter] = defaultdict(Counter)
-    in_period: dict[tuple[int, int], Counter] = defaultdict(Counter)
-    if not rep_ids:
-        return in_window, in_period
-    since, end = window
-    spans = _half_open(starts, end)
-    w_start, w_stop = _half_open([since], end)[0]
-    low = min(w_start, spans[0][0]) if spans else w_start
-    # Sorted by customer, so the trail lookups below walk the event index in order
-    # rather than jump around it. The `+ 0`s keep SQLite from walking a whole index
-    # to avoid that sort, and from reading a team's follow-ups through one index range
-    # and row lookup per rep where a plain scan is faster. Together (with the temp
-    # store on file) six months of a 10M follow-up book went from 50 s to 23 s.
-    f = (
-        select(FollowUp.rep_id, FollowUp.customer_id, FollowUp.at)
-        .where((FollowUp.rep_id + 0).in_(rep_ids), FollowUp.at >= low, FollowUp.at < w_stop)
-        .order_by(FollowUp.customer_id + 0)
-        .subquery("fu")
-    ).c
-    bucket = case(
-        *((f.at >= spans[i][0], literal(i)) for i in reversed(range(len(spans)))),
-        else_=literal(-1),
-    )
-    windowed = case((f.at >= w_start, literal(1)), else_=literal(0))
-    # One expression object in both places, so the database computes it once per row.
-    stage_class = _stage_class(f.customer_id, f.at)
-    per_stage = select(f.rep_id, bucket, windowed, stage_class, func.count()).group_by(
-        f.rep_id, bucket, windowed, stage_class
-    )
-    for rep_id, index, is_windowed, kind, n in session.execute(per_stage):
-        if is_windowed:
-            in_window[rep_id][kind] += n
-        if index >= 0:
-            in_period[(rep_id, index)][kind] += n
-    for index, (a, b) in [(-1, (w_start, w_stop)), *enumerate(spans)]:
-        for rep_id, kind, n in session.execute(_taken_in(rep_ids, a, b)):
-            counts = in_window[rep_id] if index < 0 else in_period[(rep_id, index)]
-            counts[kind] -= n
-            counts[_HUNT] += n
-    return in_window, in_period
+    classes: dict[str | int, dict[int, Counter]] = {}
+    for key, (start, stop) in spans.items():
+        per_rep: dict[int, Counter] = defaultdict(Counter)
+        for rep_id, counts in tally[key].items():
+            for stage, n in by_stage(counts).items():
+                per_rep[rep_id][_class_of(stage)] += n
+        if rep_ids:
+            for rep_id, kind, n in session.execute(_taken_in(rep_ids, to_db(start), to_db(stop))):
+                per_rep[rep_id][kind] -= n
+                per_rep[rep_id][_HUNT] += n
+        classes[key] = per_rep
+    return classes
 
 
 def _taken_in(rep_ids: list[int], start: datetime, stop: datetime):
@@ -190,7 +171,7 @@ def _taken_in(rep_ids: list[int], start: datetime, stop: datetime):
         .subquery()
     )
     f = FollowUp
-    stage_class = _stage_class(f.customer_id, f.at)
+    stage_class = _stage_class(f.stage)
     return (
         select(f.rep_id, stage_class, func.count())
         .join(taken, and_(taken.c.customer_id == f.customer_id, taken.c.to_rep_id == f.rep_id))
@@ -226,17 +207,25 @@ def hunting_stats(
     as_of: datetime,
     tz: str,
     rules: HuntingRules,
+    tally: dict | None = None,
 ) -> dict[int, Hunting]:
-    """Per rep: hunting and farming in the window, new customers, the per-period history, flag."""
+    """Per rep: hunting and farming in the window, new customers, the per-period history, flag.
+
+    `tally` is followup_tally over hunting_spans(...), when the caller has it already.
+    """
     periods = period_starts(as_of, tz, rules.period, rules.periods)
-    window, history = classify(session, rep_ids, (since, as_of), [s for _, s in periods])
+    spans = hunting_spans(since, as_of, tz, rules)
+    if tally is None:
+        tally = followup_tally(session, rep_ids, spans)
+    classes = classify(session, rep_ids, spans, tally)
+    window = classes[WINDOW]
     new = acquired(session, rep_ids, since, as_of)
     result: dict[int, Hunting] = {}
     for rid in rep_ids:
         hunt, farm = window[rid][_HUNT], window[rid][_FARM]
         shares = []
         for i, (label, start) in enumerate(periods):
-            h, f = history[(rid, i)][_HUNT], history[(rid, i)][_FARM]
+            h, f = classes[i][rid][_HUNT], classes[i][rid][_FARM]
             shares.append(PeriodShare(label, start, h, f, share(h, f)))
         result[rid] = Hunting(
             hunting=hunt,

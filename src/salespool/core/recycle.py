@@ -23,10 +23,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days, to_db
@@ -61,7 +78,7 @@ class RecycleRules:
         return f"unconverted: owned {self.unconverted_days}+ days, no deal"
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a first run over a big book lists 100,000s of them
 class Recycled:
     id: int
     name: str
@@ -108,6 +125,22 @@ class Simulation:
 class SimulateResult:
     as_of: datetime
     thresholds: list[Simulation]
+
+
+# The customers one run takes, chosen once: the event trail, the owner change and
+# the listing all read this table rather than evaluate the rules again.
+BATCH = Table(
+    "recycle_batch",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("owner_id", Integer, nullable=False),
+    Column("stage", String, nullable=False),
+    # Plain DateTime: read back naive on SQLite, which idle_days takes as UTC.
+    Column("since", DateTime(timezone=True)),
+    Column("rule", String, nullable=False),
+    Column("reason", String, nullable=False),
+    prefixes=["TEMPORARY"],
+)
 
 
 # --- the rules as SQL ---------------------------------------------------------
@@ -242,39 +275,74 @@ def recycle(
     rules = rules or RecycleRules()
     if days is not None:
         rules = rules.with_days(days)
-    where = recyclable_at(rules, now)
-    rule, reason = _rule_and_reason(rules, now)
-    # Lock the candidates (PostgreSQL) so the statements below see the same rows.
-    candidates = session.execute(
-        select(Customer.id, Customer.name, Rep.name, idle_since(), rule, reason)
-        .join(Rep, Rep.id == Customer.owner_id)
-        .where(where)
-        .order_by(Customer.id)
-        .with_for_update(of=Customer)
-    ).all()
-    result = RecycleResult(
-        dry_run=dry_run,
-        count=len(candidates),
-        days=days,
-        recycled=[
-            Recycled(
-                id=cid,
-                name=name,
-                previous_owner=owner,
-                idle_days=idle_days(since, now),
-                rule=rule_name,
-                reason=why,
-            )
-            for cid, name, owner, since, rule_name, why in candidates
-        ],
-    )
-    if candidates and not dry_run:
-        bulk_to_pool(session, where, now, EventKind.recycled, reason, actor)
+    conn = session.connection()
+    BATCH.drop(conn, checkfirst=True)
+    conn.execute(CreateTable(BATCH))
+    try:
+        count = _take_batch(session, rules, now)
+        if count and not dry_run:
+            b = BATCH.c
+            chosen = select(b.id, b.owner_id, b.stage, b.reason)
+            moved = bulk_to_pool(session, chosen, now, EventKind.recycled, actor)
+            if moved != count:  # the batch's rows are locked: nothing may slip in between
+                raise RuntimeError(f"recycle: {count} customers chosen but {moved} moved")
+        recycled = _batch_listing(session, now)
+    finally:
+        BATCH.drop(conn, checkfirst=True)
+    result = RecycleResult(dry_run=dry_run, count=count, days=days, recycled=recycled)
     if warn_days is not None:
-        taken = {r.id for r in result.recycled}
+        taken = {r.id for r in recycled}
         upcoming = due(session, now, tz, warn_days, rules=rules)
         result.due = [d for d in upcoming if d.id not in taken]
     return result
+
+
+def _take_batch(session: Session, rules: RecycleRules, now: datetime) -> int:
+    """Evaluate the rules once, over the whole book, into BATCH; how many customers it took.
+
+    The rows are locked as they are taken (PostgreSQL), so the owner changes below
+    find them exactly as chosen; on SQLite the write transaction already excludes
+    every other writer.
+    """
+    rule, reason = _rule_and_reason(rules, now)
+    chosen = (
+        select(Customer.id, Customer.owner_id, Customer.stage, idle_since(), rule, reason)
+        .where(recyclable_at(rules, now))
+        .with_for_update(of=Customer)
+    )
+    columns = ["id", "owner_id", "stage", "since", "rule", "reason"]
+    session.execute(insert(BATCH).from_select(columns, chosen))
+    # Counted, not read off rowcount: psycopg reports -1 for this INSERT ... SELECT.
+    return session.execute(select(func.count()).select_from(BATCH)).scalar_one()
+
+
+def _batch_listing(session: Session, now: datetime) -> list[Recycled]:
+    """The customers in BATCH, in id order, read in one streamed pass."""
+    b = BATCH.c
+    # Core, not the ORM session: these are plain rows, and ORM result handling
+    # cost more than the statement itself over 300,000 of them.
+    conn = session.connection()
+    owners = dict(conn.execute(select(Rep.id, Rep.name)).all())
+    rows = conn.execute(
+        select(b.id, Customer.name, b.owner_id, b.since, b.rule, b.reason)
+        .join(Customer, Customer.id == b.id)
+        .order_by(b.id)
+    )
+    # idle_days() inlined for the naive UTC values SQLite hands back: making each one
+    # aware first was a third of the listing's time.
+    aware_now = now.astimezone(UTC)
+    naive_now = aware_now.replace(tzinfo=None)
+    return [
+        Recycled(
+            cid,
+            name,
+            owners[owner_id],
+            ((naive_now if since.tzinfo is None else aware_now) - since).days,
+            rule_name,
+            why,
+        )
+        for cid, name, owner_id, since, rule_name, why in rows
+    ]
 
 
 def due(

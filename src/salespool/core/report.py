@@ -8,18 +8,27 @@ be run as it would have been on a past date; activity is always filtered by date
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from salespool.clock import to_db
-from salespool.core.hunting import HuntingRules, PeriodShare, hunting_stats, share, total_history
+from salespool.core.hunting import (
+    WINDOW,
+    HuntingRules,
+    PeriodShare,
+    hunting_spans,
+    hunting_stats,
+    share,
+    total_history,
+)
 from salespool.core.reps import find_rep
+from salespool.core.tally import by_kind, followup_tally
 from salespool.core.timeline import at_value, owner_at, stage_at
 from salespool.errors import BadInput
-from salespool.models import Customer, Deal, Event, EventKind, FollowUp, Rep, Stage
+from salespool.models import Customer, Deal, Event, EventKind, Rep, Stage
 from salespool.money import to_decimal
 
 
@@ -116,13 +125,16 @@ def stage_report(
             continue
         reps[rid].stages[stage] = reps[rid].stages.get(stage, 0) + n
         reps[rid].customers += n
-    for rid, kind, n in rows(
-        select(FollowUp.rep_id, FollowUp.kind, func.count())
-        .where(FollowUp.rep_id.in_(ids), FollowUp.at >= start, FollowUp.at <= end)
-        .group_by(FollowUp.rep_id, FollowUp.kind)
-    ):
-        reps[rid].follow_ups_by_kind[kind] = n
-        reps[rid].follow_ups += n
+    # One pass over the follow-ups serves the kinds here and the hunting split below.
+    spans = (
+        hunting_spans(since, as_of, tz, hunting)
+        if hunting is not None
+        else {WINDOW: (since, as_of + timedelta(microseconds=1))}
+    )
+    tally = followup_tally(session, ids, spans)
+    for rid, counts in tally[WINDOW].items():
+        reps[rid].follow_ups_by_kind = by_kind(counts)
+        reps[rid].follow_ups = sum(counts.values())
     for rid, n, amount in rows(
         select(Deal.rep_id, func.count(), func.sum(Deal.amount_minor))
         .where(Deal.rep_id.in_(ids), Deal.at >= start, Deal.at <= end)
@@ -154,7 +166,7 @@ def stage_report(
         setattr(reps[rid], attr, n)
 
     if hunting is not None:
-        for rid, stats in hunting_stats(session, ids, since, as_of, tz, hunting).items():
+        for rid, stats in hunting_stats(session, ids, since, as_of, tz, hunting, tally).items():
             for attr, value in vars(stats).items():
                 setattr(reps[rid], attr, value)
 

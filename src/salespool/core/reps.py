@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -175,8 +175,9 @@ def _refuse_coaching_cycle(session: Session, rep: Rep, mentor: Rep) -> None:
 def rep_leave(session: Session, now: datetime, actor: str, name: str) -> LeaveResult:
     """The rep leaves: their whole book goes to the pool, with an event per customer."""
     rep = find_rep(session, name)
-    released = bulk_to_pool(
-        session, Customer.owner_id == rep.id, now, EventKind.rep_left, "rep left", actor
+    book = select(Customer.id, Customer.owner_id, Customer.stage, literal("rep left")).where(
+        Customer.owner_id == rep.id
     )
+    released = bulk_to_pool(session, book, now, EventKind.rep_left, actor)
     session.execute(update(Rep).where(Rep.id == rep.id).values(left_at=to_db(now)))
     return LeaveResult(rep=rep.name, released=released)

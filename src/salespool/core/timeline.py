@@ -13,10 +13,10 @@ These are SQL expressions (correlated scalar subqueries served by the
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, case, func, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
-from salespool.models import Event, EventKind
+from salespool.models import Customer, Event, EventKind, FollowUp
 
 # Events that move a customer between owners (or to and from the pool).
 OWNER_EVENTS = (
@@ -91,3 +91,17 @@ def stage_at(customer_id: ColumnElement, moment: ColumnElement, fallback: Column
 def at_value(moment) -> ColumnElement:
     """A bound moment usable where a column is expected."""
     return literal(moment, Event.at.type)
+
+
+def followup_stage(customer_id: ColumnElement, moment: ColumnElement) -> ColumnElement:
+    """The stage a follow-up stores: its customer's stage at `moment`, from the trail."""
+    now_stage = select(Customer.stage).where(Customer.id == customer_id).scalar_subquery()
+    return stage_at(customer_id, moment, now_stage)
+
+
+def fill_followup_stages(conn: Connection, where: ColumnElement[bool]) -> int:
+    """Set the stored stage of the follow-ups matching `where`, in one UPDATE."""
+    f = FollowUp.__table__.c
+    return conn.execute(
+        update(FollowUp.__table__).where(where).values(stage=followup_stage(f.customer_id, f.at))
+    ).rowcount

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, insert, literal, select, update
+from sqlalchemy import Select, insert, literal, select, update
 from sqlmodel import Session
 
 from salespool.clock import to_db
@@ -47,19 +47,14 @@ def record_events(session: Session, rows: list[dict]) -> None:
 
 
 def bulk_to_pool(
-    session: Session,
-    where,
-    now: datetime,
-    kind: EventKind,
-    reason: str | ColumnElement[str],
-    actor: str,
+    session: Session, chosen: Select, now: datetime, kind: EventKind, actor: str
 ) -> int:
-    """Send every customer matching `where` to the pool: one event INSERT ... SELECT, one UPDATE.
+    """Send the customers `chosen` to the pool: one event INSERT ... SELECT, one UPDATE.
 
-    `reason` is text, or a SQL expression over Customer giving each row its own.
+    `chosen` selects (customer id, owner id, stage, reason) for each of them.
     """
     at = to_db(now)
-    why = reason if isinstance(reason, ColumnElement) else literal(reason)
+    cid, owner_id, stage, reason = chosen.subquery().c
     session.execute(
         insert(Event).from_select(
             [
@@ -73,20 +68,20 @@ def bulk_to_pool(
                 "actor",
             ],
             select(
-                Customer.id,
+                cid,
                 literal(at),
                 literal(kind.value),
-                Customer.owner_id,
-                Customer.stage,
-                Customer.stage,
-                why,
+                owner_id,
+                stage,
+                stage,
+                reason,
                 literal(actor),
-            ).where(where),
+            ),
         )
     )
     return session.execute(
         update(Customer)
-        .where(where)
+        .where(Customer.id.in_(select(cid)))
         .values(owner_id=None, owned_since=None, pooled_at=at)
         .execution_options(synchronize_session=False)
     ).rowcount

@@ -1,0 +1,79 @@
+"""Follow-ups counted per rep, stage and kind over spans of time, each one read once.
+
+A team report asks for the same follow-ups several ways: by kind over its
+window, by stage over the window and over each of the last N periods. The
+spans overlap, so the timeline is cut at every span's edge and each piece is
+counted once, with a GROUP BY that walks the (rep_id, stage, kind, at) index
+in its own order: a seek per (rep, stage, kind) and a count of index entries,
+never a sort, never a table row. The spans' counts are sums of their pieces.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Mapping
+from datetime import datetime
+from itertools import pairwise
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from salespool.clock import to_db
+from salespool.models import FollowUp, FollowUpKind, Stage
+
+K = TypeVar("K", bound=Hashable)
+Span = tuple[datetime, datetime]  # [start, stop)
+# Per rep id: follow-ups by (stage, kind).
+Counts = dict[int, Counter[tuple[str, str]]]
+
+# Every value, so the seeks cover the index; nothing else is ever written.
+_STAGES = [s.value for s in Stage]
+_KINDS = [k.value for k in FollowUpKind]
+
+
+def followup_tally(
+    session: Session, rep_ids: list[int], spans: Mapping[K, Span]
+) -> dict[K, Counts]:
+    """For each span, the follow-ups of each of `rep_ids` in it, by (stage, kind)."""
+    result: dict[K, Counts] = {key: defaultdict(Counter) for key in spans}
+    if not rep_ids:
+        return result
+    cuts = sorted({moment for span in spans.values() for moment in span})
+    for a, b in pairwise(cuts):
+        inside = [key for key, (start, stop) in spans.items() if start <= a and b <= stop]
+        if not inside:
+            continue  # a gap between spans
+        f = FollowUp
+        piece = session.execute(
+            select(f.rep_id, f.stage, f.kind, func.count())
+            .where(
+                f.rep_id.in_(rep_ids),
+                f.stage.in_(_STAGES),
+                f.kind.in_(_KINDS),
+                f.at >= to_db(a),
+                f.at < to_db(b),
+            )
+            .group_by(f.rep_id, f.stage, f.kind)
+        ).all()
+        for key in inside:
+            counts = result[key]
+            for rep_id, stage, kind, n in piece:
+                counts[rep_id][(stage, kind)] += n
+    return result
+
+
+def by_kind(counts: Counter[tuple[str, str]]) -> dict[str, int]:
+    """One rep's counts summed over stages: {kind: n}."""
+    kinds: Counter[str] = Counter()
+    for (_stage, kind), n in counts.items():
+        kinds[kind] += n
+    return dict(kinds)
+
+
+def by_stage(counts: Counter[tuple[str, str]]) -> Counter[str]:
+    """One rep's counts summed over kinds: {stage: n}."""
+    stages: Counter[str] = Counter()
+    for (stage, _kind), n in counts.items():
+        stages[stage] += n
+    return stages
