@@ -52,6 +52,7 @@ from salespool.core.reps import find_rep
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, EventKind, Rep
+from salespool.store import tune_for_bulk
 
 IDLE = "idle"
 UNCONVERTED = "unconverted"
@@ -276,6 +277,9 @@ def recycle(
     if days is not None:
         rules = rules.with_days(days)
     conn = session.connection()
+    # A first run over a big book rewrites rows across the whole customer table:
+    # with SQLite's default 2 MiB cache, dirty pages spill mid-statement.
+    tune_for_bulk(conn)
     BATCH.drop(conn, checkfirst=True)
     conn.execute(CreateTable(BATCH))
     try:
