@@ -83,12 +83,19 @@ def backfill_match_keys(conn: Connection, region: str = "CN") -> int:
 
 
 def _v3(conn: Connection) -> None:
-    """Each follow-up's stage at its time, and the covering index a team report reads."""
+    """Each follow-up's stage at its time, and the covering indexes a team report reads."""
     _add_column(conn, "follow_up", "stage", String())
     fill_followup_stages(conn, FollowUp.__table__.c.stage.is_(None))
     conn.execute(text("DROP INDEX ix_follow_up_rep_at"))
     conn.execute(
         text("CREATE INDEX ix_follow_up_rep_stage_kind_at ON follow_up (rep_id, stage, kind, at)")
+    )
+    conn.execute(text("DROP INDEX ix_event_kind_at"))
+    conn.execute(
+        text(
+            "CREATE INDEX ix_event_kind_at_reps "
+            "ON event (kind, at, to_rep_id, from_rep_id, customer_id)"
+        )
     )
 
 

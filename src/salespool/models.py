@@ -164,7 +164,8 @@ class Deal(SQLModel, table=True):
 class Event(SQLModel, table=True):
     __table_args__ = (
         Index("ix_event_customer_at", "customer_id", "at"),
-        Index("ix_event_kind_at", "kind", "at"),
+        # Covering for the report's counts by kind in a window (taken, lost, acquired).
+        Index("ix_event_kind_at_reps", "kind", "at", "to_rep_id", "from_rep_id", "customer_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
