@@ -91,3 +91,17 @@ def test_quiet_prints_nothing_for_cron(book):
 def test_human_output_lists_what_went(book):
     out = book("recycle", "--days", "30").stdout
     assert "Acme Logistics" in out and "recycled 2 customers idle 30+ days" in out
+
+
+def test_people_see_the_first_hundred_recycled_and_scripts_every_one(cli, write_csv):
+    rows = "".join(f"B{i},Bulk {i:03d},alice,2026-01-05T09:00:00\n" for i in range(1, 103))
+    cli("import", str(write_csv("external_id,name,owner,owned_since\n" + rows)))
+    before = cli.snapshot()
+    everyone = cli.json("recycle", "--days", "30", "--dry-run")
+    assert everyone["count"] == 102 and len(everyone["recycled"]) == 102
+    out = cli("recycle", "--days", "30").stdout
+    assert "Bulk 100" in out and "Bulk 101" not in out
+    assert "... and 2 more (--json lists every one)" in out
+    assert "recycled 102 customers" in out
+    assert cli.snapshot() != before
+    assert cli.sql("select count(*) from customer where owner_id is null") == [(102,)]

@@ -170,10 +170,11 @@ class Output:
         empty: str = "",
     ) -> None:
         """A list of records: every field in JSON/CSV, the chosen columns in the table."""
-        rows = [plain(i) for i in items]
         if self.fmt is Format.json:
-            self.json(rows)
-        elif self.fmt is Format.csv:
+            self.json(items)  # streamed: never all of them as dicts at once
+            return
+        rows = [plain(i) for i in items]
+        if self.fmt is Format.csv:
             keys = list(rows[0]) if rows else [c.key for c in columns]
             self.csv(rows, keys)
         elif not rows:

@@ -17,6 +17,8 @@ from salespool.core.recycle import recycle as recycle_customers
 from salespool.models import Role
 from salespool.render import Col, Format, plural
 
+# A first run over a big book recycles 100,000s: people see the first ones, scripts all.
+TABLE_ROWS = 100
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No human output (for cron).")]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")
@@ -84,7 +86,7 @@ def recycle(
     if result.recycled and not quiet:
         out.console.print(
             out.table(
-                result.recycled,
+                result.recycled[:TABLE_ROWS],
                 [
                     Col("id", "id", "right"),
                     Col("name", "customer"),
@@ -94,6 +96,8 @@ def recycle(
                 ],
             )
         )
+        if result.count > TABLE_ROWS:
+            out.say(f"... and {result.count - TABLE_ROWS} more (--json lists every one)")
     verb = "would recycle" if dry_run else "recycled"
     rule = f"idle {days}+ days" if days is not None else "by the rules"
     out.say(f"{verb} {plural(result.count, 'customer')} {rule} into the pool")
