@@ -40,6 +40,7 @@ def choose_format(as_json: bool, as_csv: bool = False) -> Format:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_PLAIN_TYPES = frozenset(_SCALARS)  # exactly these types (not enums) are JSON as they are
 # Per class, a dataclass's field names, or None for any other class: asking
 # dataclasses for every one of 300,000 records is most of the time to write them.
 _FIELDS: dict[type, tuple[str, ...] | None] = {}
@@ -58,11 +59,18 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
 
 def plain(value: Any) -> Any:
     """Dataclasses, datetimes, Decimals and enums as JSON-ready values."""
+    if type(value) in _PLAIN_TYPES:
+        return value
     if isinstance(value, _SCALARS) and not isinstance(value, Enum):
         return value
     names = _field_names(type(value))
     if names is not None:
-        return {name: plain(getattr(value, name)) for name in names}
+        record = {}
+        for name in names:
+            field_value = getattr(value, name)
+            # The exact-type test spares a call per field of a plain record.
+            record[name] = field_value if type(field_value) in _PLAIN_TYPES else plain(field_value)
+        return record
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

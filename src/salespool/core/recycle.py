@@ -134,6 +134,7 @@ BATCH = Table(
     "recycle_batch",
     MetaData(),
     Column("id", Integer, primary_key=True),
+    Column("name", String, nullable=False),
     Column("owner_id", Integer, nullable=False),
     Column("stage", String, nullable=False),
     # Plain DateTime: read back naive on SQLite, which idle_days takes as UTC.
@@ -310,11 +311,19 @@ def _take_batch(session: Session, rules: RecycleRules, now: datetime) -> int:
     """
     rule, reason = _rule_and_reason(rules, now)
     chosen = (
-        select(Customer.id, Customer.owner_id, Customer.stage, idle_since(), rule, reason)
+        select(
+            Customer.id,
+            Customer.name,
+            Customer.owner_id,
+            Customer.stage,
+            idle_since(),
+            rule,
+            reason,
+        )
         .where(recyclable_at(rules, now))
         .with_for_update(of=Customer)
     )
-    columns = ["id", "owner_id", "stage", "since", "rule", "reason"]
+    columns = ["id", "name", "owner_id", "stage", "since", "rule", "reason"]
     session.execute(insert(BATCH).from_select(columns, chosen))
     # Counted, not read off rowcount: psycopg reports -1 for this INSERT ... SELECT.
     return session.execute(select(func.count()).select_from(BATCH)).scalar_one()
@@ -327,11 +336,7 @@ def _batch_listing(session: Session, now: datetime) -> list[Recycled]:
     # cost more than the statement itself over 300,000 of them.
     conn = session.connection()
     owners = dict(conn.execute(select(Rep.id, Rep.name)).all())
-    rows = conn.execute(
-        select(b.id, Customer.name, b.owner_id, b.since, b.rule, b.reason)
-        .join(Customer, Customer.id == b.id)
-        .order_by(b.id)
-    )
+    rows = conn.execute(select(b.id, b.name, b.owner_id, b.since, b.rule, b.reason).order_by(b.id))
     # idle_days() inlined for the naive UTC values SQLite hands back: making each one
     # aware first was a third of the listing's time.
     aware_now = now.astimezone(UTC)
