@@ -14,9 +14,11 @@ follow-up, never backward, so the idleness clock is right from day one. A row
 identical to a follow-up already stored (same customer, rep, kind, note and
 time) is skipped, so re-importing a file changes nothing.
 
-Rows stream into a temporary staging table in batches of plain tuples (the
-DB-API's executemany, no per-row ORM work); keys, reps and the inserts are then
-a few set-based statements. The file is read once, in bounded memory.
+Rows stream into a temporary staging table in batches of plain tuples
+(importer.stage_rows: COPY on psycopg, else the DB-API's executemany; no
+per-row ORM work); keys (with each key's newest follow-up, in one GROUP BY),
+reps and the inserts are then a few set-based statements. The file is read
+once, in bounded memory.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
-    Connection,
     DateTime,
     Integer,
     MetaData,
@@ -49,6 +50,7 @@ from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
+from salespool.core.importer import stage_rows, stamper
 from salespool.core.sources import (
     Layout,
     Progress,
@@ -197,16 +199,13 @@ def import_followups(
             table.drop(conn, checkfirst=True)
             conn.execute(CreateTable(table))
         try:
-            _stage(conn, _rows(source, lay, now, tz, _stamper(conn)))
+            names = [c.name for c in STAGING.columns if c.name != "known"]
+            rows = _rows(source, lay, now, tz, stamper(conn))
+            total = stage_rows(conn, STAGING, names, rows, BATCH_ROWS)
             source.close()
             _resolve(session, file, lay.labels["customer"])
             result.reps_created = _resolve_reps(session)
-            _mark_known(session)
-            s = STAGING.c
-            total = session.execute(select(func.count()).select_from(STAGING)).scalar_one()
-            result.skipped = session.execute(
-                select(func.count()).select_from(STAGING).where(s.known.is_not(None))
-            ).scalar_one()
+            result.skipped = _mark_known(session)
             result.inserted = total - result.skipped
             _latest(session)
             result.customers = session.execute(
@@ -214,30 +213,11 @@ def import_followups(
             ).scalar_one()
             result.contact_moved = _count_moved(session)
             if not dry_run:
-                _write(session, now, result.reps_created)
+                _write(session, now, result.reps_created, result.inserted)
         finally:
             for table in _TABLES:
                 table.drop(conn)
     return result
-
-
-def _getter(indexes: list[int], unquote: bool) -> Callable[[list[str | None]], str | None]:
-    """A field's cleaned value from a row's cells; specialised for the usual single column."""
-    if len(indexes) != 1:
-        return lambda cells: next(
-            (v for i in indexes if i < len(cells) and (v := clean(cells[i], unquote))), None
-        )
-    (index,) = indexes
-
-    def get(cells: list[str | None]) -> str | None:
-        if index >= len(cells) or cells[index] is None:
-            return None
-        value = cells[index].strip()  # type: ignore[union-attr]
-        if unquote and value[:1] == "'":
-            return clean(value, unquote)
-        return value or None
-
-    return get
 
 
 def _rows(
@@ -251,12 +231,7 @@ def _rows(
     file = source.file
     labels = lay.labels
     width = len(lay.header)
-    get = {
-        key: _getter(lay.positions[key], source.unquote) if key in lay.positions else None
-        for key in COLUMNS
-    }
-    customer_of, rep_of, at_of = get["customer"], get["rep"], get["at"]
-    kind_text, note_of, next_of = get["kind"], get["note"], get["next_at"]
+    read = lay.reader(COLUMNS, source.unquote)
     kinds: dict[str | None, str] = {}
     now_stamp = stamp(to_db(now))
 
@@ -284,7 +259,7 @@ def _rows(
             raise RowError(
                 file, line, None, None, f"{len(cells)} fields but the header has {width}"
             )
-        customer = customer_of(cells)  # type: ignore[misc]
+        customer, rep, raw_kind, note, at_text, next_text = read(cells)
         if customer is None:
             raise RowError(
                 file,
@@ -293,82 +268,38 @@ def _rows(
                 "",
                 "a follow-up needs its customer's external_id or exact name",
             )
-        rep = rep_of(cells)  # type: ignore[misc]
         if rep is None:
             raise RowError(file, line, labels["rep"], "", "a follow-up needs its rep")
-        at_text = at_of(cells)  # type: ignore[misc]
         if at_text is None:
             raise RowError(file, line, labels["at"], "", "a follow-up needs its time")
         at = when(at_text, "at", line)
         if at > now_stamp:  # type: ignore[operator]
             raise RowError(file, line, labels["at"], at_text, "in the future")
-        raw_kind = kind_text(cells) if kind_text else None
         kind = kinds.get(raw_kind)
         if kind is None:
             kind = kinds[raw_kind] = kind_of(raw_kind)
             if len(kinds) > 10_000:  # a file of made-up kinds: keep the cache small
                 kinds.clear()
-        next_text = next_of(cells) if next_of else None
         yield (
             line,
             customer,
             rep,
             kind,
-            note_of(cells) if note_of else None,
+            note,
             at,
             None if next_text is None else when(next_text, "next_at", line),
         )
 
 
-def _stamper(conn: Connection) -> Callable[[datetime], object]:
-    """How a UTC datetime is bound for this database, as fast as it can be done.
-
-    SQLite stores SQLAlchemy's text form, which `isoformat` writes (in C) when it
-    gives the same text; comparisons in `_rows` then work on those strings.
-    """
-    process = DateTime(timezone=True).bind_processor(conn.dialect)
-    if process is None:
-        return lambda moment: moment
-
-    def fast(moment: datetime) -> str:
-        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-    probe = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
-    return fast if fast(probe) == process(probe) else process
-
-
-def _stage(conn: Connection, rows: Iterator[tuple]) -> None:
-    """Batches of tuples straight to the DB-API's executemany: millions of rows."""
-    names = [c.name for c in STAGING.columns if c.name != "known"]
-    style = conn.dialect.paramstyle
-    if style == "qmark":
-        marks = ", ".join("?" for _ in names)
-    elif style in ("format", "pyformat"):
-        marks = ", ".join("%s" for _ in names)
-    else:  # a driver with another style: SQLAlchemy's own executemany
-        for batch in _batches(rows):
-            conn.execute(insert(STAGING), [dict(zip(names, r, strict=True)) for r in batch])
-        return
-    sql = f"INSERT INTO {STAGING.name} ({', '.join(names)}) VALUES ({marks})"
-    for batch in _batches(rows):
-        conn.exec_driver_sql(sql, batch)
-
-
-def _batches(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH_ROWS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _resolve(session: Session, file: str, label: str) -> None:
     """Find each customer key's customer: an external_id, else one exact name."""
     s, k, c = STAGING.c, KEYS.c, Customer.__table__.c
-    session.execute(insert(KEYS).from_select(["key"], select(s.customer_key).distinct()))
+    # One pass over the staging rows: each key, and its newest follow-up for _latest.
+    session.execute(
+        insert(KEYS).from_select(
+            ["key", "latest"], select(s.customer_key, func.max(s.at)).group_by(s.customer_key)
+        )
+    )
     session.execute(
         update(KEYS).values(
             customer_id=select(c.id).where(c.external_id == k.key).scalar_subquery()
@@ -413,8 +344,11 @@ def _resolve_reps(session: Session) -> list[str]:
     )
 
 
-def _mark_known(session: Session) -> None:
-    """Flag rows already stored as follow-ups, when the book has any for these customers."""
+def _mark_known(session: Session) -> int:
+    """Flag rows already stored as follow-ups, when the book has any for these customers.
+
+    Returns how many rows were flagged.
+    """
     s, k, r = STAGING.c, KEYS.c, REPS.c
     f = FollowUp.__table__.c
     has_history = session.execute(
@@ -424,7 +358,7 @@ def _mark_known(session: Session) -> None:
         .limit(1)
     ).first()
     if has_history is None:
-        return
+        return 0
     same = (
         select(literal(1))
         .select_from(FollowUp.__table__.join(KEYS, k.customer_id == f.customer_id))
@@ -438,18 +372,12 @@ def _mark_known(session: Session) -> None:
         )
         .exists()
     )
-    session.execute(update(STAGING).where(same).values(known=1))
+    return session.execute(update(STAGING).where(same).values(known=1)).rowcount
 
 
 def _latest(session: Session) -> None:
-    """Each customer's newest follow-up time in the file: two GROUP BYs, no per-row work."""
-    s, k = STAGING.c, KEYS.c
-    newest = (
-        select(s.customer_key.label("key"), func.max(s.at).label("at"))
-        .group_by(s.customer_key)
-        .subquery()
-    )
-    session.execute(update(KEYS).where(k.key == newest.c.key).values(latest=newest.c.at))
+    """Each customer's newest follow-up time in the file, from its keys' (see _resolve)."""
+    k = KEYS.c
     session.execute(
         insert(LATEST).from_select(
             ["customer_id", "at"],
@@ -470,7 +398,7 @@ def _count_moved(session: Session) -> int:
     ).scalar_one()
 
 
-def _write(session: Session, now: datetime, new_reps: list[str]) -> None:
+def _write(session: Session, now: datetime, new_reps: list[str], inserted: int) -> None:
     s, k, r = STAGING.c, KEYS.c, REPS.c
     if new_reps:
         at = to_db(now)
@@ -486,9 +414,6 @@ def _write(session: Session, now: datetime, new_reps: list[str]) -> None:
             .where(r.rep_id.is_(None))
             .values(rep_id=select(Rep.id).where(Rep.name == r.name).scalar_subquery())
         )
-    inserted = session.execute(
-        select(func.count()).select_from(STAGING).where(s.known.is_(None))
-    ).scalar_one()
     with indexes_rebuilt(session.connection(), FollowUp.__table__, inserted):
         session.execute(
             insert(FollowUp.__table__).from_select(

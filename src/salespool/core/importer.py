@@ -1,9 +1,10 @@
 """Importing customers from CSV, XLSX or JSON Lines, all or nothing, in bulk.
 
 Rows are read by `sources` (formats, encodings, hostile files), validated as
-they stream in, and written in batches to a temporary staging table inside the
-caller's write transaction. Everything after that is a handful of set-based
-statements over the staging table:
+they stream in, and written in batches of plain tuples (`stage_rows`: COPY on
+psycopg, else the DB-API's executemany; times pre-formatted by `stamper`) to a
+temporary staging table inside the caller's write transaction. Everything
+after that is a handful of set-based statements over the staging table:
 
 1. duplicates inside the file (same external_id; else, unless both rows carry
    different external_ids, the same phone, e-mail or name key);
@@ -13,7 +14,13 @@ statements over the staging table:
    to customers without one, and then gives them its external_id;
 3. refusals that depend on the match (ambiguous keys, two rows for one
    customer, `--on-duplicate error`, an owner who has left);
-4. the writes: new reps, detail updates, inserts, and their events.
+4. the writes: new reps, detail updates, inserts, and their events (on SQLite,
+   an insert at least as big as the table builds its indexes once, after).
+
+Each step writes only the rows it marks, and a step that cannot mark any (no
+two rows share a key, an empty book, no rep has left) is skipped after a check
+that stops at the first candidate: a million-row staging table is never
+rewritten just to learn that nothing applies.
 
 A bad row raises before anything is committed, so the store is left as it was;
 with a rejects file, bad rows are written there instead and the rest imported.
@@ -25,11 +32,12 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
@@ -71,7 +79,7 @@ from salespool.core.sources import (
 )
 from salespool.errors import BadInput
 from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
-from salespool.store import serialize, tune_for_bulk
+from salespool.store import indexes_rebuilt, serialize, tune_for_bulk
 
 __all__ = ["ALIASES", "COLUMNS", "ImportResult", "OnDuplicate", "RowError", "import_customers"]
 
@@ -153,6 +161,22 @@ DATE_COLUMNS = ("created_at", "owned_since", "last_contact_at")
 # dates move only through claim/assign/log/recycle, which leave a trail.
 DETAIL_COLUMNS = ("name", "contact", "phone", "email", "city", "level")
 KEY_COLUMNS = ("name_key", "phone_key", "email_key")
+# The staging columns _staged_rows fills, in the order of its tuples.
+STAGED = (
+    "line",
+    "raw",
+    "external_id",
+    "name",
+    "contact",
+    "phone",
+    "email",
+    "city",
+    "level",
+    "owner",
+    "stage",
+    *DATE_COLUMNS,
+    *KEY_COLUMNS,
+)
 # The order rows are matched in: external_id first, then the normalized keys.
 MATCH_KEYS = (("phone_key", "phone"), ("email_key", "email"), ("name_key", "name"))
 BATCH_ROWS = 5000
@@ -201,9 +225,17 @@ _s = STAGING.c
 STAGING_INDEXES = [
     Index("ix_import_staging_external_id", _s.external_id, _s.line),
     Index("ix_import_staging_customer", _s.customer_id, _s.line),
-    *(Index(f"ix_import_staging_{k}", _s[k], _s.line) for k, _f in MATCH_KEYS),
-    *(Index(f"ix_import_staging_{k}_ext", _s[k], _s.external_id, _s.line) for k, _f in MATCH_KEYS),
 ]
+# Per match key, built only when the file has rows without an external_id (else no
+# two rows can be duplicates by that key): (key, external_id, line) finds duplicates
+# and the earlier rows without an external_id; (key, line) only when there are some.
+KEY_INDEXES = {
+    k: (
+        Index(f"ix_import_staging_{k}_ext", _s[k], _s.external_id, _s.line),
+        Index(f"ix_import_staging_{k}", _s[k], _s.line),
+    )
+    for k, _f in MATCH_KEYS
+}
 
 
 class OnDuplicate(StrEnum):
@@ -314,7 +346,8 @@ def import_customers(
         REJECTS.create(conn)
         try:
             problems = _Problems(conn, file, keep=rejects is not None)
-            _stage(conn, _staged_rows(source, lay, now, tz, region, problems))
+            rows = _staged_rows(source, lay, now, tz, region, problems, stamper(conn))
+            stage_rows(conn, STAGING, list(STAGED), rows, BATCH_ROWS)
             problems.flush()
             source.close()
             for index in STAGING_INDEXES:
@@ -324,7 +357,7 @@ def import_customers(
                 _write_rejects(conn, rejects, source.header)
                 result.rejects_file = str(rejects)
             if not dry_run:
-                _write(session, now, actor, file, result.reps_created, take_owner)
+                _write(session, now, actor, file, result, take_owner)
         finally:
             STAGING.drop(conn)
             REJECTS.drop(conn)
@@ -345,16 +378,30 @@ def _staged_rows(
     tz: str,
     region: str,
     problems: _Problems,
-) -> Iterator[dict]:
-    """Validate each record and turn it into a staging row; bad ones go to `problems`."""
-    import_time = to_db(now)
+    stamp: Callable[[datetime], object],
+) -> Iterator[tuple]:
+    """Validate each record into a staging tuple (STAGED order); bad ones go to `problems`.
+
+    This loop runs once per row of files with millions: fields are read by position,
+    and stages and dates go through small caches or the ISO fast path.
+    """
+    import_time = stamp(to_db(now))
     width = len(lay.header)
-    unquote = source.unquote
-    single = [(k, v[0]) for k, v in lay.positions.items() if len(v) == 1]
-    several = [(k, v) for k, v in lay.positions.items() if len(v) > 1]
-    absent = [k for k in COLUMNS if k not in lay.positions]
     labels = lay.labels
     keep_raw = problems.keep
+    read = lay.reader(COLUMNS, source.unquote)
+    stages: dict[str, str | None] = {}
+    bad_stage = "unknown stage (use " + ", ".join(s.value for s in Stage) + ")"
+
+    def when(text: str) -> object:
+        try:  # the common ISO forms, as clock.parse_absolute reads them first
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return stamp(to_db(parse_absolute(text, tz)))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(tz))  # ZoneInfo keeps its own cache
+        return stamp(moment.astimezone(UTC))
+
     for line, cells, issue in source.records:
         if issue is not None and lay.matters(issue):
             at, value, why = issue
@@ -364,62 +411,139 @@ def _staged_rows(
         if count > width and any(clean(c) for c in cells[width:]):
             problems.add(line, None, None, f"{count} fields but the header has {width}", cells)
             continue
-        row: dict = {"line": line}
-        for key, index in single:
-            row[key] = clean(cells[index], unquote) if index < count else None
-        for key, indexes in several:
-            row[key] = next(
-                (v for i in indexes if i < count and (v := clean(cells[i], unquote))), None
-            )
-        for key in absent:
-            row[key] = None
-        bad = _check_row(row, tz)
-        if bad is not None:
-            key, why = bad
-            problems.add(line, labels.get(key, key), row.get(key) or "", why, cells)
+        (
+            name,
+            external_id,
+            contact,
+            phone,
+            email,
+            city,
+            level,
+            owner,
+            stage_text,
+            *date_texts,
+        ) = read(cells)
+        if name is None:
+            problems.add(line, labels.get("name", "name"), "", "a customer needs a name", cells)
             continue
-        row["created_at"] = row["created_at"] or import_time
-        # Never make a customer look idle without evidence: the clock starts at
-        # owned_since, else created_at, else now.
-        row["owned_since"] = (row["owned_since"] or row["created_at"]) if row["owner"] else None
-        row["name_key"] = text_key(row["name"])
-        row["phone_key"] = phone_key(row["phone"], region)
-        row["email_key"] = email_key(row["email"])
-        row["raw"] = _raw(cells) if keep_raw else None
-        yield row
-
-
-def _check_row(row: dict, tz: str) -> tuple[str, str] | None:
-    """Turn a row's text into values in place; (column, why) for the first bad cell."""
-    if row["name"] is None:
-        return "name", "a customer needs a name"
-    stage_text = row["stage"]
-    if stage_text is None:
-        row["stage"] = Stage.prospecting.value
-    else:
-        try:
-            row["stage"] = parse_stage(stage_text).value
-        except ValueError:
-            return "stage", "unknown stage (use " + ", ".join(s.value for s in Stage) + ")"
-    for key in DATE_COLUMNS:
-        text = row[key]
-        if text is not None:
+        if stage_text is None:
+            stage: str | None = Stage.prospecting.value
+        else:
+            stage = stages.get(stage_text, "")
+            if stage == "":
+                try:
+                    stage = parse_stage(stage_text).value
+                except ValueError:
+                    stage = None
+                if len(stages) < 10_000:  # a file of made-up stages: keep the cache small
+                    stages[stage_text] = stage
+        if stage is None:
+            problems.add(line, labels.get("stage", "stage"), stage_text, bad_stage, cells)
+            continue
+        dates: list[object] = []
+        for key, text in zip(DATE_COLUMNS, date_texts, strict=True):
+            if text is None:
+                dates.append(None)
+                continue
             try:
-                row[key] = to_db(parse_absolute(text, tz))
+                dates.append(when(text))
             except BadInput:
-                return key, "not a date (use ISO 8601)"
-    return None
+                problems.add(line, labels.get(key, key), text, "not a date (use ISO 8601)", cells)
+                break
+        else:
+            created_at, owned_since, last_contact_at = dates
+            created_at = created_at or import_time
+            yield (
+                line,
+                _raw(cells) if keep_raw else None,
+                external_id,
+                name,
+                contact,
+                phone,
+                email,
+                city,
+                level,
+                owner,
+                stage,
+                created_at,
+                # Never make a customer look idle without evidence: the clock starts
+                # at owned_since, else created_at, else now.
+                (owned_since or created_at) if owner else None,
+                last_contact_at,
+                text_key(name),
+                phone_key(phone, region),
+                email_key(email),
+            )
 
 
-def _stage(conn: Connection, rows: Iterator[dict]) -> None:
-    batch: list[dict] = []
+def stamper(conn: Connection) -> Callable[[datetime], object]:
+    """How an aware UTC datetime is bound for this database, as fast as it can be done.
+
+    SQLite stores SQLAlchemy's text form, which `isoformat` writes (in C) when it
+    gives the same text; staged rows then bind plain strings. (The dialect's own
+    type: the generic DateTime has no bind processor, and sqlite3's default adapter
+    would write another text, `...+00:00`, that does not compare with the rest.)
+    """
+    process = DateTime(timezone=True).dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    if process is None:
+        return lambda moment: moment
+
+    def fast(moment: datetime) -> str:
+        # A UTC time's ISO text without its "+00:00" is SQLAlchemy's: one C call.
+        return moment.isoformat(" ", "microseconds")[:26]
+
+    probe = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    return fast if fast(probe) == process(probe) else process
+
+
+def stage_rows(
+    conn: Connection, table: Table, names: list[str], rows: Iterator[tuple], batch_rows: int
+) -> int:
+    """Insert tuples (in `names` order) in batches: COPY on psycopg, else executemany.
+
+    No per-row SQLAlchemy work: values must already be as the driver binds them
+    (see `stamper`). A batch is drawn in full before it is sent, so whatever the
+    rows' generator writes meanwhile (the rejects) never runs inside a COPY.
+    Returns the number of rows.
+    """
+    columns = ", ".join(names)
+    style = conn.dialect.paramstyle
+    total = 0
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        # psycopg's COPY sends rows without a round trip or a statement each.
+        raw = conn.connection.dbapi_connection
+        copy_sql = f"COPY {table.name} ({columns}) FROM STDIN"
+        for batch in _batches(rows, batch_rows):
+            total += len(batch)
+            with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
+                for row in batch:
+                    copy.write_row(row)
+        return total
+    if style == "qmark":
+        marks = ", ".join("?" for _ in names)
+    elif style in ("format", "pyformat"):
+        marks = ", ".join("%s" for _ in names)
+    else:  # a driver with another style: SQLAlchemy's own executemany
+        marks = ""
+    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
+    for batch in _batches(rows, batch_rows):
+        total += len(batch)
+        if marks:
+            conn.exec_driver_sql(sql, batch)
+        else:
+            conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in batch])
+    return total
+
+
+def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
     for row in rows:
         batch.append(row)
-        if len(batch) >= BATCH_ROWS:
-            conn.execute(insert(STAGING), batch)
+        if len(batch) >= size:
+            yield batch
             batch = []
     if batch:
-        conn.execute(insert(STAGING), batch)
+        yield batch
 
 
 def _merge(
@@ -434,28 +558,29 @@ def _merge(
 ) -> None:
     """Steps 1-3 of the module docstring, then the counts; writes nothing to the book."""
     s, c = STAGING.c, Customer.__table__.c
-    _mark_file_duplicates(session)
-    if policy is OnDuplicate.skip:
-        _skip_file_duplicates(session, result, labels)
-    else:
-        _flag(
+    # Each _flag is a pass over the staging table that usually flags nothing, and
+    # then there is nothing to take: the cheap checks below skip whole steps.
+    if _mark_file_duplicates(session):
+        if policy is OnDuplicate.skip:
+            _skip_file_duplicates(session, result, labels)
+        elif _flag(
             session,
             s.dup_of.is_not(None),
             s.dup_key,
             literal("same ") + s.dup_key + literal(" as line ") + cast(s.dup_of, String),
-        )
-        _take_problems(session, labels, problems)
+        ):
+            _take_problems(session, labels, problems)
 
-    _match(session)
-    _flag(
+    book_has_customers = _match(session)
+    if book_has_customers and _flag(
         session,
         s.candidates > 1,
         s.match_by,
         literal("matches ")
         + cast(s.candidates, String)
         + literal(" customers; add an external_id column to tell them apart"),
-    )
-    _take_problems(session, labels, problems)
+    ):
+        _take_problems(session, labels, problems)
 
     other = STAGING.alias("other")
     first = (
@@ -465,17 +590,17 @@ def _merge(
         .limit(1)
         .scalar_subquery()
     )
-    _flag(
+    if _flag(
         session,
         and_(s.customer_id.is_not(None), first.is_not(None)),
         s.match_by,
         literal("matches the same customer as line ") + cast(first, String),
-    )
-    _take_problems(session, labels, problems)
+    ):
+        _take_problems(session, labels, problems)
 
     matched = s.customer_id.is_not(None)
     if policy is OnDuplicate.error:
-        _flag(
+        if _flag(
             session,
             matched,
             s.match_by,
@@ -484,21 +609,22 @@ def _merge(
             + literal(" (same ")
             + s.match_by
             + literal(")"),
-        )
-        _take_problems(session, labels, problems)
+        ):
+            _take_problems(session, labels, problems)
     elif policy is OnDuplicate.skip:
         result.skipped += session.execute(delete(STAGING).where(matched)).rowcount
 
     # An owner is applied to new customers, and with --take-owner to matched ones.
     applied = literal(True) if take_owner else ~matched
     gone = select(Rep.id).where(Rep.name == s.owner, Rep.left_at.is_not(None)).exists()
-    _flag(
+    someone_left = _any(session, select(Rep.id).where(Rep.left_at.is_not(None)))
+    if someone_left and _flag(
         session,
         and_(s.owner.is_not(None), applied, gone),
         literal("owner"),
         literal("this rep has left"),
-    )
-    _take_problems(session, labels, problems)
+    ):
+        _take_problems(session, labels, problems)
     result.rejected = problems.count
 
     changed = _changed()
@@ -521,6 +647,11 @@ def _count(session: Session, query) -> int:
     return session.execute(query).scalar_one()
 
 
+def _any(session: Session, query) -> bool:
+    """Whether `query` has a row: a check that stops at the first one."""
+    return session.execute(query.limit(1)).first() is not None
+
+
 def _changed():
     """A matched row that would change the customer's details (or give it an external_id)."""
     s, c = STAGING.c, Customer.__table__.c
@@ -539,12 +670,16 @@ def _taking(take_owner: bool):
     return and_(s.owner.is_not(None), ~same)
 
 
-def _flag(session: Session, where, column, why) -> None:
-    """Mark rows as bad: `column` names the field at fault, `why` says what is wrong."""
+def _flag(session: Session, where, column, why) -> bool:
+    """Mark rows as bad: `column` names the field at fault, `why` says what is wrong.
+
+    Whether any row was marked: when none was, there is nothing to take.
+    """
     s = STAGING.c
-    session.execute(
+    marked = session.execute(
         update(STAGING).where(s.problem.is_(None), where).values(problem=why, problem_field=column)
     )
+    return marked.rowcount != 0
 
 
 def _take_problems(session: Session, labels: dict[str, str], problems: _Problems) -> None:
@@ -584,39 +719,58 @@ def _take_problems(session: Session, labels: dict[str, str], problems: _Problems
         session.execute(delete(STAGING).where(s.problem.is_not(None)))
 
 
-def _mark_file_duplicates(session: Session) -> None:
-    """Set dup_of to the first earlier row that is the same customer, and dup_key to why."""
+def _mark_file_duplicates(session: Session) -> bool:
+    """Set dup_of to the first earlier row that is the same customer, and dup_key to why.
+
+    Whether any row is a duplicate. Each key's step runs only when a grouped scan of
+    its index finds a candidate, and writes only the duplicate rows.
+    """
     s = STAGING.c
+    conn = session.connection()
     other = STAGING.alias("other")
     o = other.c
+    found = False
 
-    def earlier(*where):
-        return select(o.line).where(*where, o.line < s.line).order_by(o.line).limit(1)
-
-    steps = [
-        ("external_id", s.external_id.is_not(None), earlier(o.external_id == s.external_id)),
-    ]
-    for key, name in MATCH_KEYS:
-        # Rows with two different external_ids are two customers, whatever else they share.
-        steps.append(
-            (name, and_(s[key].is_not(None), s.external_id.is_(None)), earlier(o[key] == s[key]))
-        )
-        steps.append(
-            (
-                name,
-                and_(s[key].is_not(None), s.external_id.is_not(None)),
-                earlier(o[key] == s[key], o.external_id.is_(None)),
+    def mark(name: str, scope, *where) -> None:
+        nonlocal found
+        earlier = select(o.line).where(*where, o.line < s.line)
+        marked = session.execute(
+            update(STAGING)
+            .where(s.dup_of.is_(None), scope, earlier.exists())
+            .values(
+                dup_of=earlier.order_by(o.line).limit(1).scalar_subquery(),
+                dup_key=literal(name),
             )
         )
-    for name, scope, first in steps:
-        session.execute(
-            update(STAGING)
-            .where(s.dup_of.is_(None), scope)
-            .values(dup_of=first.scalar_subquery(), dup_key=literal(name))
+        found = found or marked.rowcount != 0
+
+    twice = func.count() > 1
+    ids = select(s.external_id).where(s.external_id.is_not(None)).group_by(s.external_id)
+    if _any(session, ids.having(twice)):
+        mark("external_id", s.external_id.is_not(None), o.external_id == s.external_id)
+    if not _any(session, select(s.line).where(s.external_id.is_(None))):
+        return found  # rows with two different external_ids are two customers
+    for key, name in MATCH_KEYS:
+        with_external, by_line = KEY_INDEXES[key]
+        with_external.create(conn)
+        # Two rows share the key and at least one has no external_id.
+        candidate = (
+            select(s[key])
+            .where(s[key].is_not(None))
+            .group_by(s[key])
+            .having(twice, func.count(s.external_id) < func.count())
         )
-        session.execute(
-            update(STAGING).where(s.dup_of.is_(None), s.dup_key.is_not(None)).values(dup_key=None)
+        if not _any(session, candidate):
+            continue
+        by_line.create(conn)
+        mark(name, and_(s[key].is_not(None), s.external_id.is_(None)), o[key] == s[key])
+        mark(
+            name,
+            and_(s[key].is_not(None), s.external_id.is_not(None)),
+            o[key] == s[key],
+            o.external_id.is_(None),
         )
+    return found
 
 
 def _skip_file_duplicates(session: Session, result: ImportResult, labels: dict[str, str]) -> None:
@@ -635,16 +789,24 @@ def _skip_file_duplicates(session: Session, result: ImportResult, labels: dict[s
     result.skipped += session.execute(delete(STAGING).where(s.dup_of.is_not(None))).rowcount
 
 
-def _match(session: Session) -> None:
-    """Find the existing customer for each row: by external_id, else phone, email, name."""
+def _match(session: Session) -> bool:
+    """Find the existing customer for each row: by external_id, else phone, email, name.
+
+    Whether the book has any customer to match (a first import has none). Each step
+    writes only the rows it matches.
+    """
     s, c = STAGING.c, Customer.__table__.c
-    by_external = select(c.id).where(c.external_id == s.external_id).scalar_subquery()
+    if not _any(session, select(c.id)):
+        return False
+    by_external = c.external_id == s.external_id
     session.execute(
         update(STAGING)
-        .where(s.external_id.is_not(None))
-        .values(customer_id=by_external, match_by=literal("external_id"))
+        .where(s.external_id.is_not(None), select(c.id).where(by_external).exists())
+        .values(
+            customer_id=select(c.id).where(by_external).scalar_subquery(),
+            match_by=literal("external_id"),
+        )
     )
-    session.execute(update(STAGING).where(s.customer_id.is_(None)).values(match_by=None))
     for key, _name in MATCH_KEYS:
         # A row with an unknown external_id only takes a customer that has none.
         where = and_(c[key] == s[key], or_(s.external_id.is_(None), c.external_id.is_(None)))
@@ -662,6 +824,7 @@ def _match(session: Session) -> None:
                 match_by=literal(key),
             )
         )
+    return True
 
 
 def _new_owners(session: Session, take_owner: bool) -> list[str]:
@@ -699,10 +862,11 @@ def _write_rejects(conn: Connection, path: Path, header: list[str]) -> None:
 
 
 def _write(
-    session: Session, now: datetime, actor: str, file: str, new_reps: list[str], take_owner: bool
+    session: Session, now: datetime, actor: str, file: str, result: ImportResult, take_owner: bool
 ) -> None:
     s, c = STAGING.c, Customer.__table__.c
     at = to_db(now)
+    new_reps = result.reps_created
     if new_reps:
         session.execute(
             insert(Rep), [{"name": n, "role": Role.rep.value, "hired_at": at} for n in new_reps]
@@ -736,44 +900,47 @@ def _write(
         "created_at",
         *KEY_COLUMNS,
     ]
-    session.execute(
-        insert(Customer.__table__).from_select(
-            columns,
-            select(
-                s.external_id,
-                s.name,
-                s.contact,
-                s.phone,
-                s.email,
-                s.city,
-                s.level,
-                s.stage,
-                Rep.id,
-                s.owned_since,
-                s.last_contact_at,
-                case((Rep.id.is_(None), literal(at)), else_=None),
-                s.created_at,
-                *(s[k] for k in KEY_COLUMNS),
+    conn = session.connection()
+    with indexes_rebuilt(conn, Customer.__table__, result.inserted):
+        session.execute(
+            insert(Customer.__table__).from_select(
+                columns,
+                select(
+                    s.external_id,
+                    s.name,
+                    s.contact,
+                    s.phone,
+                    s.email,
+                    s.city,
+                    s.level,
+                    s.stage,
+                    Rep.id,
+                    s.owned_since,
+                    s.last_contact_at,
+                    case((Rep.id.is_(None), literal(at)), else_=None),
+                    s.created_at,
+                    *(s[k] for k in KEY_COLUMNS),
+                )
+                .select_from(STAGING.outerjoin(Rep, Rep.name == s.owner))
+                .where(s.customer_id.is_(None))
+                .order_by(s.line),
             )
-            .select_from(STAGING.outerjoin(Rep, Rep.name == s.owner))
-            .where(s.customer_id.is_(None))
-            .order_by(s.line),
         )
-    )
-    session.execute(
-        insert(Event).from_select(
-            ["customer_id", "at", "kind", "to_rep_id", "to_stage", "reason", "actor"],
-            select(
-                c.id,
-                literal(at),
-                literal(EventKind.imported.value),
-                c.owner_id,
-                c.stage,
-                literal(f"import {Path(file).name}"),
-                literal(actor),
-            ).where(c.id > before),
+    with indexes_rebuilt(conn, Event.__table__, result.inserted):
+        session.execute(
+            insert(Event).from_select(
+                ["customer_id", "at", "kind", "to_rep_id", "to_stage", "reason", "actor"],
+                select(
+                    c.id,
+                    literal(at),
+                    literal(EventKind.imported.value),
+                    c.owner_id,
+                    c.stage,
+                    literal(f"import {Path(file).name}"),
+                    literal(actor),
+                ).where(c.id > before),
+            )
         )
-    )
 
 
 def _take_owners(session: Session, at: datetime, actor: str, file: str) -> None:

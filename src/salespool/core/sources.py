@@ -184,6 +184,44 @@ class Layout:
     def label(self, index: int) -> str:
         return self.header[index] if index < len(self.header) else f"#{index + 1}"
 
+    def reader(
+        self, columns: tuple[str, ...], unquote: bool
+    ) -> Callable[[list[str | None]], list[str | None]]:
+        """A function from a record's cells to the `columns`' values, each as `clean` gives it.
+
+        The first non-blank of a field's positions wins; an absent field is None.
+        Imports call it once per row of files with millions: a row as wide as the
+        header, all text, takes a few list comprehensions instead of a call per cell.
+        """
+        width = len(self.header)
+        spots = [self.positions.get(c) for c in columns]
+
+        def slow(cells: list[str | None]) -> list[str | None]:
+            count = len(cells)
+            return [
+                None
+                if spot is None
+                else next((v for i in spot if i < count and (v := clean(cells[i], unquote))), None)
+                for spot in spots
+            ]
+
+        if any(spot is not None and len(spot) > 1 for spot in spots):
+            return slow
+        picks = [-1 if spot is None else spot[0] for spot in spots]
+
+        def read(cells: list[str | None]) -> list[str | None]:
+            if len(cells) != width:
+                return slow(cells)
+            try:
+                values = [cells[i].strip() if i >= 0 else "" for i in picks]  # type: ignore[union-attr]
+            except AttributeError:  # a None cell (XLSX, JSON null)
+                return slow(cells)
+            if unquote and "'" in "".join(values):
+                return [clean(v, unquote) if v[:1] == "'" else v or None for v in values]
+            return [v or None for v in values]
+
+        return read
+
     def matters(self, issue: Issue) -> bool:
         """Whether a reader's issue is in a column this import reads (else it is ignored)."""
         at, value, _why = issue
