@@ -7,8 +7,9 @@
    disk: customers.csv (the import columns; mixed Chinese/English names, `--reps`
    reps as owners, ~10% in the pool, dates over the past year so that about a
    third of the owned customers are idle 30 days or more at the bench time) and
-   followups.csv (customer,rep,kind,note,at; K per owned customer, by its owner,
-   the newest one at the customer's last_contact_at). A data set generated with
+   followups.csv (customer,rep,kind,note,at; K per customer: by its owner, or for
+   a pool customer by a former rep, the newest one at the customer's last
+   contact). A data set generated with
    the same parameters is reused.
 2. Runs each step as the real CLI in a child process
    (`python -m salespool --db DB --now 2026-11-29T09:00:00 --tz Asia/Shanghai ...`)
@@ -44,7 +45,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS_FILE = HERE / "RESULTS.md"
-DATASET_VERSION = 1  # bump when the generator changes: a stale data set is regenerated
+DATASET_VERSION = 2  # bump when the generator changes: a stale data set is regenerated
 
 BENCH_NOW = "2026-11-29T09:00:00"
 BENCH_TZ = "Asia/Shanghai"
@@ -253,6 +254,8 @@ def _customer_rows(
             owned_text = ""
             last_text = "" if no_contact else local_iso(idle_from)
             counts["pool"] += 1
+            # History from the rep who had it before it went to the pool.
+            caller, newest = rng.choice(reps), idle_from
         else:
             owner = rng.choice(reps)
             counts["owned"] += 1
@@ -268,13 +271,14 @@ def _customer_rows(
                 last_text = local_iso(idle_from)
                 newest = idle_from
             owned_text = local_iso(owned_since)
-            if k:
-                times = sorted(rng.randrange(created, newest + 1) for _ in range(k - 1))
-                times.append(newest)
-                for at in times:
-                    followups.append(
-                        [external_id, owner, rng.choice(KINDS), rng.choice(NOTES), local_iso(at)]
-                    )
+            caller = owner
+        if k:
+            times = sorted(rng.randrange(created, newest + 1) for _ in range(k - 1))
+            times.append(newest)
+            for at in times:
+                followups.append(
+                    [external_id, caller, rng.choice(KINDS), rng.choice(NOTES), local_iso(at)]
+                )
         yield (
             [
                 external_id,
@@ -1120,7 +1124,7 @@ def main(argv: list[str] | None = None) -> int:
     if sqlite_cli is None:
         print("sqlite3 CLI not found: the import reference is skipped", file=sys.stderr)
 
-    log(f"data set: {n:,} customers, {k} follow-ups per owned customer, in {workdir}")
+    log(f"data set: {n:,} customers, {k} follow-ups per customer, in {workdir}")
     data = generate(workdir, n, k, args.reps, args.seed, args.regenerate)
     if data.reused:
         log("  reused the data set generated earlier with the same parameters")
