@@ -13,8 +13,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from conftest import Cli
-from sqlalchemy import MetaData, create_engine, insert, inspect
+from sqlalchemy import MetaData, create_engine, insert, inspect, text
 
 from salespool.core.normalize import email_key, phone_key, text_key
 from salespool.models import SCHEMA_VERSION
@@ -231,3 +232,33 @@ def test_two_processes_opening_an_old_store_migrate_it_once(cli):
     assert cli.sql("select count(*) from customer where name_key is null") == [(0,)]
     if cli.is_sqlite:
         assert len(_backups(cli)) == 1
+
+
+def test_follow_up_times_an_old_import_stored_as_plus_zero_are_rewritten(cli):
+    build_v1_store(cli)
+    if not cli.is_sqlite:
+        pytest.skip("PostgreSQL stores timestamptz: there is no text form to repair")
+    engine = create_engine(to_url(cli.url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "update follow_up set at = '2026-10-01 02:30:00+00:00', "
+                    "next_at = '2026-10-08 00:00:00.500000+00:00' where id = 1"
+                )
+            )
+            conn.execute(
+                text(
+                    "update customer set last_contact_at = '2026-10-01 02:30:00+00:00' where id = 1"
+                )
+            )
+    finally:
+        engine.dispose()
+    cli("customers", "--json")  # opens and upgrades the store
+    assert cli.sql("select at, next_at from follow_up where id = 1") == [
+        ("2026-10-01 02:30:00.000000", "2026-10-08 00:00:00.500000")
+    ]
+    assert cli.sql("select last_contact_at from customer where id = 1") == [
+        ("2026-10-01 02:30:00.000000",)
+    ]
+    assert cli.sql("select count(*) from follow_up where at like '%+00:00'") == [(0,)]

@@ -82,8 +82,30 @@ def backfill_match_keys(conn: Connection, region: str = "CN") -> int:
         last, seen = rows[-1][0], seen + len(rows)
 
 
+# Times that `import-followups` before schema 3 let sqlite3 write in its own form
+# (2026-11-01 02:00:00+00:00) instead of the one every other writer uses
+# (2026-11-01 02:00:00.000000): they compared wrong as text within their second,
+# and a re-imported follow-up did not match itself.
+_SQLITE_TIMES = (("follow_up", "at"), ("follow_up", "next_at"), ("customer", "last_contact_at"))
+
+
+def canonical_sqlite_times(conn: Connection) -> None:
+    """Rewrite UTC times stored as `...+00:00` on SQLite in the stored form (microseconds)."""
+    if conn.dialect.name != "sqlite":
+        return  # PostgreSQL stores timestamptz, not text
+    for table, column in _SQLITE_TIMES:
+        conn.execute(
+            text(
+                f"UPDATE {table} SET {column} = substr({column}, 1, 19) || "
+                f"CASE WHEN substr({column}, 20, 1) = '.' THEN substr({column}, 20, 7) "
+                f"ELSE '.000000' END WHERE {column} LIKE '%+00:00'"
+            )
+        )
+
+
 def _v3(conn: Connection) -> None:
     """Each follow-up's stage at its time, and the covering indexes a team report reads."""
+    canonical_sqlite_times(conn)
     _add_column(conn, "follow_up", "stage", String())
     fill_followup_stages(conn, FollowUp.__table__.c.stage.is_(None))
     conn.execute(text("DROP INDEX ix_follow_up_rep_at"))

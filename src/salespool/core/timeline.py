@@ -13,7 +13,17 @@ These are SQL expressions (correlated scalar subqueries served by the
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, case, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from salespool.models import Customer, Event, EventKind, FollowUp
@@ -97,6 +107,24 @@ def followup_stage(customer_id: ColumnElement, moment: ColumnElement) -> ColumnE
     """The stage a follow-up stores: its customer's stage at `moment`, from the trail."""
     now_stage = select(Customer.stage).where(Customer.id == customer_id).scalar_subquery()
     return stage_at(customer_id, moment, now_stage)
+
+
+def steady_stage(customer_id: ColumnElement) -> ColumnElement:
+    """The customer's stage if no event ever moved it (then it is its stage at any
+    moment, and followup_stage's answer), else NULL."""
+    c = aliased(Customer)  # its own name, so it never correlates to an outer customer
+    moved = (
+        select(Event.id)
+        .where(
+            Event.customer_id == c.id,
+            or_(
+                and_(Event.to_stage.is_not(None), Event.to_stage != c.stage),
+                and_(Event.from_stage.is_not(None), Event.from_stage != c.stage),
+            ),
+        )
+        .exists()
+    )
+    return select(c.stage).where(c.id == customer_id, ~moved).scalar_subquery()
 
 
 def fill_followup_stages(conn: Connection, where: ColumnElement[bool]) -> int:
