@@ -449,9 +449,8 @@ def db_time(moment: datetime) -> str:
 def _connect(path: str) -> sqlite3.Connection:
     """A connection with salespool's pragmas (store.py), in autocommit mode.
 
-    All but `temp_store = MEMORY`: that one holds a big UPDATE's statement journal
-    and every GROUP BY sorter in RAM (300+ MB at a million customers), which the
-    same work done well does not; SQLite's default (files) is kept.
+    Temporary storage stays SQLite's default (files), as store.py sets it; the page
+    cache stays the default too (salespool grows it for bulk work, core/recycle.py).
     """
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA busy_timeout = 60000")
