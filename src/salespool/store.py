@@ -17,13 +17,24 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy import Connection, event, func, inspect, select, text, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Table,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, SQLModel, create_engine
@@ -83,6 +94,76 @@ def tune_for_bulk(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA main.cache_size = -{BULK_CACHE_MIB * 1024}")
         conn.exec_driver_sql(f"PRAGMA temp.cache_size = -{TEMP_CACHE_MIB * 1024}")
+
+
+def stamper(conn: Connection) -> Callable[[datetime], object]:
+    """How an aware UTC datetime is bound for this database, as fast as it can be done.
+
+    SQLite stores SQLAlchemy's text form, which `isoformat` writes (in C) when it
+    gives the same text; staged rows then bind plain strings. (The dialect's own
+    type: the generic DateTime has no bind processor, and sqlite3's default adapter
+    would write another text, `...+00:00`, that does not compare with the rest.)
+    """
+    process = DateTime(timezone=True).dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    if process is None:
+        return lambda moment: moment
+
+    def fast(moment: datetime) -> str:
+        # A UTC time's ISO text without its "+00:00" is SQLAlchemy's: one C call.
+        return moment.isoformat(" ", "microseconds")[:26]
+
+    probe = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    return fast if fast(probe) == process(probe) else process
+
+
+def stage_rows(
+    conn: Connection, table: Table, names: list[str], rows: Iterator[tuple], batch_rows: int
+) -> int:
+    """Insert tuples (in `names` order) in batches: COPY on psycopg, else executemany.
+
+    No per-row SQLAlchemy work: values must already be as the driver binds them
+    (see `stamper`). A batch is drawn in full before it is sent, so whatever the
+    rows' generator writes meanwhile (the rejects) never runs inside a COPY.
+    Returns the number of rows.
+    """
+    columns = ", ".join(names)
+    style = conn.dialect.paramstyle
+    total = 0
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        # psycopg's COPY sends rows without a round trip or a statement each.
+        raw = conn.connection.dbapi_connection
+        copy_sql = f"COPY {table.name} ({columns}) FROM STDIN"
+        for batch in _batches(rows, batch_rows):
+            total += len(batch)
+            with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
+                for row in batch:
+                    copy.write_row(row)
+        return total
+    if style == "qmark":
+        marks = ", ".join("?" for _ in names)
+    elif style in ("format", "pyformat"):
+        marks = ", ".join("%s" for _ in names)
+    else:  # a driver with another style: SQLAlchemy's own executemany
+        marks = ""
+    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
+    for batch in _batches(rows, batch_rows):
+        total += len(batch)
+        if marks:
+            conn.exec_driver_sql(sql, batch)
+        else:
+            conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in batch])
+    return total
+
+
+def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @contextmanager

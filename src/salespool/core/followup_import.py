@@ -15,7 +15,7 @@ identical to a follow-up already stored (same customer, rep, kind, note and
 time) is skipped, so re-importing a file changes nothing.
 
 Rows stream into a temporary staging table in batches of plain tuples
-(importer.stage_rows: COPY on psycopg, else the DB-API's executemany; no
+(store.stage_rows: COPY on psycopg, else the DB-API's executemany; no
 per-row ORM work); keys (with each key's newest follow-up, in one GROUP BY),
 reps and the inserts are then a few set-based statements. The file is read
 once, in bounded memory.
@@ -50,7 +50,6 @@ from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
-from salespool.core.importer import stage_rows, stamper
 from salespool.core.sources import (
     Layout,
     Progress,
@@ -64,7 +63,7 @@ from salespool.core.sources import (
 from salespool.core.timeline import followup_stage, steady_stage
 from salespool.errors import BadInput
 from salespool.models import Customer, FollowUp, FollowUpKind, Rep, Role
-from salespool.store import indexes_rebuilt, tune_for_bulk
+from salespool.store import indexes_rebuilt, stage_rows, stamper, tune_for_bulk
 
 COLUMNS = ("customer", "rep", "kind", "note", "at", "next_at")
 ALIASES: dict[str, str] = {

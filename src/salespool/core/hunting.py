@@ -27,12 +27,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pendulum
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from salespool.clock import to_db
-from salespool.core.tally import Span, by_stage, followup_tally
+from salespool.core.tally import Span, by_stage
 from salespool.models import Event, EventKind, FollowUp, Stage
 
 HUNTING_STAGES = (Stage.prospecting.value, Stage.negotiating.value)
@@ -103,28 +103,23 @@ def period_starts(as_of: datetime, tz: str, period: str, count: int) -> list[tup
 
 
 def hunting_spans(
-    since: datetime, as_of: datetime, tz: str, rules: HuntingRules
+    since: datetime, as_of: datetime, tz: str, rules: HuntingRules | None
 ) -> dict[str | int, Span]:
-    """The report's window (key WINDOW) and each period (keys 0..N-1, oldest first) as
-    [start, stop) spans; the window and the current period end at `as_of`, included."""
+    """The report's window (key WINDOW) and, with `rules`, each period (keys 0..N-1, oldest
+    first) as [start, stop) spans; the window and the current period end at `as_of`,
+    included."""
     stop = as_of + timedelta(microseconds=1)
-    starts = [start for _, start in period_starts(as_of, tz, rules.period, rules.periods)]
     spans: dict[str | int, Span] = {WINDOW: (since, stop)}
+    if rules is None:
+        return spans
+    starts = [start for _, start in period_starts(as_of, tz, rules.period, rules.periods)]
     for i, (a, b) in enumerate(zip(starts, [*starts[1:], stop], strict=True)):
         spans[i] = (a, b)
     return spans
 
 
-def _stage_class(stage):
+def _class_of(stage: str | None) -> str:
     """hunting / farming / other by the stage a follow-up stored (its customer's at the time)."""
-    return case(
-        {**dict.fromkeys(HUNTING_STAGES, _HUNT), **dict.fromkeys(FARMING_STAGES, _FARM)},
-        value=stage,
-        else_=_OTHER,
-    )
-
-
-def _class_of(stage: str) -> str:
     if stage in HUNTING_STAGES:
         return _HUNT
     return _FARM if stage in FARMING_STAGES else _OTHER
@@ -147,16 +142,18 @@ def classify(
             for stage, n in by_stage(counts).items():
                 per_rep[rep_id][_class_of(stage)] += n
         if rep_ids:
-            for rep_id, kind, n in session.execute(_taken_in(rep_ids, to_db(start), to_db(stop))):
-                per_rep[rep_id][kind] -= n
-                per_rep[rep_id][_HUNT] += n
+            for rep_id, stage, n in session.execute(_taken_in(rep_ids, to_db(start), to_db(stop))):
+                kind = _class_of(stage)
+                if kind != _HUNT:
+                    per_rep[rep_id][kind] -= n
+                    per_rep[rep_id][_HUNT] += n
         classes[key] = per_rep
     return classes
 
 
 def _taken_in(rep_ids: list[int], start: datetime, stop: datetime):
-    """Follow-ups in [start, stop) not already hunting, on customers their rep took from the
-    pool in that span, by rep and stage class (driven by the few taking events)."""
+    """Follow-ups in [start, stop) on customers their rep took from the pool in that span,
+    by rep and stored stage (driven by the few taking events)."""
     took = aliased(Event)
     taken = (
         select(took.customer_id, took.to_rep_id)
@@ -171,13 +168,11 @@ def _taken_in(rep_ids: list[int], start: datetime, stop: datetime):
         .subquery()
     )
     f = FollowUp
-    stage_class = _stage_class(f.stage)
     return (
-        select(f.rep_id, stage_class, func.count())
+        select(f.rep_id, f.stage, func.count())
         .join(taken, and_(taken.c.customer_id == f.customer_id, taken.c.to_rep_id == f.rep_id))
         .where(f.at >= start, f.at < stop)
-        .group_by(f.rep_id, stage_class)
-        .having(stage_class != _HUNT)
+        .group_by(f.rep_id, f.stage)
     )
 
 
@@ -207,16 +202,14 @@ def hunting_stats(
     as_of: datetime,
     tz: str,
     rules: HuntingRules,
-    tally: dict | None = None,
+    tally: dict,
 ) -> dict[int, Hunting]:
     """Per rep: hunting and farming in the window, new customers, the per-period history, flag.
 
-    `tally` is followup_tally over hunting_spans(...), when the caller has it already.
+    `tally` is followup_tally over hunting_spans(since, as_of, tz, rules).
     """
     periods = period_starts(as_of, tz, rules.period, rules.periods)
     spans = hunting_spans(since, as_of, tz, rules)
-    if tally is None:
-        tally = followup_tally(session, rep_ids, spans)
     classes = classify(session, rep_ids, spans, tally)
     window = classes[WINDOW]
     new = acquired(session, rep_ids, since, as_of)

@@ -8,7 +8,7 @@ be run as it would have been on a past date; activity is always filtered by date
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
@@ -126,12 +126,7 @@ def stage_report(
         reps[rid].stages[stage] = reps[rid].stages.get(stage, 0) + n
         reps[rid].customers += n
     # One pass over the follow-ups serves the kinds here and the hunting split below.
-    spans = (
-        hunting_spans(since, as_of, tz, hunting)
-        if hunting is not None
-        else {WINDOW: (since, as_of + timedelta(microseconds=1))}
-    )
-    tally = followup_tally(session, ids, spans)
+    tally = followup_tally(session, ids, hunting_spans(since, as_of, tz, hunting))
     for rid, counts in tally[WINDOW].items():
         reps[rid].follow_ups_by_kind = by_kind(counts)
         reps[rid].follow_ups = sum(counts.values())

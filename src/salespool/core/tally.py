@@ -65,15 +65,16 @@ def followup_tally(
 
 def by_kind(counts: Counter[tuple[str, str]]) -> dict[str, int]:
     """One rep's counts summed over stages: {kind: n}."""
-    kinds: Counter[str] = Counter()
-    for (_stage, kind), n in counts.items():
-        kinds[kind] += n
-    return dict(kinds)
+    return dict(_summed(counts, 1))
 
 
 def by_stage(counts: Counter[tuple[str, str]]) -> Counter[str]:
     """One rep's counts summed over kinds: {stage: n}."""
-    stages: Counter[str] = Counter()
-    for (stage, _kind), n in counts.items():
-        stages[stage] += n
-    return stages
+    return _summed(counts, 0)
+
+
+def _summed(counts: Counter[tuple[str, str]], part: int) -> Counter[str]:
+    summed: Counter[str] = Counter()
+    for key, n in counts.items():
+        summed[key[part]] += n
+    return summed
