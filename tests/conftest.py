@@ -140,6 +140,9 @@ def utc(value: str | datetime | None) -> datetime | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
+        "markers", "no_store: the `cli` fixture does not run `init` (an empty path or database)"
+    )
+    config.addinivalue_line(
         "markers", "sqlite_only: checks a SQLite file itself (mode, WAL, copies); skipped on PG"
     )
 
@@ -181,8 +184,15 @@ def pg_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, pg_database: str | None) -> Cli:
-    return Cli(db=tmp_path / "test.db", runner=CliRunner(), server_url=pg_database)
+def cli(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None) -> Cli:
+    """A CLI on a store `init` has created (only `init` creates a store).
+
+    Tests marked `no_store` get the path (or empty server database) with nothing in it.
+    """
+    runner = Cli(db=tmp_path / "test.db", runner=CliRunner(), server_url=pg_database)
+    if request.node.get_closest_marker("no_store") is None:
+        runner("init")
+    return runner
 
 
 @pytest.fixture

@@ -58,6 +58,7 @@ def test_every_command_has_help_with_an_example(command):
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.no_store
 def test_init_creates_a_private_wal_store_once(cli):
     assert not cli.db.exists()
     assert cli.json("init") == {"db": str(cli.db), "schema_version": SCHEMA_VERSION}
@@ -68,6 +69,7 @@ def test_init_creates_a_private_wal_store_once(cli):
     assert cli.snapshot() == before
 
 
+@pytest.mark.no_store
 def test_store_is_created_on_first_use_of_any_command(cli):
     assert cli.json("customers") == []
     assert cli.sql("select value from meta where key = 'schema_version'") == [

@@ -21,6 +21,9 @@ from salespool.core.normalize import email_key, phone_key, text_key
 from salespool.models import SCHEMA_VERSION
 from salespool.store import to_url
 
+# Each test builds an old store itself, in an empty file or database.
+pytestmark = pytest.mark.no_store
+
 V1_DDL = Path(__file__).parent / "data" / "schema_v1_sqlite.sql"
 TABLES = ("meta", "rep", "customer", "follow_up", "deal", "event")
 KEYS = {"meta": "key"}  # every other table is ordered by id
@@ -262,3 +265,34 @@ def test_follow_up_times_an_old_import_stored_as_plus_zero_are_rewritten(cli):
         ("2026-10-01 02:30:00.000000",)
     ]
     assert cli.sql("select count(*) from follow_up where at like '%+00:00'") == [(0,)]
+
+
+def test_an_upgraded_store_has_the_schema_of_a_new_one(cli, tmp_path, pg_database):
+    """Every column and index a new store gets, an upgraded v1 store gets too."""
+    build_v1_store(cli)
+    cli("customers", "--json")  # upgrades
+    fresh = Cli(db=tmp_path / "fresh.db", runner=cli.runner)
+    fresh("init")
+
+    def shape(url: str) -> dict[str, tuple]:
+        engine = create_engine(to_url(url))
+        try:
+            found = inspect(engine)
+            return {
+                t: (
+                    sorted(c["name"] for c in found.get_columns(t)),
+                    sorted(
+                        (ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
+                        for ix in found.get_indexes(t)
+                    ),
+                )
+                for t in found.get_table_names()
+            }
+        finally:
+            engine.dispose()
+
+    upgraded, new = shape(cli.url), shape(fresh.url)
+    if not cli.is_sqlite:  # compare tables and columns across backends, not index reflection
+        upgraded = {t: cols for t, (cols, _ix) in upgraded.items()}
+        new = {t: cols for t, (cols, _ix) in new.items()}
+    assert upgraded == new

@@ -17,7 +17,7 @@ from sqlalchemy.sql.type_api import TypeEngine
 
 from salespool.core.normalize import email_key, phone_key, text_key
 from salespool.core.timeline import fill_followup_stages
-from salespool.models import Customer, FollowUp
+from salespool.models import Customer, CustomerAlias, FollowUp, RepEvent
 
 BACKFILL_BATCH = 5000
 
@@ -121,9 +121,24 @@ def _v3(conn: Connection) -> None:
     )
 
 
+def _v4(conn: Connection) -> None:
+    """Imported and voided deals, correction details, merged ids, a rep trail, stricter phone keys."""
+    _add_column(conn, "deal", "external_id", String())
+    _add_column(conn, "deal", "voided_at", DateTime(timezone=True))
+    _add_column(conn, "deal", "void_reason", String())
+    conn.execute(text("CREATE UNIQUE INDEX ix_deal_external_id ON deal (external_id)"))
+    _add_column(conn, "event", "detail", String())
+    CustomerAlias.__table__.create(conn)
+    RepEvent.__table__.create(conn)
+    # Only a valid number is a phone match key from schema 4 on: placeholders such as
+    # "0" no longer merge different companies.
+    backfill_match_keys(conn)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "match keys, customer locks, active reps", _v2),
     Migration(3, "follow-up stages for the hunting report", _v3),
+    Migration(4, "imported and voided deals, corrections, merged ids, rep trail", _v4),
 ]
 
 

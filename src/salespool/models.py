@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Stage(StrEnum):
@@ -66,6 +66,14 @@ class EventKind(StrEnum):
     rep_left = "rep_left"
     locked = "locked"
     unlocked = "unlocked"
+    # Corrections (schema 4): `detail` holds the old and new values as JSON.
+    edited = "edited"
+    merged = "merged"
+    deal_voided = "deal_voided"
+
+
+class RepEventKind(StrEnum):
+    renamed = "renamed"
 
 
 def parse_stage(text: str) -> Stage:
@@ -151,7 +159,10 @@ class FollowUp(SQLModel, table=True):
 
 
 class Deal(SQLModel, table=True):
-    __table_args__ = (Index("ix_deal_rep_at", "rep_id", "at"),)
+    __table_args__ = (
+        Index("ix_deal_rep_at", "rep_id", "at"),
+        Index("ix_deal_external_id", "external_id", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -159,6 +170,12 @@ class Deal(SQLModel, table=True):
     amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     channel: str = Field(default=Channel.direct.value)
     at: datetime
+    # The deal's id in the file it was imported from (`import-deals`, column deal_id):
+    # what makes a re-import idempotent.
+    external_id: str | None = None
+    # A voided deal stays, for the trail, but counts nowhere (`deal void`).
+    voided_at: datetime | None = None
+    void_reason: str | None = None
 
 
 class Event(SQLModel, table=True):
@@ -177,4 +194,29 @@ class Event(SQLModel, table=True):
     from_stage: str | None = None
     to_stage: str | None = None
     reason: str | None = None
+    actor: str | None = None
+    # Old and new values of a correction (`customer edit`, `merge`, `deal void`), as JSON.
+    detail: str | None = None
+
+
+class CustomerAlias(SQLModel, table=True):
+    """The id of a customer merged into another (`customer merge KEEP DROP`): DROP -> KEEP."""
+
+    __tablename__ = "customer_alias"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    merged_at: datetime
+
+
+class RepEvent(SQLModel, table=True):
+    """The trail of changes to a rep that no customer carries (`rep rename`)."""
+
+    __tablename__ = "rep_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rep_id: int = Field(foreign_key="rep.id", index=True)
+    at: datetime
+    kind: str
+    detail: str | None = None
     actor: str | None = None
