@@ -122,7 +122,7 @@ def _v3(conn: Connection) -> None:
 
 
 def _v4(conn: Connection) -> None:
-    """Imported and voided deals, correction details, merged ids, a rep trail, stricter phone keys."""
+    """Imported and voided deals, correction details, merged ids, rep trail, strict phone keys."""
     _add_column(conn, "deal", "external_id", String())
     _add_column(conn, "deal", "voided_at", DateTime(timezone=True))
     _add_column(conn, "deal", "void_reason", String())
