@@ -69,12 +69,15 @@ def test_init_creates_a_private_wal_store_once(cli):
     assert cli.snapshot() == before
 
 
-@pytest.mark.no_store
-def test_store_is_created_on_first_use_of_any_command(cli):
-    assert cli.json("customers") == []
-    assert cli.sql("select value from meta where key = 'schema_version'") == [
-        (str(SCHEMA_VERSION),)
-    ]
+def test_the_default_store_is_created_on_first_use_of_any_command(tmp_path, monkeypatch):
+    # Only the default location: a --db or SALESPOOL_DB that names nothing is refused
+    # (tests/test_store.py), so a typo never becomes an empty store.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("SALESPOOL_DB", raising=False)
+    result = CliRunner().invoke(app, ["customers", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    assert (tmp_path / "data" / "salespool" / "salespool.db").is_file()
 
 
 def test_default_store_lives_in_the_user_data_dir(tmp_path, monkeypatch):
@@ -88,6 +91,7 @@ def test_default_store_lives_in_the_user_data_dir(tmp_path, monkeypatch):
 def test_db_and_now_come_from_the_environment(tmp_path):
     db = tmp_path / "env.db"
     env = {"SALESPOOL_DB": str(db), "SALESPOOL_NOW": "2026-01-02T03:04:05Z", "SALESPOOL_TZ": "UTC"}
+    assert CliRunner().invoke(app, ["init"], env=env).exit_code == 0
     result = CliRunner().invoke(app, ["rep", "add", "alice", "--json"], env=env)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["hired_at"] == "2026-01-02T03:04:05Z"

@@ -577,7 +577,7 @@ def test_core_reports_progress_through_a_callback(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("name,note\n" + "".join(f"Co {i},{'n' * 1000}\n" for i in range(3000)))
     calls: list[tuple] = []
-    store = open_store(str(tmp_path / "p.db"))
+    store = open_store(str(tmp_path / "p.db"), create=True)
     with store.write() as session:
         import_customers(
             session,

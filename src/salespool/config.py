@@ -194,8 +194,11 @@ def find_config_file(explicit: str | None) -> Path | None:
         Path.cwd() / FILE_NAME,
         Path(platformdirs.user_config_dir("salespool", appauthor=False)) / FILE_NAME,
     ):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError as exc:  # e.g. a config folder this user may not look into
+            raise BadInput(f"{candidate}: cannot read the rules file: {exc.strerror}") from exc
     return None
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import platformdirs
 from sqlalchemy import (
@@ -36,10 +37,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
-from salespool.errors import BadInput, Locked, SalespoolError
+from salespool.errors import BadInput, Locked, NotFound, Refused, SalespoolError
 from salespool.migrations import pending
 from salespool.models import SCHEMA_VERSION, Meta
 
@@ -47,6 +48,10 @@ BUSY_TIMEOUT_SECONDS = 60
 BULK_CACHE_MIB = 64
 TEMP_CACHE_MIB = 16
 REBUILD_MIN_ROWS = 100_000
+# The first 16 bytes of every SQLite 3 database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BACKENDS = ("sqlite", "postgresql")
+TABLES_NAMED = 5  # how many of a foreign database's tables a refusal names
 
 
 def default_db_path() -> Path:
@@ -198,27 +203,43 @@ class Store:
         self.url = url
         # What messages show: never the password.
         self.display = parsed.render_as_string(hide_password=True)
+        backend = parsed.get_backend_name()
+        if backend not in BACKENDS:
+            raise BadInput(
+                f"--db: {backend} is not supported; give a file path (SQLite) "
+                "or a postgresql+psycopg://USER@HOST/DB URL"
+            )
         self.last_backup: Path | None = None
         self.upgraded_from: int | None = None  # the schema version this open upgraded
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        if self.is_sqlite:
-            self.path = Path(parsed.database) if parsed.database else None
-            self.engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
-            self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        else:
-            self.path = None
-            self.engine = create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
-            self._write_engine = self.engine
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
+        self.is_sqlite = backend == "sqlite"
+        # Why writes are refused (a store the user may read but not change), or None.
+        self.read_only: str | None = None
+        self.path: Path | None = None
+        try:
+            if self.is_sqlite:
+                self.path = Path(parsed.database) if parsed.database else None
+                if self.path is not None:
+                    self.display = str(self.path)
+                    self.read_only = _sqlite_read_only(self.path)
+                if self.read_only and self.path is not None:
+                    self.engine = _read_only_engine(self.path)
+                else:
+                    self.engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+                event.listen(self.engine, "begin", _sqlite_begin)
+                self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            else:
+                self.engine = create_engine(
+                    url, pool_pre_ping=True, isolation_level="READ COMMITTED"
+                )
+                self._write_engine = self.engine
+        except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+            raise BadInput(f"--db {self.display}: cannot use this database URL: {exc}") from exc
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session in a write transaction: committed if the block ends normally."""
+        self.refuse_if_read_only()
         with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
             yield session
 
@@ -228,21 +249,65 @@ class Store:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
+    def refuse_if_read_only(self) -> None:
+        """Refuse a write to a store this process may only read, before any work."""
+        if self.read_only:
+            raise Refused(f"the store {self.display} is read-only ({self.read_only}); {RO_ADVICE}")
+
     def schema_version(self) -> int | None:
         """The schema version stamped in the store, or None if it has no schema yet."""
         with self.read() as session:
             return _stamped_version(session.connection())
 
-    def ensure_schema(self) -> bool:
-        """Create the tables if missing, or upgrade an older schema; True if created."""
-        if self.is_sqlite and self.path is not None:
+    def ensure_schema(self, create: bool = False) -> bool:
+        """Check this is a salespool store, upgrading an older schema; True if created.
+
+        Only `create` makes a new store (in a missing or empty file, or an empty
+        server database); anything else that is not a salespool store is refused
+        before a single byte is written to it.
+        """
+        try:
+            return self._ensure_schema(create)
+        except OperationalError as exc:
+            raise SalespoolError(f"--db {self.display}: {first_line(exc.orig)}") from exc
+        except DatabaseError as exc:  # sqlite3: "file is not a database", "malformed"
+            raise SalespoolError(
+                f"--db {self.display}: the store is damaged ({first_line(exc.orig)}); "
+                "put a backup back with: salespool restore FILE"
+            ) from exc
+
+    def _ensure_schema(self, create: bool) -> bool:
+        if self.is_sqlite and self.path is not None and not _sqlite_has_data(self.path):
+            if not create:
+                raise NotFound(self._no_store())
             _create_private_file(self.path)
+        version, tables = self._survey()
+        if version is None and tables:
+            shown = ", ".join(tables[:TABLES_NAMED]) + (
+                ", ..." if len(tables) > TABLES_NAMED else ""
+            )
+            raise Refused(
+                f"--db {self.display} is not a salespool store (it holds the tables {shown}); "
+                "salespool never writes to another application's database"
+            )
+        if version is None and not create:
+            raise NotFound(self._no_store())
+        if self.read_only:
+            if version == SCHEMA_VERSION:
+                return False
+            raise Refused(
+                f"the store {self.display} is read-only ({self.read_only}) and "
+                + (f"needs an upgrade from schema {version}" if version else "cannot be created")
+                + f"; {RO_ADVICE}"
+            )
+        if self.is_sqlite and self.path is not None:
+            # Only now that it is known to be ours (or new): a restored copy comes back
+            # in rollback-journal mode. A no-op when the file is in WAL mode already.
             raw = self.engine.raw_connection()
             try:  # journal_mode cannot change inside a transaction; it persists in the file
                 raw.cursor().execute("PRAGMA journal_mode = WAL")
             finally:
                 raw.close()
-        version = self.schema_version()
         if version == SCHEMA_VERSION:
             return False
         created = False
@@ -274,12 +339,25 @@ class Store:
                 )
         return created
 
+    def _survey(self) -> tuple[int | None, list[str]]:
+        """The stamped schema version (None: not a salespool store) and the tables there."""
+        with self.read() as session:
+            conn = session.connection()
+            tables = sorted(inspect(conn).get_table_names())
+            version = _stamped_version(conn) if Meta.__tablename__ in tables else None
+        return version, tables
+
+    def _no_store(self) -> str:
+        where = str(self.path) if self.path is not None else self.display
+        return f"no store at {where} (create it with: salespool --db {where} init)"
+
     @contextmanager
     def exclusive(self, name: str, wait: bool = False) -> Iterator[None]:
         """Hold the run lock `name` for the block, across processes.
 
         If another process holds it: wait for it with `wait`, else raise Locked.
         """
+        self.refuse_if_read_only()
         if self.is_sqlite:
             if self.path is None:  # an in-memory store: no other process can reach it
                 yield
@@ -319,6 +397,86 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+RO_ADVICE = "read commands work; writing needs write access to the file and its folder"
+
+
+def first_line(error: object) -> str:
+    """The first line of a driver's message (psycopg's run over several lines)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else error.__class__.__name__
+
+
+def _sqlite_has_data(path: Path) -> bool:
+    """Whether `path` is a SQLite file with something in it; refuses what is no database.
+
+    A missing or empty file has nothing yet (an interrupted `init` leaves an empty
+    one). A directory, an unreadable file, another kind of file, or one cut short
+    is refused here, before SQLite is asked to open (and perhaps write to) it.
+    """
+    if path.is_dir():
+        raise BadInput(f"--db {path}: is a directory, not a store")
+    try:
+        with path.open("rb") as file:
+            header = file.read(100)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise BadInput(f"--db {path}: cannot read it: {exc.strerror or exc}") from exc
+    if not header:
+        return False
+    if not header.startswith(SQLITE_MAGIC):
+        raise BadInput(f"--db {path}: not a salespool store (not a SQLite database file)")
+    if len(header) == 100:
+        # The header says how many pages the file holds (when its count is current):
+        # a shorter file was cut off, and SQLite would only say so at some later read.
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        current = header[24:28] == header[92:96]
+        if current and pages and path.stat().st_size < pages * page_size:
+            raise BadInput(
+                f"--db {path}: the store is damaged (the file is cut short: "
+                f"{path.stat().st_size} of {pages * page_size} bytes); "
+                "put a backup back with: salespool restore FILE"
+            )
+    else:
+        raise BadInput(f"--db {path}: the store is damaged (the file is cut short)")
+    return True
+
+
+def _sqlite_read_only(path: Path) -> str | None:
+    """Why this process cannot write the SQLite store at `path`, or None if it can."""
+    if not path.exists():
+        return None
+    folder = path.parent
+    if not os.access(path, os.W_OK, effective_ids=True):
+        return "the file is not writable"
+    if not os.access(folder, os.W_OK | os.X_OK, effective_ids=True):
+        return f"its folder {folder} is not writable"
+    return None
+
+
+def _read_only_engine(path: Path):
+    """An engine that opens the store read-only, even in a folder it cannot write.
+
+    A WAL store needs its -shm file: where it cannot be made (a read-only folder),
+    the file is opened immutable, which is right for a store no one may write here.
+    """
+    plain = f"file:{quote(str(path))}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(plain, uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            return sqlite3.connect(
+                f"file:{quote(str(path))}?immutable=1", uri=True, timeout=BUSY_TIMEOUT_SECONDS
+            )
+
+    return create_engine("sqlite://", creator=connect)
 
 
 def _create_private_file(path: Path) -> None:
@@ -392,8 +550,17 @@ def _backup_name(path: Path, version: int) -> Path:
     return path.with_name(f"{path.name}.v{version}-{stamp}.bak")
 
 
-def open_store(db: str | None) -> Store:
-    """Open (and on first use create) the store named by `--db`."""
+def open_store(db: str | None, create: bool = False) -> Store:
+    """Open the store named by `--db`; only `create` (or the default location) makes one.
+
+    A mistyped `--db` must not become an empty store that a nightly cron run then
+    reports zero customers from, so a missing store is an error except for `init`
+    and for the default store in the user data directory, made on first use.
+    """
     store = Store(to_url(db))
-    store.ensure_schema()
+    try:
+        store.ensure_schema(create=create or not db)
+    except BaseException:
+        store.dispose()
+        raise
     return store

@@ -20,7 +20,7 @@ from salespool.config import Config, load_config
 from salespool.errors import Locked, SalespoolError
 from salespool.models import SCHEMA_VERSION
 from salespool.render import Format, Output, choose_format, error, note
-from salespool.store import Store, open_store
+from salespool.store import Store, first_line, open_store
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -39,9 +39,9 @@ class SalespoolGroup(TyperGroup):
         except SalespoolError as exc:
             error(str(exc))
         except OperationalError as exc:
-            error(f"database: {exc.orig}")
+            error(f"database: {first_line(exc.orig)}")
         except SQLAlchemyError as exc:
-            error(f"database: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")
+            error(f"database: {exc.__class__.__name__}: {first_line(getattr(exc, 'orig', exc))}")
         raise typer.Exit(EXIT_ERROR)
 
 
@@ -69,8 +69,16 @@ class State:
 
     @property
     def store(self) -> Store:
+        """The store `--db` names; refused unless it exists (see `create_store`)."""
+        return self.open(create=False)
+
+    def create_store(self) -> Store:
+        """The store `--db` names, created if missing: what `init` does."""
+        return self.open(create=True)
+
+    def open(self, create: bool) -> Store:
         if self._store is None:
-            self._store = open_store(self.db)
+            self._store = open_store(self.db, create=create)
             upgraded = self._store.upgraded_from
             if upgraded is not None:  # a message, not data: stderr, even for --json
                 backup = self._store.last_backup

@@ -54,7 +54,7 @@ def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     Example: salespool --db team.db init
     """
     st = state(ctx)
-    store = st.store
+    store = st.create_store()
     out = st.output(as_json)
     where = str(store.path) if store.path else store.display
     out.record(

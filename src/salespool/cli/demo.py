@@ -34,7 +34,7 @@ def demo(
     if keep is not None and keep.exists():
         raise typer.BadParameter(f"{keep} exists; give a new file", param_hint="--keep")
     with tempfile.TemporaryDirectory(prefix="salespool-demo-") as tmp:
-        store = open_store(str(keep or Path(tmp) / "demo.db"))
+        store = open_store(str(keep or Path(tmp) / "demo.db"), create=True)
         try:
             with store.write() as session:
                 result = run_demo(session, st.actor)
