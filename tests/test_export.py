@@ -163,6 +163,7 @@ def test_round_trip_into_a_new_store_gives_the_same_customers(busy, write_csv, t
     out = tmp_path / "export.csv"
     busy("export", "customers", "--out", str(out))
     other = Cli(db=tmp_path / "other.db", runner=busy.runner)
+    other("init")
     result = other.json("import", str(out))
     assert result["inserted"] == 7 and result["rejected"] == 0
 
