@@ -23,7 +23,11 @@ CUSTOMER_COLUMNS = [
 ]
 
 CustomerArg = Annotated[
-    str, typer.Argument(help="Customer id, external_id, or exact name.", show_default=False)
+    str,
+    typer.Argument(
+        help="#ID (always the internal id), an external_id, a bare id, or the exact name.",
+        show_default=False,
+    ),
 ]
 
 
@@ -186,17 +190,26 @@ def customers_(
     stage: StageOpt = None,
     pool: Annotated[bool, typer.Option("--pool", help="Only customers in the pool.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N rows.")] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            help="Only customers whose name, contact, e-mail, external_id or phone digits "
+            "contain this text (case and full-width insensitive).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """List customers, by id.
+    """List customers, by id (#ID names one customer in any command).
 
     Example: salespool customers --rep alice --stage negotiating
+    Example: salespool customers --search "138 0013"
     """
     st = state(ctx)
     with st.read() as session:
         rows = customers.list_customers(
-            session, st.clock.now, rep, stage_option(stage), pool, limit
+            session, st.clock.now, rep, stage_option(stage), pool, limit, search
         )
     st.output(as_json, as_csv).listing(rows, CUSTOMER_COLUMNS, empty="no customers match")
 
