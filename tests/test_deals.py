@@ -129,3 +129,16 @@ def test_help_shows_both_forms(sold):
     assert "--amount" in sold("deal", "C1", "--help").stdout
     assert "--reason" in sold("deal", "void", "--help").stdout
     assert "--period" in sold("deals", "--help").stdout
+
+
+def test_a_void_deal_is_no_milestone_nor_conversion_for_a_rookie(cli, write_csv):
+    hired = "2026-09-01T09:00"
+    cli("import", str(write_csv("external_id,name\nP1,Pool Lead\n")), now="2026-08-01T09:00")
+    cli("rep", "add", "carol", "--role", "coach", now=hired)
+    cli("rep", "add", "dave", "--role", "rookie", "--coach", "carol", "--hired", hired, now=hired)
+    cli("claim", "P1", "--rep", "dave", now="2026-09-02T09:00")
+    cli("deal", "P1", "--amount", "100", now="2026-09-05T09:00")
+    cli("deal", "void", "1", "--reason", "test entry", now="2026-09-06T09:00")
+    [dave] = cli.json("coach", now="2026-09-10T09:00")["rookies"]
+    assert (dave["deals"], dave["deal_amount"], dave["converted"]) == (0, "0.00", 0)
+    assert dave["first_won_days"] is None
