@@ -35,7 +35,9 @@ deal_app = typer.Typer(
     cls=DealGroup,
     no_args_is_help=True,
     help="Record a deal: salespool deal CUSTOMER --amount X [--channel online] [--at W]. "
-    "Void one entered by mistake: salespool deal void DEAL_ID --reason T.",
+    "Void one entered by mistake: salespool deal void DEAL_ID --reason T.\n\n"
+    "Example: salespool deal C0042 --amount 12000.50 --channel online\n\n"
+    'Example: salespool deal void 17 --reason "entered twice"',
 )
 app.add_typer(deal_app, name="deal")
 
