@@ -37,6 +37,8 @@ COMMANDS = [
     ["coach"],
     ["commission"],
     ["history"],
+    ["deal", "void"],
+    ["deals"],
     ["export"],
     ["backup"],
     ["restore"],

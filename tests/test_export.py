@@ -88,6 +88,8 @@ def test_export_deals_amount_is_an_exact_decimal_string(busy):
         "amount": "12000.50",
         "channel": "online",
         "at": "2026-11-27T16:00:00Z",
+        "voided_at": None,
+        "void_reason": None,
     }
     [as_csv] = csv_rows(busy("export", "deals").stdout)
     assert as_csv["amount"] == "12000.50"

@@ -67,6 +67,20 @@ def _rate(value: Any) -> Decimal:
     return rate
 
 
+# At most this many decimals in a commission rate: the commission of a deal at the cap
+# (money.MAX_DEAL_MINOR) times the rate's numerator then stays inside 64-bit integers in SQL.
+RATE_DECIMALS = 6
+
+
+def _commission_rate(value: Any) -> Decimal:
+    rate = _rate(value)
+    if rate > 1:
+        raise ValueError('must be a rate between 0 and 1, e.g. "0.05" for 5%')
+    if rate != rate.quantize(Decimal(1).scaleb(-RATE_DECIMALS)):
+        raise ValueError(f"has more than {RATE_DECIMALS} decimals")
+    return rate
+
+
 def _timezone(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError('must be a time zone name such as "Asia/Shanghai"')
@@ -136,7 +150,12 @@ RULES: list[Rule] = [
     Rule("hunting.period", "month", _period, "period of the hunting-share history"),
     Rule("hunting.periods", 6, _days, "how many periods of hunting share to show"),
     *(
-        Rule(f"commission.{c.value}", Decimal("0.05"), _rate, f"commission rate on {c.value} deals")
+        Rule(
+            f"commission.{c.value}",
+            Decimal("0.05"),
+            _commission_rate,
+            f"commission rate on {c.value} deals (0 to 1)",
+        )
         for c in Channel
     ),
 ]

@@ -1,4 +1,4 @@
-"""Commands on the customer book: init, reps, import, customers, log, deal, history."""
+"""Commands on the customer book: init, reps, import, customers, log, history."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import typer
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.core import activity, customers, history, reps
-from salespool.models import Channel, FollowUpKind, Role, Stage, parse_stage
-from salespool.money import parse_amount, to_decimal
-from salespool.render import Col, plain, plural
+from salespool.models import FollowUpKind, Role, Stage, parse_stage
+from salespool.render import Col, plural
 
 CUSTOMER_COLUMNS = [
     Col("id", "id", "right"),
@@ -23,7 +22,11 @@ CUSTOMER_COLUMNS = [
 ]
 
 CustomerArg = Annotated[
-    str, typer.Argument(help="Customer id, external_id, or exact name.", show_default=False)
+    str,
+    typer.Argument(
+        help="#ID (always the internal id), an external_id, a bare id, or the exact name.",
+        show_default=False,
+    ),
 ]
 
 
@@ -186,17 +189,26 @@ def customers_(
     stage: StageOpt = None,
     pool: Annotated[bool, typer.Option("--pool", help="Only customers in the pool.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N rows.")] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            help="Only customers whose name, contact, e-mail, external_id or phone digits "
+            "contain this text (case and full-width insensitive).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """List customers, by id.
+    """List customers, by id (#ID names one customer in any command).
 
     Example: salespool customers --rep alice --stage negotiating
+    Example: salespool customers --search "138 0013"
     """
     st = state(ctx)
     with st.read() as session:
         rows = customers.list_customers(
-            session, st.clock.now, rep, stage_option(stage), pool, limit
+            session, st.clock.now, rep, stage_option(stage), pool, limit, search
         )
     st.output(as_json, as_csv).listing(rows, CUSTOMER_COLUMNS, empty="no customers match")
 
@@ -229,42 +241,6 @@ def log(
         )
     moved = f"; stage {view.stage}" if new_stage else ""
     st.output(as_json).record(view, f"logged {kind.value} on '{view.name}' by {rep}{moved}")
-
-
-@app.command()
-def deal(
-    ctx: typer.Context,
-    customer: CustomerArg,
-    amount: Annotated[str, typer.Option("--amount", help="Exact amount, e.g. 12000.50.")],
-    channel: Annotated[
-        Channel, typer.Option("--channel", help="direct, or online for the web shop.")
-    ] = Channel.direct,
-    at: Annotated[str | None, typer.Option("--at", help="When (default now).")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record a deal, credited to the customer's owner (online deals too).
-
-    Example: salespool deal C0042 --amount 12000.50 --channel online
-    """
-    st = state(ctx)
-    minor = parse_amount(amount)
-    when = st.clock.parse(at, "--at") if at else None
-    with st.write() as session:
-        result = activity.record_deal(
-            session, st.clock.now, st.actor, customer, minor, channel, when
-        )
-    data = plain(result.customer)
-    data["deal"] = {
-        "rep": result.rep,
-        "amount": to_decimal(result.amount_minor),
-        "channel": result.channel,
-        "at": result.at,
-    }
-    st.output(as_json).record(
-        data,
-        f"deal {to_decimal(result.amount_minor)} ({result.channel}) on '{result.customer.name}', "
-        f"credited to {result.rep}; stage {result.customer.stage}",
-    )
 
 
 HISTORY_COLUMNS = [

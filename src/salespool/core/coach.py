@@ -123,7 +123,7 @@ def coaching(
         rid: (from_db(first), n, to_decimal(amount))
         for rid, first, n, amount in session.execute(
             select(Deal.rep_id, func.min(Deal.at), func.count(), func.sum(Deal.amount_minor))
-            .where(Deal.rep_id.in_(ids), Deal.at <= end)
+            .where(Deal.rep_id.in_(ids), Deal.at <= end, Deal.voided_at.is_(None))
             .group_by(Deal.rep_id)
         )
     }
@@ -254,6 +254,7 @@ def _taken_and_converted(
         Deal.rep_id == took.to_rep_id,
         Deal.at >= took.at,
         Deal.at <= end,
+        Deal.voided_at.is_(None),
     )
     query = (
         select(

@@ -97,7 +97,7 @@ def commission(
     )
     rows = session.execute(
         select(credited, Deal.channel, func.count(), func.sum(Deal.amount_minor), func.sum(earned))
-        .where(Deal.at >= to_db(start), Deal.at < to_db(stop))
+        .where(Deal.at >= to_db(start), Deal.at < to_db(stop), Deal.voided_at.is_(None))
         .group_by(credited, Deal.channel)
     ).all()
     for _rid, channel, _n, amount, _earned in rows:

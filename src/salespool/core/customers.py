@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, case, or_, select, update
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days
+from salespool.core.normalize import text_key
 from salespool.core.reps import find_rep
-from salespool.errors import NotFound, Refused
-from salespool.models import Customer, Rep, Stage
+from salespool.errors import BadInput, NotFound, Refused
+from salespool.models import Customer, CustomerAlias, Rep, Stage
 
 MAX_CANDIDATES_SHOWN = 5
 
@@ -130,31 +133,77 @@ def get_view(session: Session, customer_id: int, now: datetime) -> CustomerView:
     return to_views(session, view_select().where(Customer.id == customer_id), now)[0]
 
 
+# `#12` and `id:12` (full-width forms too, after NFKC) always name the internal id.
+# Up to 18 digits: anything longer is no 64-bit id (and SQLite could not even bind it).
+_ID_FORM = re.compile(r"(?:#|id:)\s*([0-9]{1,18})", re.IGNORECASE)
+
+
+def _named(c: Customer) -> str:
+    """A candidate in a refusal, in the `#ID` form that can be typed back."""
+    return f"#{c.id} {c.name}" + (f" ({c.external_id})" if c.external_id else "")
+
+
 def find_customer(session: Session, key: str) -> Customer:
-    """A customer by numeric id, external_id or exact name; ambiguity is refused."""
+    """A customer by what a person types; ambiguity is refused listing `#ID` forms.
+
+    - `#12` / `id:12`: the internal id 12; an id merged away (`customer_alias`) leads to
+      the customer it was merged into.
+    - anything else: an exact external_id, a bare number as the id, else an exact name.
+      A bare number that is one customer's external_id and another's id is refused
+      (type `#ID`); external_id and id beat a name; a bare number no live customer
+      answers to is looked up among merged-away ids.
+    """
     key = key.strip()
+    id_form = _ID_FORM.fullmatch(unicodedata.normalize("NFKC", key))
+    if id_form:
+        number = int(id_form[1])
+        found = session.execute(
+            select(Customer).where(Customer.id == number)
+        ).scalar_one_or_none() or _merged_into(session, number)
+        if found is None:
+            raise NotFound(f"no customer with id #{number}")
+        return found
+    number = int(key) if key.isascii() and key.isdigit() and len(key) < 19 else None
     conditions = [Customer.external_id == key, Customer.name == key]
-    if key.isdigit():
-        conditions.append(Customer.id == int(key))
+    if number is not None:
+        conditions.append(Customer.id == number)
     matches = (
         session.execute(select(Customer).where(or_(*conditions)).order_by(Customer.id).limit(50))
         .scalars()
         .all()
     )
     if not matches:
-        raise NotFound(f"no customer '{key}' (give an id, an external_id or the exact name)")
+        merged = _merged_into(session, number) if number is not None else None
+        if merged is not None:
+            return merged
+        raise NotFound(
+            f"no customer '{key}' (give #ID, an external_id or the exact name; "
+            "`salespool customers --search TEXT` finds the id)"
+        )
     if len(matches) == 1:
         return matches[0]
-    # An exact id or external_id beats a name; two different such matches are ambiguous.
-    strong = [c for c in matches if c.external_id == key or (key.isdigit() and c.id == int(key))]
+    by_external = [c for c in matches if c.external_id == key]
+    by_id = [c for c in matches if c.id == number]
+    strong = {c.id: c for c in by_external + by_id}
     if len(strong) == 1:
-        return strong[0]
-    shown = ", ".join(
-        f"#{c.id} {c.name}" + (f" ({c.external_id})" if c.external_id else "")
-        for c in matches[:MAX_CANDIDATES_SHOWN]
-    )
+        return next(iter(strong.values()))
+    if by_external and by_id:
+        raise Refused(
+            f"'{key}' is the external_id of {_named(by_external[0])} and the id of "
+            f"{_named(by_id[0])}; type #{by_external[0].id} or #{by_id[0].id}"
+        )
+    shown = ", ".join(_named(c) for c in matches[:MAX_CANDIDATES_SHOWN])
     more = f" and {len(matches) - MAX_CANDIDATES_SHOWN} more" if len(matches) > 5 else ""
-    raise Refused(f"'{key}' matches {len(matches)} customers: {shown}{more}; use the id")
+    raise Refused(f"'{key}' matches {len(matches)} customers: {shown}{more}; type one as #ID")
+
+
+def _merged_into(session: Session, old_id: int) -> Customer | None:
+    """The customer an id merged away (`customer merge`) now lives on in, if any."""
+    return session.execute(
+        select(Customer)
+        .join(CustomerAlias, CustomerAlias.customer_id == Customer.id)
+        .where(CustomerAlias.id == old_id)
+    ).scalar_one_or_none()
 
 
 def list_customers(
@@ -164,9 +213,12 @@ def list_customers(
     stage: Stage | None = None,
     pool: bool = False,
     limit: int | None = None,
+    search: str | None = None,
 ) -> list[CustomerView]:
-    """Customers, filtered by owner, stage or the pool; ordered by id."""
+    """Customers, filtered by owner, stage, the pool or a search text; ordered by id."""
     query = view_select().order_by(Customer.id)
+    if search is not None:
+        query = query.where(search_condition(search))
     if rep is not None:
         query = query.where(Customer.owner_id == find_rep(session, rep, active=False).id)
     if pool:
@@ -176,6 +228,38 @@ def list_customers(
     if limit is not None:
         query = query.limit(limit)
     return to_views(session, query, now)
+
+
+_PHONE_SEPARATORS = (" ", "-", "(", ")", ".", "+")
+MIN_PHONE_DIGITS = 3  # fewer digits than this in a search text would match every phone
+
+
+def search_condition(text: str) -> ColumnElement[bool]:
+    """SQL: the customers `text` appears in: name, contact, e-mail, external_id, phone digits.
+
+    Names compare on their NFKC, case-folded key; contact, e-mail and external_id on
+    lower(), with the text NFKC'd and case-folded; phones on their digits (the E.164 key,
+    or the stored number without separators), when the text holds 3 digits or more.
+    """
+    needle = text_key(text)
+    if needle is None:
+        raise BadInput("--search: give some text to look for")
+    conditions = [
+        Customer.name_key.contains(needle, autoescape=True),
+        Customer.email_key.contains(needle.replace(" ", ""), autoescape=True),
+        func.lower(Customer.contact).contains(needle, autoescape=True),
+        func.lower(Customer.external_id).contains(needle, autoescape=True),
+    ]
+    digits = "".join(ch for ch in needle if ch.isascii() and ch.isdigit())
+    if len(digits) >= MIN_PHONE_DIGITS:
+        bare = Customer.phone
+        for sep in _PHONE_SEPARATORS:
+            bare = func.replace(bare, sep, "")
+        conditions += [
+            Customer.phone_key.contains(digits, autoescape=True),
+            bare.contains(digits, autoescape=True),
+        ]
+    return or_(*conditions)
 
 
 def list_pool(session: Session, now: datetime, limit: int | None = None) -> list[CustomerView]:

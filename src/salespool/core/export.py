@@ -79,7 +79,8 @@ CUSTOMER_COLUMNS = (
 )
 _CUSTOMER_REF = ("customer_id", "customer_external_id", "customer_name")
 FOLLOWUP_COLUMNS = ("id", *_CUSTOMER_REF, "rep", "kind", "note", "at", "next_at")
-DEAL_COLUMNS = ("id", *_CUSTOMER_REF, "rep", "amount", "channel", "at")
+# A voided deal is exported too, marked: the export is the whole trail.
+DEAL_COLUMNS = ("id", *_CUSTOMER_REF, "rep", "amount", "channel", "at", "voided_at", "void_reason")
 EVENT_COLUMNS = (
     "id",
     *_CUSTOMER_REF,
@@ -246,6 +247,8 @@ def _query(session: Session, what: Kind, conditions: list[ColumnElement[bool]]) 
                 Deal.amount_minor,
                 Deal.channel,
                 Deal.at,
+                Deal.voided_at,
+                Deal.void_reason,
             )
             .join(Customer, Customer.id == Deal.customer_id)
             .outerjoin(Rep, Rep.id == Deal.rep_id)

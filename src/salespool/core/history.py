@@ -1,7 +1,8 @@
-"""A customer's trail: every change of owner or stage, oldest first."""
+"""A customer's trail: every change of owner or stage, and every correction, oldest first."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,9 @@ class EventView:
     to_stage: str | None
     reason: str | None
     actor: str | None
+    # What a correction changed (`deal_voided`: the deal's id, amount, channel, at, rep,
+    # reason), as stored in `event.detail`; None for other events.
+    detail: dict | None = None
 
 
 def history(session: Session, customer_key: str) -> list[EventView]:
@@ -47,6 +51,7 @@ def history(session: Session, customer_key: str) -> list[EventView]:
             to_stage=e.to_stage,
             reason=e.reason,
             actor=e.actor,
+            detail=json.loads(e.detail) if e.detail else None,
         )
         for e, from_rep, to_rep in session.execute(query)
     ]

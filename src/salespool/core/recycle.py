@@ -201,7 +201,11 @@ def converted() -> ColumnElement[bool]:
     """SQL: a deal since the current owner got the customer."""
     return (
         select(Deal.id)
-        .where(Deal.customer_id == Customer.id, Deal.at >= Customer.owned_since)
+        .where(
+            Deal.customer_id == Customer.id,
+            Deal.at >= Customer.owned_since,
+            Deal.voided_at.is_(None),
+        )
         .exists()
     )
 
@@ -230,6 +234,7 @@ def exempt_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
         .where(
             Deal.customer_id == Customer.id,
             Deal.at > _when(at - timedelta(days=rules.deal_exempt_days)),
+            Deal.voided_at.is_(None),
         )
         .exists()
     )
@@ -371,7 +376,11 @@ def due(
         raise BadInput(f"--within: {within} must be 0 or more")
     rules = rules or RecycleRules()
     horizon = now + timedelta(days=within)
-    last_deal = select(func.max(Deal.at)).where(Deal.customer_id == Customer.id).scalar_subquery()
+    last_deal = (
+        select(func.max(Deal.at))
+        .where(Deal.customer_id == Customer.id, Deal.voided_at.is_(None))
+        .scalar_subquery()
+    )
     query = (
         select(
             Customer.id,

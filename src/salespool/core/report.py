@@ -132,7 +132,7 @@ def stage_report(
         reps[rid].follow_ups = sum(counts.values())
     for rid, n, amount in rows(
         select(Deal.rep_id, func.count(), func.sum(Deal.amount_minor))
-        .where(Deal.rep_id.in_(ids), Deal.at >= start, Deal.at <= end)
+        .where(Deal.rep_id.in_(ids), Deal.at >= start, Deal.at <= end, Deal.voided_at.is_(None))
         .group_by(Deal.rep_id)
     ):
         reps[rid].deals = n
