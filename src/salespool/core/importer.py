@@ -880,7 +880,7 @@ def _check_capacity(session: Session, file: str, rules: ClaimRules) -> None:
                 )
                 .where(s.owner.is_not(None), c.owner_id.in_(ids), takes)
                 .group_by(c.owner_id)
-            ).tuples()
+            ).all()
         )
     for rep, taken, new in sorted(capped, key=lambda item: item[0].name):
         after = owned.get(rep.id, 0) - leaving.get(rep.id, 0) + int(taken) + int(new)
