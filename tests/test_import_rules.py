@@ -274,3 +274,51 @@ def test_a_plain_import_brings_in_a_book_past_capacity(book, write_csv):
     path = write_csv("external_id,name,owner\nN1,New One,bob\nN2,New Two,bob\n")
     assert book.json("import", str(path))["inserted"] == 2
     assert sum(owner == "bob" for owner in owners(book).values()) == 3
+
+
+# --- the rejects file of import-followups ----------------------------------------------
+
+FOLLOWUPS = (
+    "customer,rep,at\n"
+    "C1,alice,2026-11-01\n"
+    "NOPE,alice,2026-11-01\n"
+    "C2,alice,someday\n"
+    "C3,bob,2026-11-02\n"
+    "NOPE,bob,2026-11-03\n"
+)
+
+
+def test_followup_rejects_take_bad_rows_and_unknown_customers(book, write_csv, tmp_path):
+    path = write_csv(FOLLOWUPS, name="f.csv")
+    assert ":4: column 'at': value 'someday'" in book.fails("import-followups", str(path)).stderr
+    rejects = tmp_path / "rejects.csv"
+    dry = book.json("import-followups", str(path), "--dry-run", "--rejects", str(rejects))
+    assert not rejects.exists()
+    assert (dry["inserted"], dry["rejected"], dry["rejects_file"]) == (2, 3, None)
+    assert [r["line"] for r in dry["rejects"]] == [3, 4, 6]
+    assert dry["rejects"][1] == {
+        "line": 4,
+        "reason": "column 'at': value 'someday': not a date (use ISO 8601)",
+    }
+    human = book("import-followups", str(path), "--dry-run", "--rejects", str(rejects))
+    assert "value 'NOPE'" in human.stdout and "not a date" in human.stdout
+    assert "3 rejected" in human.stdout
+    assert book.sql("select count(*) from follow_up") == [(0,)]
+    result = book.json("import-followups", str(path), "--rejects", str(rejects))
+    assert (result["inserted"], result["rejected"]) == (2, 3)
+    with rejects.open(encoding="utf-8-sig", newline="") as handle:
+        got = list(csv.reader(handle))
+    assert got[0] == ["line", "reason", "customer", "rep", "at"]
+    assert [row[0] for row in got[1:]] == ["3", "4", "6"]
+    assert got[3][2:] == ["NOPE", "bob", "2026-11-03"]
+    assert book.sql("select count(*) from follow_up") == [(2,)]
+
+
+def test_followup_rejects_path_is_checked_before_any_work(book, write_csv, tmp_path):
+    path = write_csv(FOLLOWUPS, name="f.csv")
+    target = tmp_path / "missing" / "r.csv"
+    result = book.fails("import-followups", str(path), "--rejects", str(target))
+    assert result.stderr == f"error: --rejects: {target}: no such directory '{target.parent}'\n"
+    assert "is the file being imported" in (
+        book.fails("import-followups", str(path), "--rejects", str(path)).stderr
+    )

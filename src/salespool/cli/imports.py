@@ -43,6 +43,14 @@ MapOpt = Annotated[
         help="Read a header as a column, e.g. --map 'Company Name=name' (repeatable).",
     ),
 ]
+RejectsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rejects",
+        help="Import the good rows; write each bad row (line, reason, cells) to this CSV "
+        "(with --dry-run: list them, write nothing).",
+    ),
+]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar and no notes on stderr.")
@@ -139,14 +147,7 @@ def import_(
             "within each rep's capacity.",
         ),
     ] = False,
-    rejects: Annotated[
-        Path | None,
-        typer.Option(
-            "--rejects",
-            help="Import the good rows; write each bad row (line, reason, cells) to this CSV "
-            "(with --dry-run: list them, write nothing).",
-        ),
-    ] = None,
+    rejects: RejectsOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -234,10 +235,11 @@ def import_followups(
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     mapping: MapOpt = None,
+    rejects: RejectsOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import follow-up history from another CRM: all of the file, or nothing.
+    """Import follow-up history from another CRM: all of the file, or nothing (see --rejects).
 
     Columns: customer (external_id, else exact name), rep, kind, note, at, and
     optionally next_at; or 客户, 跟进人, 跟进方式 (电话/微信/拜访/邮件/会议), 跟进内容,
@@ -262,16 +264,24 @@ def import_followups(
             dry_run=dry_run,
             read=read,
             progress=progress,
+            rejects=rejects,
         )
-    if result.ignored_columns and not as_json and not quiet:
-        note(f"ignored columns: {', '.join(result.ignored_columns)}")
+    out = st.output(as_json)
+    if not as_json and not quiet:
+        if result.ignored_columns:
+            note(f"ignored columns: {', '.join(result.ignored_columns)}")
+        if result.rejected and result.rejects_file:
+            note(f"{plural(result.rejected, 'bad row')} written to {result.rejects_file}")
+    if dry_run and result.rejects and not as_json:
+        show_rejects(out, result.rejects, result.rejected)
     verb = "would import" if dry_run else "imported"
     created = (
         f"; new inactive reps: {', '.join(result.reps_created)}" if result.reps_created else ""
     )
-    st.output(as_json).record(
+    rejected = f", {result.rejected} rejected" if rejects is not None else ""
+    out.record(
         result,
         f"{verb} {file.name}: {result.inserted} follow-ups for {result.customers} customers, "
-        f"{result.skipped} already there; last contact moved forward on "
+        f"{result.skipped} already there{rejected}; last contact moved forward on "
         f"{result.contact_moved}{created}",
     )

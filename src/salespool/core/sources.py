@@ -205,7 +205,9 @@ class RowError(BadInput):
     """A bad cell, reported as `file:line: column 'x': value 'y': why`."""
 
     def __init__(self, file: str, line: int, column: str | None, value: str | None, why: str):
-        super().__init__(f"{file}:{line}: {describe(column, value, why)}")
+        self.line = line
+        self.reason = describe(column, value, why)  # what a rejects file says of the row
+        super().__init__(f"{file}:{line}: {self.reason}")
 
 
 def describe(column: str | None, value: str | None, why: str) -> str:
