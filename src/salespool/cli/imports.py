@@ -11,11 +11,12 @@ from typing import Annotated
 import typer
 
 from salespool.cli.app import JsonOpt, app, state
+from salespool.cli.pool import claim_rules
 from salespool.core import followup_import, importer
 from salespool.core.importer import OnDuplicate
 from salespool.core.sources import Format, Limits, Progress, ReadOptions
 from salespool.errors import SalespoolError
-from salespool.render import note
+from salespool.render import Col, Output, note, plural
 
 FileArg = Annotated[
     Path, typer.Argument(help="CSV, XLSX or JSON Lines file with a header row.", show_default=False)
@@ -40,6 +41,14 @@ MapOpt = Annotated[
         "--map",
         metavar="'HEADER=column'",
         help="Read a header as a column, e.g. --map 'Company Name=name' (repeatable).",
+    ),
+]
+RejectsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rejects",
+        help="Import the good rows; write each bad row (line, reason, cells) to this CSV "
+        "(with --dry-run: list them, write nothing).",
     ),
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")]
@@ -134,16 +143,11 @@ def import_(
         bool,
         typer.Option(
             "--take-owner",
-            help="Matched customers go to the file's owner (an 'assigned' event each).",
+            help="Matched customers go to the file's owner (an 'assigned' event each), "
+            "within each rep's capacity.",
         ),
     ] = False,
-    rejects: Annotated[
-        Path | None,
-        typer.Option(
-            "--rejects",
-            help="Import the good rows; write each bad row (line, reason, cells) to this CSV.",
-        ),
-    ] = None,
+    rejects: RejectsOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -176,6 +180,7 @@ def import_(
             take_owner=take_owner,
             rejects=rejects,
             progress=progress,
+            rules=claim_rules(st),
         )
     out = st.output(as_json)
     if not as_json and not quiet:
@@ -186,8 +191,18 @@ def import_(
                 f"line {dup['line']}: same {dup['key']} as line {dup['first_line']} "
                 f"('{dup['value']}'): skipped"
             )
-        if result.rejected:
-            note(f"{result.rejected} bad rows written to {result.rejects_file}")
+        unkeyed = result.phones_not_matchable
+        if unkeyed["count"]:
+            lines = ", ".join(map(str, unkeyed["lines"][:10]))
+            note(
+                f"{plural(unkeyed['count'], 'phone')} kept as typed but never matched "
+                f"(not a valid number): "
+                f"lines {lines}{'...' if unkeyed['count'] > 10 else ''}"
+            )
+        if result.rejected and result.rejects_file:
+            note(f"{plural(result.rejected, 'bad row')} written to {result.rejects_file}")
+    if dry_run and result.rejects and not as_json:
+        show_rejects(out, result.rejects, result.rejected)
     verb = "would import" if dry_run else "imported"
     read_as = result.format + (f", {result.encoding}" if result.encoding else "")
     created = f"; new reps: {', '.join(result.reps_created)}" if result.reps_created else ""
@@ -199,6 +214,18 @@ def import_(
     )
 
 
+def show_rejects(out: Output, rejects: list[dict], total: int) -> None:
+    """A dry run's would-be rejects as a table (the first ones; --json lists up to 1,000)."""
+    shown = rejects[:SHOWN_REJECTS]
+    out.console.print(out.table(shown, [Col("line", "line", "right"), Col("reason", "reason")]))
+    if total > len(shown):
+        note(f"... and {total - len(shown)} more bad rows (--json lists the first {len(rejects)})")
+
+
+# Rows of a dry run's rejects table: a screen, not a million-row file.
+SHOWN_REJECTS = 50
+
+
 @app.command("import-followups")
 def import_followups(
     ctx: typer.Context,
@@ -208,10 +235,11 @@ def import_followups(
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     mapping: MapOpt = None,
+    rejects: RejectsOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import follow-up history from another CRM: all of the file, or nothing.
+    """Import follow-up history from another CRM: all of the file, or nothing (see --rejects).
 
     Columns: customer (external_id, else exact name), rep, kind, note, at, and
     optionally next_at; or 客户, 跟进人, 跟进方式 (电话/微信/拜访/邮件/会议), 跟进内容,
@@ -236,16 +264,24 @@ def import_followups(
             dry_run=dry_run,
             read=read,
             progress=progress,
+            rejects=rejects,
         )
-    if result.ignored_columns and not as_json and not quiet:
-        note(f"ignored columns: {', '.join(result.ignored_columns)}")
+    out = st.output(as_json)
+    if not as_json and not quiet:
+        if result.ignored_columns:
+            note(f"ignored columns: {', '.join(result.ignored_columns)}")
+        if result.rejected and result.rejects_file:
+            note(f"{plural(result.rejected, 'bad row')} written to {result.rejects_file}")
+    if dry_run and result.rejects and not as_json:
+        show_rejects(out, result.rejects, result.rejected)
     verb = "would import" if dry_run else "imported"
     created = (
         f"; new inactive reps: {', '.join(result.reps_created)}" if result.reps_created else ""
     )
-    st.output(as_json).record(
+    rejected = f", {result.rejected} rejected" if rejects is not None else ""
+    out.record(
         result,
         f"{verb} {file.name}: {result.inserted} follow-ups for {result.customers} customers, "
-        f"{result.skipped} already there; last contact moved forward on "
+        f"{result.skipped} already there{rejected}; last contact moved forward on "
         f"{result.contact_moved}{created}",
     )

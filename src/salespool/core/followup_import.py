@@ -14,6 +14,9 @@ follow-up, never backward, so the idleness clock is right from day one. A row
 identical to a follow-up already stored (same customer, rep, kind, note and
 time) is skipped, so re-importing a file changes nothing.
 
+Any bad row refuses the whole file; with a rejects file, bad rows (and rows
+whose customer cannot be found) are written there instead and the rest imported.
+
 Rows stream into a temporary staging table in batches of plain tuples
 (store.stage_rows: COPY on psycopg, else the DB-API's executemany; no
 per-row ORM work); keys (with each key's newest follow-up, in one GROUP BY),
@@ -23,6 +26,7 @@ once, in bounded memory.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
     Integer,
     MetaData,
@@ -38,6 +43,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    delete,
     exists,
     func,
     insert,
@@ -51,14 +57,18 @@ from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
 from salespool.core.sources import (
+    REPORTED_REJECTS,
     Layout,
     Progress,
     ReadOptions,
     RowError,
     Source,
+    check_rejects_path,
     clean,
+    describe,
     layout,
     open_source,
+    write_rejects,
 )
 from salespool.core.timeline import followup_stage, steady_stage
 from salespool.errors import BadInput
@@ -113,6 +123,15 @@ STAGING = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("next_at", DateTime(timezone=True)),
     Column("known", Integer),  # 1: the same follow-up is already stored
+    Column("raw", Text),  # the cells as JSON, kept only for a rejects file
+    prefixes=["TEMPORARY"],
+)
+REJECTS = Table(
+    "followup_rejects",
+    _metadata,
+    Column("line", Integer, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text),
     prefixes=["TEMPORARY"],
 )
 KEYS = Table(
@@ -142,7 +161,7 @@ REPS = Table(
     Column("rep_id", Integer),
     prefixes=["TEMPORARY"],
 )
-_TABLES = (STAGING, KEYS, LATEST, REPS)
+_TABLES = (STAGING, KEYS, LATEST, REPS, REJECTS)
 
 
 @dataclass
@@ -151,7 +170,7 @@ class FollowupImportResult:
     dry_run: bool
     inserted: int = 0
     skipped: int = 0  # already stored
-    rejected: int = 0  # always 0: a bad row refuses the file
+    rejected: int = 0  # bad rows written to the rejects file (else a bad row refuses the file)
     customers: int = 0  # customers the file has follow-ups for
     contact_moved: int = 0  # customers whose last_contact_at moved forward
     format: str = "csv"
@@ -159,6 +178,29 @@ class FollowupImportResult:
     sheet: str | None = None
     reps_created: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    rejects_file: str | None = None  # the file written (never on a dry run)
+    # with a rejects file: {"line", "reason"} of the first REPORTED_REJECTS bad rows by line
+    rejects: list[dict] = field(default_factory=list)
+
+
+class _Rejects:
+    """Bad rows kept for the rejects file, inserted in batches."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.batch: list[dict] = []
+        self.count = 0
+
+    def add(self, line: int, reason: str, raw: str | None) -> None:
+        self.batch.append({"line": line, "reason": reason, "raw": raw})
+        self.count += 1
+        if len(self.batch) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.conn.execute(insert(REJECTS), self.batch)
+            self.batch = []
 
 
 def kind_of(text: str | None) -> str:
@@ -178,10 +220,17 @@ def import_followups(
     *,
     read: ReadOptions | None = None,
     progress: Progress | None = None,
+    rejects: Path | None = None,
 ) -> FollowupImportResult:
-    """Import follow-up history from `path`; any bad row refuses the whole file."""
+    """Import follow-up history from `path`; any bad row refuses the whole file.
+
+    `rejects`: import the good rows and write the bad ones, with line and reason, to
+    this CSV file (on a dry run only listed in the result).
+    """
     del actor  # follow-ups carry their rep; nothing changes hands, so no event is written
     file = str(path)
+    if rejects is not None:
+        check_rejects_path(rejects, path)
     conn = session.connection()
     tune_for_bulk(conn)
     read = read or ReadOptions()
@@ -202,10 +251,11 @@ def import_followups(
             conn.execute(CreateTable(table))
         try:
             names = [c.name for c in STAGING.columns if c.name != "known"]
-            rows = _rows(source, lay, now, tz, stamper(conn))
+            kept = _Rejects(conn) if rejects is not None else None
+            rows = _rows(source, lay, now, tz, stamper(conn), kept)
             total = stage_rows(conn, STAGING, names, rows, BATCH_ROWS)
             source.close()
-            _resolve(session, file, lay.labels["customer"])
+            total -= _resolve(session, file, lay.labels["customer"], kept)
             result.reps_created = _resolve_reps(session)
             result.skipped = _mark_known(session)
             result.inserted = total - result.skipped
@@ -214,6 +264,13 @@ def import_followups(
                 select(func.count()).select_from(LATEST)
             ).scalar_one()
             result.contact_moved = _count_moved(session)
+            if kept is not None:
+                kept.flush()
+                result.rejected = kept.count
+                result.rejects = _listed_rejects(session)
+                if not dry_run:
+                    _write_rejects(session, rejects, source.header)  # type: ignore[arg-type]
+                    result.rejects_file = str(rejects)
             if not dry_run:
                 _write(session, now, result.reps_created, result.inserted)
         finally:
@@ -222,10 +279,33 @@ def import_followups(
     return result
 
 
+def _listed_rejects(session: Session) -> list[dict]:
+    """The first REPORTED_REJECTS bad rows by line, as {"line", "reason"}."""
+    rows = session.execute(
+        select(REJECTS.c.line, REJECTS.c.reason).order_by(REJECTS.c.line).limit(REPORTED_REJECTS)
+    )
+    return [{"line": line, "reason": reason} for line, reason in rows]
+
+
+def _write_rejects(session: Session, path: Path, header: list[str]) -> None:
+    rows = session.execute(
+        select(REJECTS.c.line, REJECTS.c.reason, REJECTS.c.raw).order_by(REJECTS.c.line)
+    )
+    write_rejects(
+        path, header, ((n, why, json.loads(raw) if raw else None) for n, why, raw in rows)
+    )
+
+
 def _rows(
-    source: Source, lay: Layout, now: datetime, tz: str, stamp: Callable[[datetime], object]
+    source: Source,
+    lay: Layout,
+    now: datetime,
+    tz: str,
+    stamp: Callable[[datetime], object],
+    kept: _Rejects | None = None,
 ) -> Iterator[tuple]:
-    """Validate each record into a staging tuple (line, customer, rep, kind, note, at, next).
+    """Validate each record into a staging tuple (line, customer, rep, kind, note, at, next,
+    raw); a bad one raises, or with `kept` goes to the rejects.
 
     This loop runs once per row of files with millions: no per-row allocations
     beyond the tuple, and kinds and times are converted through small caches.
@@ -253,48 +333,53 @@ def _rows(
         except BadInput:
             raise RowError(file, line, labels[key], text, "not a date (use ISO 8601)") from None
 
+    keep_raw = kept is not None
     for line, cells, issue in source.records:
-        if issue is not None and lay.matters(issue):
-            at, value, why = issue
-            raise RowError(file, line, lay.label(at) if at >= 0 else None, value, why)
-        if len(cells) > width and any(clean(c) for c in cells[width:]):
-            raise RowError(
-                file, line, None, None, f"{len(cells)} fields but the header has {width}"
-            )
-        customer, rep, raw_kind, note, at_text, next_text = read(cells)
-        if customer is None:
-            raise RowError(
-                file,
-                line,
-                labels["customer"],
-                "",
-                "a follow-up needs its customer's external_id or exact name",
-            )
-        if rep is None:
-            raise RowError(file, line, labels["rep"], "", "a follow-up needs its rep")
-        if at_text is None:
-            raise RowError(file, line, labels["at"], "", "a follow-up needs its time")
-        at = when(at_text, "at", line)
-        if at > now_stamp:  # type: ignore[operator]
-            raise RowError(file, line, labels["at"], at_text, "in the future")
+        try:
+            if issue is not None and lay.matters(issue):
+                at, value, why = issue
+                raise RowError(file, line, lay.label(at) if at >= 0 else None, value, why)
+            if len(cells) > width and any(clean(c) for c in cells[width:]):
+                raise RowError(
+                    file, line, None, None, f"{len(cells)} fields but the header has {width}"
+                )
+            customer, rep, raw_kind, note, at_text, next_text = read(cells)
+            if customer is None:
+                raise RowError(
+                    file,
+                    line,
+                    labels["customer"],
+                    "",
+                    "a follow-up needs its customer's external_id or exact name",
+                )
+            if rep is None:
+                raise RowError(file, line, labels["rep"], "", "a follow-up needs its rep")
+            if at_text is None:
+                raise RowError(file, line, labels["at"], "", "a follow-up needs its time")
+            at = when(at_text, "at", line)
+            if at > now_stamp:  # type: ignore[operator]
+                raise RowError(file, line, labels["at"], at_text, "in the future")
+            next_at = None if next_text is None else when(next_text, "next_at", line)
+        except RowError as exc:
+            if kept is None:
+                raise
+            kept.add(line, exc.reason, json.dumps(cells, ensure_ascii=False))
+            continue
         kind = kinds.get(raw_kind)
         if kind is None:
             kind = kinds[raw_kind] = kind_of(raw_kind)
             if len(kinds) > 10_000:  # a file of made-up kinds: keep the cache small
                 kinds.clear()
-        yield (
-            line,
-            customer,
-            rep,
-            kind,
-            note,
-            at,
-            None if next_text is None else when(next_text, "next_at", line),
-        )
+        raw = json.dumps(cells, ensure_ascii=False) if keep_raw else None
+        yield line, customer, rep, kind, note, at, next_at, raw
 
 
-def _resolve(session: Session, file: str, label: str) -> None:
-    """Find each customer key's customer: an external_id, else one exact name."""
+def _resolve(session: Session, file: str, label: str, kept: _Rejects | None = None) -> int:
+    """Find each customer key's customer: an external_id, else one exact name.
+
+    A key naming no customer, or several, refuses the file; with `kept` its rows go to
+    the rejects instead. Returns how many staged rows were so removed.
+    """
     s, k, c = STAGING.c, KEYS.c, Customer.__table__.c
     # One pass over the staging rows: each key, and its newest follow-up for _latest.
     session.execute(
@@ -316,22 +401,39 @@ def _resolve(session: Session, file: str, label: str) -> None:
             candidates=select(func.count()).where(by_name).scalar_subquery(),
         )
     )
-    bad = select(k.key).where(or_(k.customer_id.is_(None), k.candidates > 1))
-    if session.execute(bad.limit(1)).first() is None:
-        return
-    line, key, candidates = session.execute(
-        select(func.min(s.line), k.key, k.candidates)
+    unresolved = or_(k.customer_id.is_(None), k.candidates > 1)
+    if session.execute(select(k.key).where(unresolved).limit(1)).first() is None:
+        return 0
+
+    def why(candidates: int | None) -> str:
+        if candidates and candidates > 1:
+            return f"{candidates} customers have this name; use their external_id"
+        return "no customer has this external_id or name"
+
+    if kept is None:
+        line, key, candidates = session.execute(
+            select(func.min(s.line), k.key, k.candidates)
+            .join(KEYS, k.key == s.customer_key)
+            .where(unresolved)
+            .group_by(k.key, k.candidates)
+            .order_by(func.min(s.line))
+            .limit(1)
+        ).one()
+        raise RowError(file, line, label, key, why(candidates))
+    # With a rejects file every row of such a key goes there, and the key is dropped.
+    rows = session.execute(
+        select(s.line, k.key, k.candidates, s.raw)
         .join(KEYS, k.key == s.customer_key)
-        .where(or_(k.customer_id.is_(None), k.candidates > 1))
-        .group_by(k.key, k.candidates)
-        .order_by(func.min(s.line))
-        .limit(1)
-    ).one()
-    if candidates and candidates > 1:
-        why = f"{candidates} customers have this name; use their external_id"
-    else:
-        why = "no customer has this external_id or name"
-    raise RowError(file, line, label, key, why)
+        .where(unresolved)
+        .order_by(s.line)
+    )
+    for line, key, candidates, raw in rows:
+        kept.add(line, describe(label, key, why(candidates)), raw)
+    kept.flush()
+    bad_keys = select(k.key).where(unresolved)
+    removed = session.execute(delete(STAGING).where(s.customer_key.in_(bad_keys))).rowcount
+    session.execute(delete(KEYS).where(unresolved))
+    return removed
 
 
 def _resolve_reps(session: Session) -> list[str]:

@@ -28,10 +28,7 @@ with a rejects file, bad rows are written there instead and the rest imported.
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,20 +61,23 @@ from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
+from salespool.core.limits import NO_LIMITS, ClaimRules, lock_reps, owned_counts
 from salespool.core.normalize import email_key, phone_key, text_key
 from salespool.core.sources import (
-    FileError,
+    REPORTED_REJECTS,
     Layout,
     Progress,
     ReadOptions,
     RowError,
     Source,
+    check_rejects_path,
     clean,
     describe,
     layout,
     open_source,
+    write_rejects,
 )
-from salespool.errors import BadInput
+from salespool.errors import BadInput, Refused
 from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
 from salespool.store import indexes_rebuilt, serialize, stage_rows, stamper, tune_for_bulk
 
@@ -176,6 +176,8 @@ STAGED = (
 MATCH_KEYS = (("phone_key", "phone"), ("email_key", "email"), ("name_key", "name"))
 BATCH_ROWS = 5000
 MAX_REPORTED_DUPLICATES = 1000
+# Lines of phones_not_matchable listed in the result (by line); its count has them all.
+MAX_REPORTED_PHONES = 100
 
 _staging_metadata = MetaData()
 STAGING = Table(
@@ -258,7 +260,13 @@ class ImportResult:
     ignored_columns: list[str] = field(default_factory=list)
     # duplicates inside the file that were skipped: {"line", "first_line", "key", "value"}
     duplicates: list[dict] = field(default_factory=list)
-    rejects_file: str | None = None
+    rejects_file: str | None = None  # the file written (never on a dry run)
+    # with --rejects: {"line", "reason"} of the first REPORTED_REJECTS bad rows by line
+    # (`rejected` counts them all); on a dry run this is the only place they show.
+    rejects: list[dict] = field(default_factory=list)
+    # phones stored as typed but not a match key (not a valid number): how many, and
+    # the first MAX_REPORTED_PHONES of their lines
+    phones_not_matchable: dict = field(default_factory=lambda: {"count": 0, "lines": []})
 
 
 class _Problems:
@@ -309,16 +317,18 @@ def import_customers(
     take_owner: bool = False,
     rejects: Path | None = None,
     progress: Progress | None = None,
+    rules: ClaimRules = NO_LIMITS,
 ) -> ImportResult:
     """Import customers from `path`; counts what was inserted, updated and unchanged.
 
     `rejects`: import the good rows and write the bad ones, with line and reason, to
-    this CSV file; without it any bad row refuses the whole file.
+    this CSV file (on a dry run only listed in the result); without it any bad row
+    refuses the whole file. `rules` give the capacities --take-owner must respect.
     """
     policy = OnDuplicate(on_duplicate)
     file = str(path)
-    if rejects is not None and _same_file(rejects, path):
-        raise BadInput(f"--rejects: {rejects} is the file being imported")
+    if rejects is not None:
+        check_rejects_path(rejects, path)
     # One import at a time: _write finds the new customers by id > the max id before
     # it, which a concurrent import's committed rows would break (PostgreSQL).
     serialize(session, "import")
@@ -348,22 +358,20 @@ def import_customers(
             for index in STAGING_INDEXES:
                 index.create(conn)
             _merge(session, now, actor, result, lay.labels, problems, policy, take_owner)
+            if take_owner:
+                _check_capacity(session, file, rules)
+            _phones_not_matchable(session, result)
             if rejects is not None:
-                _write_rejects(conn, rejects, source.header)
-                result.rejects_file = str(rejects)
+                result.rejects = _listed_rejects(conn)
+                if not dry_run:
+                    _write_rejects(conn, rejects, source.header)
+                    result.rejects_file = str(rejects)
             if not dry_run:
                 _write(session, now, actor, file, result, take_owner)
         finally:
             STAGING.drop(conn)
             REJECTS.drop(conn)
     return result
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _staged_rows(
@@ -441,10 +449,17 @@ def _staged_rows(
                 dates.append(None)
                 continue
             try:
-                dates.append(when(text))
+                moment = when(text)
             except BadInput:
                 problems.add(line, labels.get(key, key), text, "not a date (use ISO 8601)", cells)
                 break
+            # A future last contact makes idle_days negative and the customer is never
+            # recycled; a future created_at/owned_since is as wrong. Stamps compare as
+            # the database does (text in one fixed form on SQLite).
+            if moment > import_time:  # type: ignore[operator]
+                problems.add(line, labels.get(key, key), text, "in the future", cells)
+                break
+            dates.append(moment)
         else:
             created_at, owned_since, last_contact_at = dates
             created_at = created_at or import_time
@@ -520,6 +535,28 @@ def _merge(
         and_(s.customer_id.is_not(None), first.is_not(None)),
         s.match_by,
         literal("matches the same customer as line ") + cast(first, String),
+    ):
+        _take_problems(session, labels, problems)
+
+    # A phone or an e-mail says where to reach a company, not which one it is: a row
+    # matched by one but named as another company is refused, never a rename (names
+    # change by external_id or `customer edit`).
+    by_contact = s.match_by.in_(("phone_key", "email_key"))
+    stored = select(c.name_key).where(c.id == s.customer_id).scalar_subquery()
+    stored_name = select(c.name).where(c.id == s.customer_id).scalar_subquery()
+    if book_has_customers and _flag(
+        session,
+        and_(by_contact, s.customer_id.is_not(None), s.name_key.is_distinct_from(stored)),
+        s.match_by,
+        literal("same ")
+        + case((s.match_by == "phone_key", literal("phone")), else_=literal("e-mail"))
+        + literal(" as customer ")
+        + cast(s.customer_id, String)
+        + literal(" '")
+        + stored_name
+        + literal("', but this row's name is '")
+        + s.name
+        + literal("' (a name changes by external_id or `customer edit`)"),
     ):
         _take_problems(session, labels, problems)
 
@@ -764,26 +801,93 @@ def _new_owners(session: Session, take_owner: bool) -> list[str]:
 
 
 def _write_rejects(conn: Connection, path: Path, header: list[str]) -> None:
-    """line, reason, then the row's cells as read: UTF-8 with a BOM, for Excel."""
-    target = path.resolve()
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with open(handle, "w", newline="", encoding="utf-8-sig") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "reason", *header])
-            rows = conn.execute(
-                select(REJECTS.c.line, REJECTS.c.reason, REJECTS.c.raw).order_by(REJECTS.c.line)
+    """The rejects file: line, reason, then the row's cells as read (sources.write_rejects)."""
+    rows = conn.execute(
+        select(REJECTS.c.line, REJECTS.c.reason, REJECTS.c.raw).order_by(REJECTS.c.line)
+    )
+    write_rejects(
+        path, header, ((line, why, json.loads(raw) if raw else None) for line, why, raw in rows)
+    )
+
+
+def _listed_rejects(conn: Connection) -> list[dict]:
+    """The first REPORTED_REJECTS bad rows by line, as {"line", "reason"}."""
+    rows = conn.execute(
+        select(REJECTS.c.line, REJECTS.c.reason).order_by(REJECTS.c.line).limit(REPORTED_REJECTS)
+    )
+    return [{"line": line, "reason": reason} for line, reason in rows]
+
+
+def _phones_not_matchable(session: Session, result: ImportResult) -> None:
+    """Count the rows to be imported whose phone is kept but is no match key (phone_key)."""
+    s = STAGING.c
+    unkeyed = and_(s.phone.is_not(None), s.phone_key.is_(None))
+    count = _count(session, select(func.count()).select_from(STAGING).where(unkeyed))
+    lines: list[int] = []
+    if count:
+        lines = list(
+            session.execute(
+                select(s.line).where(unkeyed).order_by(s.line).limit(MAX_REPORTED_PHONES)
+            ).scalars()
+        )
+    result.phones_not_matchable = {"count": count, "lines": lines}
+
+
+def _check_capacity(session: Session, file: str, rules: ClaimRules) -> None:
+    """--take-owner: refuse the file if a rep receiving matched customers would pass capacity.
+
+    What the rep would own after the import: owned now, less the matched customers the
+    file moves away from them, plus those it moves to them and the new ones it gives
+    them. Counted per rep in one grouped pass over the staging table.
+    """
+    s, c = STAGING.c, Customer.__table__.c
+    r = Rep.__table__.c
+    takes = and_(s.customer_id.is_not(None), or_(r.id.is_(None), c.owner_id.is_distinct_from(r.id)))
+    one = literal(1)
+    incoming = session.execute(
+        select(
+            s.owner,
+            func.sum(case((takes, one), else_=0)),
+            func.sum(case((s.customer_id.is_(None), one), else_=0)),
+        )
+        .select_from(
+            STAGING.outerjoin(Customer, c.id == s.customer_id).outerjoin(Rep, r.name == s.owner)
+        )
+        .where(s.owner.is_not(None))
+        .group_by(s.owner)
+        .having(func.sum(case((takes, one), else_=0)) > 0)
+    ).all()
+    if not incoming:
+        return
+    names = [name for name, _taken, _new in incoming]
+    known = session.execute(select(Rep).where(Rep.name.in_(names))).scalars()
+    reps = {rep.name: rep for rep in known}
+    # A rep the import creates has the role rep, and that role's default capacity.
+    receivers = [(reps.get(n) or Rep(name=n, role=Role.rep.value), t, w) for n, t, w in incoming]
+    capped = [(rep, t, w) for rep, t, w in receivers if rules.capacity_of(rep) is not None]
+    if not capped:
+        return
+    ids = [rep.id for rep, _t, _w in capped if rep.id is not None]
+    lock_reps(session, ids)  # an assign running now must not fill them meanwhile (PostgreSQL)
+    owned = owned_counts(session, ids)
+    leaving: dict[int, int] = {}
+    if ids:
+        leaving.update(
+            session.execute(
+                select(c.owner_id, func.count())
+                .select_from(
+                    STAGING.join(Customer, c.id == s.customer_id).outerjoin(Rep, r.name == s.owner)
+                )
+                .where(s.owner.is_not(None), c.owner_id.in_(ids), takes)
+                .group_by(c.owner_id)
+            ).all()
+        )
+    for rep, taken, new in sorted(capped, key=lambda item: item[0].name):
+        after = owned.get(rep.id, 0) - leaving.get(rep.id, 0) + int(taken) + int(new)
+        if after > rules.capacity_of(rep):  # type: ignore[operator]
+            raise Refused(
+                f"{file}: capacity: {rep.name} would own {after} of {rules.capacity_text(rep)}"
             )
-            for line, reason, raw in rows:
-                cells = json.loads(raw) if raw else []
-                writer.writerow([line, reason, *("" if c is None else c for c in cells)])
-        os.replace(temp, target)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise FileError(str(path), f"cannot write the rejects: {exc.strerror}") from exc
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _write(

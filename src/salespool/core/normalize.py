@@ -37,8 +37,11 @@ def email_key(value: str | None) -> str | None:
 def phone_key(value: str | None, region: str = "CN") -> str | None:
     """A phone number as matched: E.164 (`+8613800138000`), the default country `region`.
 
-    A number phonenumbers cannot read keeps a key of its digits (and a leading +),
-    so it still matches the same spelling; no error: the original is kept for display.
+    Only a number valid for its region gets a key (a Chinese mobile, 1[3-9] and nine
+    digits, is taken as valid without asking phonenumbers). Anything else (`0`, `n/a`,
+    `12345`, an extension) has none: placeholders people type into a required phone
+    field would otherwise make different companies one customer. No error either way:
+    the original is kept for display.
     """
     if value is None:
         return None
@@ -60,7 +63,7 @@ def _phone_key(value: str, region: str = "CN") -> str | None:
         mobile = _CN_MOBILE.match(compact)
         if mobile:
             return "+86" + mobile[1]
-    return _e164(text, region) or compact
+    return _e164(text, region)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -69,6 +72,8 @@ def _e164(text: str, region: str) -> str | None:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    # is_valid_number, not is_possible_number: "possible" is only a length check,
+    # which 12345 or 0000000 pass.
+    if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -32,10 +32,11 @@ import json
 import os
 import re
 import stat
+import tempfile
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -125,6 +126,67 @@ class ReadOptions:
     limits: Limits = field(default_factory=Limits)
 
 
+# How many would-be rejects a dry run lists (by line); the result's count has them all.
+REPORTED_REJECTS = 1000
+
+
+def check_rejects_path(rejects: Path, source: Path, option: str = "--rejects") -> None:
+    """Refuse, before any work, a rejects file that could not be written, in one line.
+
+    A missing or unwritable directory, a directory given as the file, or the file
+    being imported: found after an hour's import of a million rows this would be a
+    traceback, or the input overwritten. Nothing is left behind by the check.
+    """
+    if _same_path(rejects, source):
+        raise BadInput(f"{option}: {rejects} is the file being imported")
+    if rejects.is_dir():
+        raise BadInput(f"{option}: {rejects} is a directory (name a file in it)")
+    parent = rejects.parent
+    if not parent.is_dir():
+        raise BadInput(f"{option}: {rejects}: no such directory '{parent}'")
+    try:  # the real test, as the write will be done: permissions, read-only mounts
+        handle, probe = tempfile.mkstemp(prefix=f".{rejects.name}.", dir=parent)
+    except OSError as exc:
+        raise BadInput(f"{option}: {rejects}: cannot write in '{parent}': {exc.strerror}") from None
+    os.close(handle)
+    Path(probe).unlink(missing_ok=True)
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def write_rejects(
+    path: Path, header: list[str], rows: Iterable[tuple[int, str, list[str | None] | None]]
+) -> None:
+    """Write `(line, reason, cells)` rows as CSV: line, reason, then the row's cells as read.
+
+    UTF-8 with a BOM, for Excel; written to a temporary file beside `path` (mode 0600:
+    customer data) and moved into place, so a failed write leaves no half file.
+    """
+    target = path.resolve()
+    temp: str | None = None
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        with open(handle, "w", newline="", encoding="utf-8-sig") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "reason", *header])
+            for line, reason, cells in rows:
+                writer.writerow([line, reason, *("" if c is None else c for c in cells or [])])
+        os.replace(temp, target)
+    except OSError as exc:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        raise FileError(str(path), f"cannot write the rejects: {exc.strerror}") from exc
+    except BaseException:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        raise
+
+
 def shown(value: str, width: int = 60) -> str:
     """A cell as quoted in an error: one line, control characters escaped, cut short."""
     text = value if len(value) <= width else value[:width] + "..."
@@ -143,7 +205,9 @@ class RowError(BadInput):
     """A bad cell, reported as `file:line: column 'x': value 'y': why`."""
 
     def __init__(self, file: str, line: int, column: str | None, value: str | None, why: str):
-        super().__init__(f"{file}:{line}: {describe(column, value, why)}")
+        self.line = line
+        self.reason = describe(column, value, why)  # what a rejects file says of the row
+        super().__init__(f"{file}:{line}: {self.reason}")
 
 
 def describe(column: str | None, value: str | None, why: str) -> str:
