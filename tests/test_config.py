@@ -13,7 +13,8 @@ def test_defaults_without_a_file(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     shown = cli.json("config", "show")
     assert shown["file"] is None
-    assert shown["rules"]["recycle.days"] == {"value": 30, "source": "default"}
+    days = shown["rules"]["recycle.days"]
+    assert (days["value"], days["source"]) == (30, "default") and "idle days" in days["help"]
     assert shown["rules"]["recycle.stage_days.prospecting"]["value"] == 15
 
 
@@ -24,9 +25,11 @@ def test_values_come_with_their_file_and_line(cli, tmp_path):
         app, ["--db", cli.url, "--config", str(path), "config", "show", "--json"]
     )
     shown = json.loads(result.stdout)
-    assert shown["rules"]["recycle.days"] == {"value": 20, "source": f"{path}:4"}
-    assert shown["rules"]["recycle.level_days.A"] == {"value": 90, "source": f"{path}:7"}
-    assert shown["rules"]["timezone"]["value"] == "UTC"
+    rules = {key: (r["value"], r["source"]) for key, r in shown["rules"].items()}
+    assert rules["recycle.days"] == (20, f"{path}:4")
+    assert rules["recycle.level_days.A"] == (90, f"{path}:7")
+    assert rules["timezone"] == ("UTC", f"{path}:1")
+    assert "level A" in shown["rules"]["recycle.level_days.A"]["help"]
 
 
 def test_config_found_in_the_working_directory(cli, tmp_path, monkeypatch):
