@@ -13,7 +13,8 @@ def test_defaults_without_a_file(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     shown = cli.json("config", "show")
     assert shown["file"] is None
-    assert shown["rules"]["recycle.days"] == {"value": 30, "source": "default"}
+    days = shown["rules"]["recycle.days"]
+    assert (days["value"], days["source"]) == (30, "default") and "idle days" in days["help"]
     assert shown["rules"]["recycle.stage_days.prospecting"]["value"] == 15
 
 
@@ -24,9 +25,11 @@ def test_values_come_with_their_file_and_line(cli, tmp_path):
         app, ["--db", cli.url, "--config", str(path), "config", "show", "--json"]
     )
     shown = json.loads(result.stdout)
-    assert shown["rules"]["recycle.days"] == {"value": 20, "source": f"{path}:4"}
-    assert shown["rules"]["recycle.level_days.A"] == {"value": 90, "source": f"{path}:7"}
-    assert shown["rules"]["timezone"]["value"] == "UTC"
+    rules = {key: (r["value"], r["source"]) for key, r in shown["rules"].items()}
+    assert rules["recycle.days"] == (20, f"{path}:4")
+    assert rules["recycle.level_days.A"] == (90, f"{path}:7")
+    assert rules["timezone"] == ("UTC", f"{path}:1")
+    assert "level A" in shown["rules"]["recycle.level_days.A"]["help"]
 
 
 def test_config_found_in_the_working_directory(cli, tmp_path, monkeypatch):
@@ -62,3 +65,56 @@ def test_the_example_config_sets_every_rule(cli):
     rules = json.loads(result.stdout)["rules"]
     assert [key for key, rule in rules.items() if rule["source"] == "default"] == []
     assert rules["recycle.level_days.A"]["value"] == 90
+
+
+def _show(cli, tmp_path, *options: str, env: dict[str, str] | None = None):
+    # A rules file deep in a long path: its file:line is the widest cell of the table.
+    deep = tmp_path / "a_rather_long_directory_name_for_the_team" / "config"
+    deep.mkdir(parents=True)
+    path = deep / "salespool.toml"
+    path.write_text('timezone = "Asia/Shanghai"\n[coaching]\nfirst_negotiation_days = 40\n')
+    args = ["--db", cli.url, "--config", str(path), *options, "config", "show"]
+    result = cli.runner.invoke(
+        app, args, env={"COLUMNS": "80", "SALESPOOL_TZ": None, **(env or {})}
+    )
+    assert result.exit_code == 0, result.stderr
+    return path, result.stdout
+
+
+def test_config_show_never_breaks_a_key_at_80_columns(cli, tmp_path):
+    path, out = _show(cli, tmp_path)
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    firsts = [line.split()[0] for line in lines if line.startswith(" ") and line.split()]
+    keys = json.loads(_show_json(cli, path))["rules"]
+    for key in keys:
+        assert key in firsts, key  # whole, on one line
+    row = next(line for line in lines if "coaching.first_negotiation_days" in line)
+    assert "40" in row and "salespool.toml:3" in row
+
+
+def _show_json(cli, path) -> str:
+    args = ["--db", cli.url, "--config", str(path), "config", "show", "--json"]
+    return cli.runner.invoke(app, args, env={"SALESPOOL_TZ": None}).stdout
+
+
+def test_config_show_names_the_time_zone_in_effect_and_who_chose_it(cli, tmp_path, monkeypatch):
+    path, out = _show(cli, tmp_path)
+    assert "Asia/Shanghai" in out and "salespool.toml:1" in out
+    args = ["--db", cli.url, "--config", str(path), "config", "show", "--json"]
+    cases = [
+        ([], {}, ("Asia/Shanghai", f"{path}:1")),
+        (["--tz", "Europe/Paris"], {"SALESPOOL_TZ": "UTC"}, ("Europe/Paris", "--tz")),
+        ([], {"SALESPOOL_TZ": "UTC"}, ("UTC", "SALESPOOL_TZ")),
+    ]
+    for options, env, expected in cases:
+        result = cli.runner.invoke(app, [*options, *args], env={"SALESPOOL_TZ": None, **env})
+        zone = json.loads(result.stdout)["rules"]["timezone"]
+        assert (zone["value"], zone["source"]) == expected, (options, env)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    bare = cli.runner.invoke(
+        app, ["--db", cli.url, "config", "show", "--json"], env={"SALESPOOL_TZ": None}
+    )
+    zone = json.loads(bare.stdout)["rules"]["timezone"]
+    assert zone["source"] == "machine" and zone["value"]  # the machine's zone, named

@@ -268,3 +268,24 @@ def test_csv_has_the_hunting_columns(team):
     alice = rows[0]
     assert (alice["hunting"], alice["farming"], alice["order_follower"]) == ("1", "4", "True")
     assert alice["hunting_share_2026-11"] == "0.2"
+
+
+def test_an_imported_book_is_new_only_where_the_file_says_it_was_created_then(team, write_csv):
+    veteran = write_csv(
+        "客户名称,负责人,客户阶段,创建时间,最后跟进时间\n"
+        "老客户甲,bob,维系客户,2024-01-01,2026-11-03\n"
+        "老客户乙,bob,深耕客户,2023-05-01,2026-11-03\n"
+        "新线索丙,bob,寻找客户,2026-11-02,2026-11-03\n",
+        name="veteran.csv",
+    )
+    team("import", str(veteran), now="2026-11-04T09:00:00")
+    for name in ("老客户甲", "老客户乙", "新线索丙"):
+        team("log", name, "--rep", "bob", "--kind", "call", "--at", "2026-11-05T10:00")
+    bob = rep(team.json("report", "--since", "2026-11-01"), "bob")
+    assert bob["new_customers"] == 1  # only the lead created on 2 November
+    # The import is not a take from the pool: the two converted customers are farming.
+    assert (bob["hunting"], bob["farming"]) == (1, 2)
+    assert rep(team.json("report", "--since", "2026-11-03"), "bob")["new_customers"] == 0
+    # A report as of before the import knew none of it.
+    before = team.json("report", "--since", "2026-11-01", "--as-of", "2026-11-03T12:00")
+    assert rep(before, "bob")["new_customers"] == 0

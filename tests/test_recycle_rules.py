@@ -36,22 +36,25 @@ L4,Level A Won,bob,won,A,2026-01-01,2026-10-30T09:00:00
 """  # all idle exactly 30 days
 
 
-def test_no_flags_applies_the_default_rules_with_a_reason_each(book):
+def test_no_flags_applies_the_default_rules_with_a_reason_each(book, write_csv):
+    book("import", str(write_csv(UNCONVERTED)))
     use_rules(book)  # an empty [recycle]: every default
     result = book.json("recycle")
     assert result["days"] is None and result["count"] == 3
     assert [(r["id"], r["rule"], r["reason"], r["idle_days"]) for r in result["recycled"]] == [
         (1, "idle", "idle 30+ days (stage negotiating)", 58),
-        (2, "unconverted", "unconverted: owned 90+ days, no deal", 9),
         (3, "idle", "idle 15+ days (stage prospecting)", 273),
+        (6, "unconverted", "unconverted: owned 90+ days, no deal", 1),
     ]
-    assert book.sql("select customer_id, kind, reason from event where kind = 'recycled'") == [
+    recycled = "select customer_id, kind, reason from event where kind = 'recycled' order by 1"
+    assert book.sql(recycled) == [
         (1, "recycled", "idle 30+ days (stage negotiating)"),
-        (2, "recycled", "unconverted: owned 90+ days, no deal"),
         (3, "recycled", "idle 15+ days (stage prospecting)"),
+        (6, "recycled", "unconverted: owned 90+ days, no deal"),
     ]
-    assert pool_ids(book) == {"C1", "C2", "C3", "C4", "C5"}
-    history = book.json("history", "C2")
+    # C2 is `won` (converted), called 9 days ago: no deal on file does not make it unconverted.
+    assert pool_ids(book) == {"C1", "C3", "C4", "C5", "U1"}
+    history = book.json("history", "U1")
     assert history[-1]["kind"] == "recycled"
     assert history[-1]["reason"] == "unconverted: owned 90+ days, no deal"
 
@@ -98,19 +101,15 @@ def test_days_overrides_every_threshold_and_the_unconverted_rule(cli, write_csv)
     assert {r["rule"] for r in result["recycled"]} == {"idle"}
 
 
-def test_days_does_not_take_the_unconverted(book):
+def test_days_does_not_take_the_unconverted(book, write_csv):
+    book("import", str(write_csv(UNCONVERTED)))
     use_rules(book)
-    # C2 was called 9 days ago but never bought in 300 days: only the rules take it.
+    # U1 was called yesterday but never bought in 90 days: only the rules take it.
     assert set(taken(book.json("recycle", "--days", "10", "--dry-run"))) == {
         "Acme Logistics",
         "Blue River Foods",
     }
-    assert "上海华瑞科技有限公司" in taken(book.json("recycle", "--dry-run"))
-
-
-UNCONVERTED = """external_id,name,owner,stage,owned_since,last_contact_at
-U1,Busy Lead,alice,negotiating,2026-08-31T09:00:00,2026-11-28
-"""  # owned exactly 90 days, called yesterday
+    assert "Busy Lead" in taken(book.json("recycle", "--dry-run"))
 
 
 def test_unconverted_exactly_at_the_boundary(cli, write_csv):
@@ -132,29 +131,32 @@ def test_unconverted_zero_turns_the_rule_off(cli, write_csv):
     assert cli.json("recycle", "--dry-run", now="2026-12-20T09:00")["count"] == 1
 
 
-def test_a_deal_since_owned_since_converts_but_an_older_one_does_not(cli, write_csv):
+def test_any_deal_converts_even_one_before_this_owner(cli, write_csv):
     cli("import", str(write_csv(UNCONVERTED)))
     use_rules(cli, unconverted_days=90, deal_exempt_days=0)
-    cli("deal", "U1", "--amount", "100", "--at", "2026-08-01")  # before alice got it
-    cli("log", "U1", "--rep", "alice", "--kind", "call", "--at", "2026-11-28")
     assert cli.json("recycle", "--dry-run")["count"] == 1
-    cli("deal", "U1", "--amount", "100", "--at", "2026-09-10")  # alice's deal
+    cli("deal", "U1", "--amount", "100", "--at", "2026-08-01")  # before alice got it
     cli("log", "U1", "--rep", "alice", "--kind", "call", "--at", "2026-11-28")
     assert cli.json("recycle", "--dry-run")["count"] == 0
 
 
 def test_unconverted_counts_from_owned_since(book):
     use_rules(book)
-    book("release", "C2")
-    book("claim", "C2", "--rep", "bob")
-    assert "上海华瑞科技有限公司" not in taken(book.json("recycle", "--dry-run"))
-    book("log", "C2", "--rep", "bob", "--kind", "call", now="2027-02-20T09:00:00")
-    # 90 days after bob got it, called a week ago: unconverted, not idle.
-    assert "上海华瑞科技有限公司" not in taken(
+    book("release", "C3")  # bob's prospect since March
+    book("claim", "C3", "--rep", "alice")
+    assert "Blue River Foods" not in taken(book.json("recycle", "--dry-run"))
+    book("log", "C3", "--rep", "alice", "--kind", "call", now="2027-02-20T09:00:00")
+    # 90 days after alice got it, called a week ago: unconverted, not idle.
+    assert "Blue River Foods" not in taken(
         book.json("recycle", "--dry-run", now="2027-02-27T08:59:59")
     )
     later = taken(book.json("recycle", "--dry-run", now="2027-02-27T09:00:00"))
-    assert later["上海华瑞科技有限公司"] == "unconverted: owned 90+ days, no deal"
+    assert later["Blue River Foods"] == "unconverted: owned 90+ days, no deal"
+
+
+UNCONVERTED = """external_id,name,owner,stage,owned_since,last_contact_at
+U1,Busy Lead,alice,negotiating,2026-08-31T09:00:00,2026-11-28
+"""  # owned exactly 90 days, called yesterday
 
 
 EXEMPT = """external_id,name,owner,stage,owned_since
@@ -191,7 +193,8 @@ def test_recycled_today_then_handed_over_is_never_recycled_today_by_the_rules(bo
     assert "Acme Logistics" in taken(book.json("recycle", "--dry-run", now="2026-11-30T09:00"))
 
 
-def test_human_output_names_the_rule(book):
+def test_human_output_names_the_rule(book, write_csv):
+    book("import", str(write_csv(UNCONVERTED)))
     use_rules(book)
     out = book("recycle", "--dry-run").stdout
     assert "would recycle 3 customers by the rules into the pool" in out

@@ -44,6 +44,15 @@ def test_inactive_and_active_show_in_rep_list(book):
     assert {r["name"]: r["active"] for r in book.json("rep", "list")}["bob"] is True
 
 
+def test_a_rep_who_left_is_listed_as_left_not_active(book):
+    book("rep", "leave", "bob")
+    listed = {r["name"]: (r["active"], r["status"]) for r in book.json("rep", "list", "--all")}
+    assert listed == {"alice": (True, "active"), "bob": (False, "left")}
+    bob = next(line for line in book("rep", "list", "--all").stdout.splitlines() if "bob" in line)
+    assert " left " in f"{bob} " and "active" not in bob
+    assert [r["name"] for r in book.json("rep", "list")] == ["alice"]
+
+
 def test_refusals_change_nothing(book):
     assert "nothing to set" in book.fails("rep", "set", "bob").stderr
     assert "cannot coach themselves" in book.fails("rep", "set", "bob", "--coach", "bob").stderr

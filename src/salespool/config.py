@@ -123,7 +123,12 @@ STAGE_DAYS = {
 ROLE_CAPACITY = {Role.rookie: 30, Role.rep: 200, Role.coach: 150, Role.manager: 0}
 
 RULES: list[Rule] = [
-    Rule("timezone", None, _timezone, "time zone typed dates are read in (default: machine's)"),
+    Rule(
+        "timezone",
+        None,
+        _timezone,
+        "time zone typed dates are read in (--tz or SALESPOOL_TZ first; else the machine's)",
+    ),
     Rule("phone_region", "CN", _region, "region for phone numbers written without +country"),
     Rule("recycle.days", 30, _days, "idle days before recycling, for stages/levels not listed"),
     *(
@@ -134,7 +139,8 @@ RULES: list[Rule] = [
         "recycle.unconverted_days",
         90,
         _days_or_off,
-        "owned this long with no deal ever: back to the pool even if called (0 = off)",
+        "owned this long and never won (still prospecting or negotiating, no deal ever): "
+        "back to the pool even if called (0 = off)",
     ),
     Rule("recycle.deal_exempt_days", 30, _days_or_off, "a deal this recent exempts (0 = off)"),
     *(
@@ -161,6 +167,8 @@ RULES: list[Rule] = [
 ]
 # Tables whose keys are open-ended (customer levels are the team's own labels).
 OPEN_TABLES = {"recycle.level_days": _days}
+OPEN_HELP = {"recycle.level_days": "idle days for level {}, before its stage's"}
+MACHINE = "machine"  # the source of a time zone nobody configured
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,7 @@ class Setting:
     key: str
     value: Any
     source: str
+    help: str = ""
 
 
 @dataclass
@@ -198,6 +207,12 @@ class Config:
         """The role's default capacity (0 means the role owns no customers)."""
         return self.settings[f"claims.capacity.{role}"].value
 
+    def zone_in_effect(self, zone: str, source: str) -> None:
+        """Record the time zone commands actually use and who chose it (`--tz`,
+        `SALESPOOL_TZ`, file:line or `machine`), so `config show` tells the truth."""
+        meaning = self.settings["timezone"].help
+        self.settings["timezone"] = Setting("timezone", zone, source, meaning)
+
     def rows(self) -> list[Setting]:
         return sorted(self.settings.values(), key=lambda s: s.key)
 
@@ -226,7 +241,7 @@ def load_config(explicit: str | None = None) -> Config:
     path = find_config_file(explicit)
     config = Config(path=path)
     for rule in RULES:
-        config.settings[rule.key] = Setting(rule.key, rule.default, "default")
+        config.settings[rule.key] = Setting(rule.key, rule.default, "default", rule.help)
     if path is None:
         return config
     try:
@@ -244,10 +259,18 @@ def load_config(explicit: str | None = None) -> Config:
         if check is None:
             raise BadInput(f"{where}: unknown key '{key}' (see `salespool config show`)")
         try:
-            config.settings[key] = Setting(key, check(value), where)
+            config.settings[key] = Setting(key, check(value), where, _help_of(key))
         except ValueError as exc:
             raise BadInput(f"{where}: key '{key}': value {value!r} {exc}") from None
     return config
+
+
+def _help_of(key: str) -> str:
+    rule = next((r for r in RULES if r.key == key), None)
+    if rule is not None:
+        return rule.help
+    prefix, _, last = key.rpartition(".")
+    return OPEN_HELP.get(prefix, "").format(last)
 
 
 def _open_table_check(key: str) -> Callable[[Any], Any] | None:

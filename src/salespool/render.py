@@ -133,6 +133,7 @@ class Col:
     header: str
     justify: str = "left"
     fmt: Callable[[Any], str] | None = None
+    no_wrap: bool = False  # an identifier people copy (a rule key): never broken
 
 
 class Output:
@@ -211,7 +212,7 @@ class Output:
         """A rich table of the given columns."""
         table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
         for col in columns:
-            table.add_column(col.header, justify=col.justify, overflow="fold")
+            table.add_column(col.header, justify=col.justify, overflow="fold", no_wrap=col.no_wrap)
         for item in items:
             get = item.get if isinstance(item, dict) else lambda k, i=item: getattr(i, k, None)
             table.add_row(*(Text(self.cell(get(c.key), c)) for c in columns))

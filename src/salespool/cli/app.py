@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 
 from salespool import __version__
 from salespool.clock import Clock
-from salespool.config import Config, load_config
+from salespool.config import MACHINE, Config, load_config
 from salespool.errors import Locked, SalespoolError
 from salespool.models import SCHEMA_VERSION
 from salespool.render import Format, Output, choose_format, error, note
@@ -173,6 +173,13 @@ def main_options(
     except SalespoolError as exc:
         error(str(exc))
         raise typer.Exit(EXIT_ERROR) from None
+    if tz:
+        # Compared by name: typer bundles its own copy of click's ParameterSource.
+        from_env = getattr(ctx.get_parameter_source("tz"), "name", "") == "ENVIRONMENT"
+        zone_source = "SALESPOOL_TZ" if from_env else "--tz"
+    else:
+        zone_source = rules.settings["timezone"].source if zone else MACHINE
+    rules.zone_in_effect(clock.tz, zone_source)
     actor = os.environ.get("SALESPOOL_ACTOR") or _login()
     ctx.obj = State(db=db, clock=clock, actor=actor, config=rules)
     ctx.call_on_close(ctx.obj.close)

@@ -75,7 +75,7 @@ REP_COLUMNS = [
     Col("coach", "coach"),
     Col("customers", "customers", "right"),
     Col("capacity", "capacity", "right"),
-    Col("active", "status", fmt=lambda active: "active" if active else "inactive"),
+    Col("status", "status"),
     Col("hired_at", "hired"),
 ]
 
@@ -141,7 +141,7 @@ def rep_set(
             role_capacity=role_capacity,
             active=active,
         )
-    status = "active" if view.active else "inactive"
+    status = view.status
     cap = view.capacity if view.capacity is not None else "role default"
     coached = f", coached by {view.coach}" if view.coach else ""
     st.output(as_json).record(view, f"{view.name}: {view.role}, capacity {cap}, {status}{coached}")

@@ -7,7 +7,12 @@ written, so the report is a plain GROUP BY), or when the rep took that customer 
 the pool (claimed, or assigned out of the pool) within the same window. It is
 *farming* when the customer stood in `won`, `maintaining` or `deepening`.
 Follow-ups on `lost` customers count as neither. The hunting share is
-hunting / (hunting + farming), none without either.
+hunting / (hunting + farming), none without either. An import is not a take: a
+customer imported to a rep is hunting or farming by its stage alone.
+
+*New customers* in a window are those claimed by or assigned to the rep in it,
+and those imported to the rep whose `created_at` (the file's creation date)
+falls in it: importing a veteran's book does not make it new business.
 
 A rep is an *order-follower* when their hunting share stays strictly under the
 threshold over the last N periods (calendar weeks or months in the team's time
@@ -27,19 +32,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pendulum
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, union
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from salespool.clock import to_db
 from salespool.core.tally import Span, by_stage
-from salespool.models import Event, EventKind, FollowUp, Stage
+from salespool.models import Customer, Event, EventKind, FollowUp, Stage
 
 HUNTING_STAGES = (Stage.prospecting.value, Stage.negotiating.value)
 FARMING_STAGES = (Stage.won.value, Stage.maintaining.value, Stage.deepening.value)
+# The events that bring a customer into a rep's book as new business. An import is
+# not one of them: it only records a book that existed before (see `acquired`).
 TAKEN_FROM_POOL = (EventKind.claimed.value, EventKind.assigned.value)
-# Events that bring a customer into a rep's book: new business for the report.
-ACQUIRED = (EventKind.claimed.value, EventKind.assigned.value, EventKind.imported.value)
 _HUNT, _FARM, _OTHER = "hunting", "farming", "other"
 WINDOW = "window"  # the report's own window, beside the periods 0..N-1
 
@@ -179,19 +184,31 @@ def _taken_in(rep_ids: list[int], start: datetime, stop: datetime):
 def acquired(
     session: Session, rep_ids: list[int], start: datetime, end: datetime
 ) -> dict[int, int]:
-    """Customers claimed, assigned or imported to each rep between `start` and `end`."""
+    """New customers per rep between `start` and `end`, both included: those claimed or
+    assigned to them then, and those imported to them whose `created_at` (the file's
+    creation date) falls then. Importing a veteran's book makes none of it new."""
     if not rep_ids:
         return {}
-    query = (
-        select(Event.to_rep_id, func.count(Event.customer_id.distinct()))
+    start, end = to_db(start), to_db(end)
+    taken = select(Event.to_rep_id.label("rep_id"), Event.customer_id).where(
+        Event.to_rep_id.in_(rep_ids),
+        Event.kind.in_(TAKEN_FROM_POOL),
+        Event.at >= start,
+        Event.at <= end,
+    )
+    created = (
+        select(Event.to_rep_id, Event.customer_id)
+        .join(Customer, Customer.id == Event.customer_id)
         .where(
             Event.to_rep_id.in_(rep_ids),
-            Event.kind.in_(ACQUIRED),
-            Event.at >= to_db(start),
-            Event.at <= to_db(end),
+            Event.kind == EventKind.imported.value,
+            Event.at <= end,  # a report as of a past moment knew only what was imported by then
+            Customer.created_at >= start,
+            Customer.created_at <= end,
         )
-        .group_by(Event.to_rep_id)
     )
+    new = union(taken, created).subquery()  # UNION: a customer counts once per rep
+    query = select(new.c.rep_id, func.count()).group_by(new.c.rep_id)
     return dict(session.execute(query).all())
 
 

@@ -8,15 +8,21 @@ condition serves `recycle` (T = now), `due` (T = now + N days) and `simulate`:
   for the customer's level when that level is listed, else
   `recycle.stage_days` for its stage, else `recycle.days` — one SQL CASE.
   `--days N` replaces all of them with N.
-- **unconverted**: owned for `recycle.unconverted_days` (from owned_since) with
-  no deal since owned_since, even if it is being called. 0 turns it off, and so
-  does `--days N` (which means exactly "idle N days or more").
+- **unconverted**: never won — still `prospecting` or `negotiating` with no deal
+  ever — and owned for `recycle.unconverted_days` (from owned_since), even if it
+  is being called. A customer that bought, or stands in won/maintaining/
+  deepening/lost, is never "unconverted". 0 turns the rule off, and so does
+  `--days N` (which means exactly "idle N days or more").
 - **exemptions** (always apply): a deal less than `recycle.deal_exempt_days`
   ago; a lock (locked_at set, locked_until null or later than T).
 
+A voided deal counts nowhere: not as a deal, not for the exemption.
+
 When a customer meets both rules the reason names the idle one. Each
 condition only grows true with T (idleness grows, exemptions expire), so "will
-be recycled by T" is the same condition evaluated at T.
+be recycled by T" is the same condition evaluated at T: `recycle` and
+`simulate` evaluate `recyclable_at`, and `due` selects with it and dates each
+customer from the same pieces (threshold, `never_won`, `last_live_deal`, `own_lock`).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days, to_db
@@ -51,11 +58,13 @@ from salespool.core.customers import idle_since
 from salespool.core.reps import find_rep
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput
-from salespool.models import Customer, Deal, EventKind, Rep
+from salespool.models import Customer, Deal, EventKind, Rep, Stage
 from salespool.store import tune_for_bulk
 
 IDLE = "idle"
 UNCONVERTED = "unconverted"
+# The stages of a customer that was never won: the only ones the unconverted rule takes.
+NEVER_WON_STAGES = (Stage.prospecting.value, Stage.negotiating.value)
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,11 @@ class RecycleRules:
         if days < 1:
             raise BadInput(f"--days: {days} must be 1 or more (a customer handed over today stays)")
         return RecycleRules(days=days, deal_exempt_days=self.deal_exempt_days, overridden=True)
+
+    @property
+    def unconverted_on(self) -> bool:
+        """Whether the unconverted rule applies at all (off at 0 and under `--days N`)."""
+        return not self.overridden and self.unconverted_days > 0
 
     def unconverted_reason(self) -> str:
         return f"unconverted: owned {self.unconverted_days}+ days, no deal"
@@ -197,48 +211,49 @@ def idle_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
     return idle_since() <= _case(whens, _when(at - timedelta(days=rules.days)))
 
 
-def converted() -> ColumnElement[bool]:
-    """SQL: a deal since the current owner got the customer."""
+def live_deals() -> Select:
+    """SQL: the customer's deals that count (a voided deal counts nowhere)."""
+    return select(Deal.id).where(Deal.customer_id == Customer.id, Deal.voided_at.is_(None))
+
+
+def last_live_deal() -> ColumnElement:
+    """SQL: the moment of the customer's latest deal that counts, or NULL."""
     return (
-        select(Deal.id)
-        .where(
-            Deal.customer_id == Customer.id,
-            Deal.at >= Customer.owned_since,
-            Deal.voided_at.is_(None),
-        )
-        .exists()
+        select(func.max(Deal.at))
+        .where(Deal.customer_id == Customer.id, Deal.voided_at.is_(None))
+        .scalar_subquery()
     )
 
 
+def never_won() -> ColumnElement[bool]:
+    """SQL: still prospecting or negotiating, and no deal ever (any owner's)."""
+    return and_(Customer.stage.in_(NEVER_WON_STAGES), ~live_deals().exists())
+
+
 def unconverted_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
-    """SQL: owned `unconverted_days` or more at `at`, with no deal since owned_since."""
-    if rules.overridden or not rules.unconverted_days:
+    """SQL: never won, and owned `unconverted_days` or more at `at`."""
+    if not rules.unconverted_on:
         return false()
     owned_by = _when(at - timedelta(days=rules.unconverted_days))
-    return and_(Customer.owned_since <= owned_by, ~converted())
+    return and_(Customer.owned_since <= owned_by, never_won())
+
+
+def own_lock() -> ColumnElement[bool]:
+    """SQL: a lock set while the current owner had the customer (whatever its end)."""
+    # A lock guards the owner who had it when it was set: one left over from an
+    # earlier owner (released, rep left) does not protect the next one.
+    return and_(Customer.locked_at.is_not(None), Customer.locked_at >= Customer.owned_since)
 
 
 def exempt_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
     """SQL: protected at `at` by a lock, or by a deal less than `deal_exempt_days` before."""
-    # A lock guards the owner who had it when it was set: one left over from an
-    # earlier owner (released, rep left) does not protect the next one.
     locked = and_(
-        Customer.locked_at.is_not(None),
-        Customer.locked_at >= Customer.owned_since,
-        or_(Customer.locked_until.is_(None), Customer.locked_until > _when(at)),
+        own_lock(), or_(Customer.locked_until.is_(None), Customer.locked_until > _when(at))
     )
     if not rules.deal_exempt_days:
         return locked
-    recent = (
-        select(Deal.id)
-        .where(
-            Deal.customer_id == Customer.id,
-            Deal.at > _when(at - timedelta(days=rules.deal_exempt_days)),
-            Deal.voided_at.is_(None),
-        )
-        .exists()
-    )
-    return or_(locked, recent)
+    since = _when(at - timedelta(days=rules.deal_exempt_days))
+    return or_(locked, live_deals().where(Deal.at > since).exists())
 
 
 def recyclable_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
@@ -252,7 +267,7 @@ def recyclable_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
 
 def _rule_and_reason(rules: RecycleRules, now: datetime) -> tuple[ColumnElement, ColumnElement]:
     """SQL: which rule takes each recyclable customer, and the reason it writes."""
-    if rules.overridden or not rules.unconverted_days:
+    if not rules.unconverted_on:
         return literal(IDLE), idle_reason(rules)
     idle = idle_at(rules, now)
     return (
@@ -376,11 +391,6 @@ def due(
         raise BadInput(f"--within: {within} must be 0 or more")
     rules = rules or RecycleRules()
     horizon = now + timedelta(days=within)
-    last_deal = (
-        select(func.max(Deal.at))
-        .where(Deal.customer_id == Customer.id, Deal.voided_at.is_(None))
-        .scalar_subquery()
-    )
     query = (
         select(
             Customer.id,
@@ -392,9 +402,9 @@ def due(
             Customer.owned_since,
             threshold(rules),
             idle_reason(rules),
-            converted(),
-            last_deal,
-            Customer.locked_at,
+            never_won(),
+            last_live_deal(),
+            own_lock(),
             Customer.locked_until,
         )
         .join(Rep, Rep.id == Customer.owner_id)
@@ -407,16 +417,17 @@ def due(
     items = []
     for row in session.execute(query):
         (cid, name, owner, stage, level, since, owned, idle_limit, idle_why) = row[:9]
-        has_deal, deal_at, locked_at, locked_until = row[9:]
-        since, owned, locked_at = from_db(since), from_db(owned), from_db(locked_at)
+        unwon, deal_at, locked, locked_until = row[9:]
+        since, owned = from_db(since), from_db(owned)
+        # The moment each SQL condition of recyclable_at turns: the same pieces, in order.
         idle_from = since + timedelta(days=idle_limit)
         fires = idle_from
-        if rules.unconverted_days and not rules.overridden and not has_deal:
+        if rules.unconverted_on and unwon:
             fires = min(fires, owned + timedelta(days=rules.unconverted_days))
         # Exemptions only postpone: recyclable from the moment the last one ends.
         if rules.deal_exempt_days and deal_at is not None:
             fires = max(fires, from_db(deal_at) + timedelta(days=rules.deal_exempt_days))
-        if locked_until is not None and locked_at is not None and locked_at >= owned:
+        if locked and locked_until is not None:  # an open-ended lock is never due
             fires = max(fires, from_db(locked_until))
         when = max(fires, now)
         by_idle = idle_from <= when

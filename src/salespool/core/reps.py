@@ -24,7 +24,15 @@ class RepView:
     customers: int
     hired_at: datetime | None
     left_at: datetime | None
-    active: bool = True
+    active: bool = True  # False for a rep who is inactive or has left
+    status: str = "active"  # active, inactive or left
+
+
+def rep_status(active: bool, left_at: datetime | None) -> str:
+    """`left` once the rep has left, else `active` or `inactive` (paused)."""
+    if left_at is not None:
+        return "left"
+    return "active" if active else "inactive"
 
 
 @dataclass
@@ -104,7 +112,10 @@ def list_reps(session: Session, include_left: bool = False) -> list[RepView]:
             customers=count,
             hired_at=from_db(rep.hired_at),
             left_at=from_db(rep.left_at),
-            active=rep.active,
+            # A rep who left keeps active=True in the row (it is the pause switch),
+            # but receives nothing and is not active in any sense a reader means.
+            active=rep.active and rep.left_at is None,
+            status=rep_status(rep.active, rep.left_at),
         )
         for rep, coach_name, count in session.execute(query)
     ]
