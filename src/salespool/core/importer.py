@@ -28,10 +28,6 @@ with a rejects file, bad rows are written there instead and the rest imported.
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +37,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
-    Connection,
     DateTime,
     Index,
     Integer,
@@ -65,15 +60,18 @@ from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
 from salespool.core.normalize import email_key, phone_key, text_key
+from salespool.core.rejects import REJECTS
+from salespool.core.rejects import Problems as _Problems
+from salespool.core.rejects import raw_cells as _raw
+from salespool.core.rejects import same_file as _same_file
+from salespool.core.rejects import write_rejects as _write_rejects
 from salespool.core.sources import (
-    FileError,
     Layout,
     Progress,
     ReadOptions,
     RowError,
     Source,
     clean,
-    describe,
     layout,
     open_source,
 )
@@ -207,14 +205,6 @@ STAGING = Table(
     Column("email_key", String),
     prefixes=["TEMPORARY"],
 )
-REJECTS = Table(
-    "import_rejects",
-    _staging_metadata,
-    Column("line", Integer, primary_key=True),
-    Column("reason", Text, nullable=False),
-    Column("raw", Text),
-    prefixes=["TEMPORARY"],
-)
 _s = STAGING.c
 # Built after the rows are in: cheaper than keeping them up to date on every insert.
 STAGING_INDEXES = [
@@ -259,40 +249,6 @@ class ImportResult:
     # duplicates inside the file that were skipped: {"line", "first_line", "key", "value"}
     duplicates: list[dict] = field(default_factory=list)
     rejects_file: str | None = None
-
-
-class _Problems:
-    """Bad rows: refused at once (all or nothing), or kept for the rejects file."""
-
-    def __init__(self, conn: Connection, file: str, keep: bool) -> None:
-        self.conn, self.file, self.keep = conn, file, keep
-        self.batch: list[dict] = []
-        self.count = 0
-
-    def add(
-        self,
-        line: int,
-        column: str | None,
-        value: str | None,
-        why: str,
-        cells: list[str | None] | str | None,
-    ) -> None:
-        if not self.keep:
-            raise RowError(self.file, line, column, value, why)
-        raw = cells if isinstance(cells, str) or cells is None else _raw(cells)
-        self.batch.append({"line": line, "reason": describe(column, value, why), "raw": raw})
-        self.count += 1
-        if len(self.batch) >= BATCH_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.batch:
-            self.conn.execute(insert(REJECTS), self.batch)
-            self.batch = []
-
-
-def _raw(cells: list[str | None]) -> str:
-    return json.dumps(cells, ensure_ascii=False)
 
 
 def import_customers(
@@ -357,13 +313,6 @@ def import_customers(
             STAGING.drop(conn)
             REJECTS.drop(conn)
     return result
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _staged_rows(
@@ -761,29 +710,6 @@ def _new_owners(session: Session, take_owner: bool) -> list[str]:
             select(s.owner).where(scope, s.owner.is_not(None), ~known).distinct().order_by(s.owner)
         ).scalars()
     )
-
-
-def _write_rejects(conn: Connection, path: Path, header: list[str]) -> None:
-    """line, reason, then the row's cells as read: UTF-8 with a BOM, for Excel."""
-    target = path.resolve()
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with open(handle, "w", newline="", encoding="utf-8-sig") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "reason", *header])
-            rows = conn.execute(
-                select(REJECTS.c.line, REJECTS.c.reason, REJECTS.c.raw).order_by(REJECTS.c.line)
-            )
-            for line, reason, raw in rows:
-                cells = json.loads(raw) if raw else []
-                writer.writerow([line, reason, *("" if c is None else c for c in cells)])
-        os.replace(temp, target)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise FileError(str(path), f"cannot write the rejects: {exc.strerror}") from exc
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _write(
