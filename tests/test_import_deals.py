@@ -6,6 +6,8 @@ import csv
 
 import pytest
 from conftest import Cli, utc
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from salespool.core.deal_import import channel_of
 
@@ -294,3 +296,38 @@ def test_channel_labels():
     assert [channel_of(t) for t in ("线上", "网店", "电商", "Online")] == ["online"] * 4
     assert [channel_of(t) for t in ("线下", "直销", "直接", "DIRECT")] == ["direct"] * 4
     assert channel_of("phone") is None
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["D1", "D2", "", "D1 "]),
+            st.sampled_from(["C1", "C4", "Acme Logistics", "C9", "", "ＣＩ"]),
+            st.sampled_from(["1", "1,234.50", "¥100", "0", "1e3", "10.555", "", "x"]),
+            st.sampled_from(["online", "线上", "", "phone"]),
+            st.sampled_from(["2026-11-01", "2026-11-01T10:00:00+08:00", "2027-01-01", "x", ""]),
+            st.sampled_from(["alice", "zed", ""]),
+        ),
+        max_size=8,
+    ),
+    rejects=st.booleans(),
+)
+def test_random_deal_files_end_cleanly(team, tmp_path, rows, rejects):
+    path = tmp_path / "deals.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["deal_id", "customer", "amount", "channel", "at", "rep"])
+        writer.writerows(rows)
+    before = team.snapshot()
+    extra = ["--rejects", str(tmp_path / "bad.csv")] if rejects else []
+    result = team("import-deals", str(path), *extra, ok=False)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.exit_code in (0, 1), (result.exit_code, result.stderr, result.exception)
+    if result.exit_code == 1:
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+        assert team.snapshot() == before
