@@ -9,7 +9,8 @@
    third of the owned customers are idle 30 days or more at the bench time) and
    followups.csv (customer,rep,kind,note,at; K per customer: by its owner, or for
    a pool customer by a former rep, the newest one at the customer's last
-   contact). A data set generated with
+   contact) and deals.csv (deal_id,customer,amount,channel,at,rep: one per
+   customer on average, never after its last contact). A data set generated with
    the same parameters is reused.
 2. Runs each step as the real CLI in a child process
    (`python -m salespool --db DB --now 2026-11-29T09:00:00 --tz Asia/Shanghai ...`)
@@ -66,11 +67,22 @@ QUERY_MAX_RATIO = 1.5
 QUERY_MAX_SECONDS = 2.0
 MAX_RSS_MB = 300.0
 
-STEPS = ("startup", "import", "import-followups", "recycle", "assign", "report", "report-rep")
+STEPS = (
+    "startup",
+    "import",
+    "import-followups",
+    "import-deals",
+    "recycle",
+    "assign",
+    "report",
+    "report-rep",
+)
+IMPORT_STEPS = {"import", "import-followups", "import-deals"}
 STEP_HELP = {
     "startup": "python -m salespool --version: interpreter and CLI start-up, for scale",
     "import": "import customers.csv",
     "import-followups": "import-followups followups.csv",
+    "import-deals": "import-deals deals.csv",
     "recycle": f"recycle --days {RECYCLE_DAYS} --json",
     "assign": f"assign --to (x{ASSIGN_REPS}) --limit {ASSIGN_LIMIT} --json",
     "report": "report --json",
@@ -101,6 +113,12 @@ CUSTOMER_COLUMNS = (
     "last_contact_at",
 )
 FOLLOWUP_COLUMNS = ("customer", "rep", "kind", "note", "at")
+DEAL_COLUMNS = ("deal_id", "customer", "amount", "channel", "at", "rep")
+DEALS_VERSION = 1  # bump when the deal generator changes
+# Deals per customer, by customer number modulo 4: one per customer on average.
+DEALS_PER_CUSTOMER = (0, 1, 1, 2)
+# Channels as other CRMs write them: canonical, Chinese labels, or empty (direct).
+DEAL_CHANNELS = ("direct", "direct", "online", "线上", "线下", "")
 
 # --- the data set -----------------------------------------------------------------
 
@@ -194,6 +212,8 @@ class DataSet:
     idle: int  # owned customers idle RECYCLE_DAYS or more at the bench time
     seconds: float
     reused: bool
+    deals: Path | None = None
+    deal_rows: int = 0
 
 
 def _pick_stage(rng: random.Random) -> str:
@@ -225,8 +245,9 @@ def _company(rng: random.Random) -> tuple[str, str, str | None]:
 
 def _customer_rows(
     n: int, k: int, reps: list[str], seed: int, counts: dict[str, int]
-) -> Iterator[tuple[list[str], list[list[str]]]]:
-    """Each customer's CSV row and its follow-up rows, one customer at a time."""
+) -> Iterator[tuple[list[str], list[list[str]], tuple[int, int, str]]]:
+    """Each customer's CSV row, its follow-up rows, and (created, newest contact, the
+    rep who called: its owner, or a former rep for a pool customer), one at a time."""
     rng = random.Random(seed)
     year_ago = NOW_TS - 365 * DAY
     for i in range(1, n + 1):
@@ -295,6 +316,7 @@ def _customer_rows(
                 last_text,
             ],
             followups,
+            (created, newest, caller),
         )
 
 
@@ -323,7 +345,7 @@ def generate(workdir: Path, n: int, k: int, reps: int, seed: int, force: bool) -
         cw, fw = csv.writer(cf), csv.writer(ff)
         cw.writerow(CUSTOMER_COLUMNS)
         fw.writerow(FOLLOWUP_COLUMNS)
-        for row, rows in _customer_rows(n, k, names, seed, counts):
+        for row, rows, _meta in _customer_rows(n, k, names, seed, counts):
             cw.writerow(row)
             if rows:
                 fw.writerows(rows)
@@ -343,6 +365,67 @@ def generate(workdir: Path, n: int, k: int, reps: int, seed: int, force: bool) -
         seconds=time.perf_counter() - started,
         reused=False,
     )
+
+
+def _amount(rng: random.Random) -> str:
+    """An amount as CRMs export it: plain, or with thousands separators (a fifth)."""
+    minor = rng.randrange(10_000, 50_000_000)
+    units, cents = divmod(minor, 100)
+    return f"{units:,}.{cents:02d}" if rng.random() < 0.2 else f"{units}.{cents:02d}"
+
+
+def generate_deals(workdir: Path, n: int, k: int, reps: int, seed: int, force: bool) -> DataSet:
+    """Write deals.csv beside the customers (a pass over the same generator), or reuse it.
+
+    Deals fall between a customer's creation and its newest contact, so importing them
+    changes no one's idleness (recycle takes the same customers). A pool customer's
+    deals name their rep (the trail has no owner for them); a twentieth of the others
+    do too; the rest are credited from the trail. Its own random stream (seed + 1):
+    customers.csv and followups.csv are the same with or without it.
+    """
+    data = generate(workdir, n, k, reps, seed, force)
+    deals = workdir / "deals.csv"
+    manifest = workdir / "deals.json"
+    wanted = {"version": DEALS_VERSION, "customers": n, "k": k, "reps": reps, "seed": seed}
+    if not force and manifest.exists() and deals.exists():
+        try:
+            saved = json.loads(manifest.read_text())
+        except ValueError:
+            saved = {}
+        if saved.get("params") == wanted:
+            data.deals, data.deal_rows = deals, saved["rows"]
+            return data
+    manifest.unlink(missing_ok=True)
+    started = time.perf_counter()
+    rng = random.Random(seed + 1)
+    counts = {"owned": 0, "pool": 0, "idle": 0}
+    rows = 0
+    with deals.open("w", newline="", encoding="utf-8") as df:
+        writer = csv.writer(df)
+        writer.writerow(DEAL_COLUMNS)
+        for i, (row, _followups, meta) in enumerate(
+            _customer_rows(n, k, rep_names(reps), seed, counts), start=1
+        ):
+            created, newest, caller = meta
+            owner = row[CUSTOMER_COLUMNS.index("owner")]
+            for _ in range(DEALS_PER_CUSTOMER[i % len(DEALS_PER_CUSTOMER)]):
+                rows += 1
+                credited = caller if not owner or rng.random() < 0.05 else ""
+                writer.writerow(
+                    [
+                        f"D{rows:08d}",
+                        row[0],
+                        _amount(rng),
+                        rng.choice(DEAL_CHANNELS),
+                        local_iso(rng.randrange(created, newest + 1)),
+                        credited,
+                    ]
+                )
+    manifest.write_text(json.dumps({"params": wanted, "rows": rows}, indent=2))
+    data.deals, data.deal_rows = deals, rows
+    data.seconds += time.perf_counter() - started
+    data.reused = False
+    return data
 
 
 # --- running and measuring child processes ------------------------------------------
@@ -788,6 +871,24 @@ class Bench:
             row.reference_what = "sqlite3 CLI not found"
         return row
 
+    def step_import_deals(self) -> Row:
+        row = Row("import-deals", STEP_HELP["import-deals"], ratio_target=IMPORT_MAX_RATIO)
+        row.reference_what = "sqlite3 .import"
+        assert self.data.deals is not None
+        row.salespool = self.salespool(
+            "import-deals", "import-deals", str(self.data.deals), "--json", "--quiet"
+        )
+        out = self.json_out(row.salespool)
+        if isinstance(out, dict):
+            row.note = (
+                f"inserted {out.get('inserted')}, rejected {out.get('rejected')}, "
+                f"last contact moved {out.get('contact_moved')}"
+            )
+        row.reference = self.sqlite_import("ref-import-deals", self.data.deals, DEAL_COLUMNS)
+        if row.reference is None:
+            row.reference_what = "sqlite3 CLI not found"
+        return row
+
     def step_recycle(self) -> Row:
         row = Row(
             "recycle",
@@ -850,7 +951,7 @@ class Bench:
 
     def run(self, only: list[str]) -> None:
         snapshot = self.workdir / "imported.db"
-        imports = {"import", "import-followups"} & set(only)
+        imports = IMPORT_STEPS & set(only)
         if not imports and set(only) - {"startup"}:
             if snapshot.exists():
                 log(f"restoring {self.db.name} from {snapshot.name} (imports not selected)")
@@ -861,6 +962,7 @@ class Bench:
             "startup": self.step_startup,
             "import": self.step_import,
             "import-followups": self.step_import_followups,
+            "import-deals": self.step_import_deals,
             "recycle": self.step_recycle,
             "assign": self.step_assign,
             "report": self.step_report,
@@ -1038,8 +1140,8 @@ def write_results(
         "",
         f"Data: {data.customer_rows:,} customers ({data.owned:,} owned, {data.pool:,} in the "
         f"pool, {data.idle:,} owned and idle ≥ {RECYCLE_DAYS} days), {data.followup_rows:,} "
-        f"follow-ups, {bench.args.reps} reps, seed {bench.args.seed}; bench time "
-        f"{BENCH_NOW} {BENCH_TZ}.",
+        f"follow-ups, {data.deal_rows:,} deals, {bench.args.reps} reps, seed {bench.args.seed}; "
+        f"bench time {BENCH_NOW} {BENCH_TZ}.",
         "",
         markdown_table(bench.rows),
         "",
@@ -1127,14 +1229,14 @@ def main(argv: list[str] | None = None) -> int:
         print("sqlite3 CLI not found: the import reference is skipped", file=sys.stderr)
 
     log(f"data set: {n:,} customers, {k} follow-ups per customer, in {workdir}")
-    data = generate(workdir, n, k, args.reps, args.seed, args.regenerate)
+    data = generate_deals(workdir, n, k, args.reps, args.seed, args.regenerate)
     if data.reused:
         log("  reused the data set generated earlier with the same parameters")
     else:
         log(f"  generated in {data.seconds:.1f} s")
     log(
         f"  {data.customer_rows:,} customers ({data.pool:,} in the pool, {data.idle:,} idle "
-        f"≥ {RECYCLE_DAYS}d), {data.followup_rows:,} follow-ups; "
+        f"≥ {RECYCLE_DAYS}d), {data.followup_rows:,} follow-ups, {data.deal_rows:,} deals; "
         f"{data.customers.stat().st_size / 2**20:.0f} + "
         f"{data.followups.stat().st_size / 2**20:.0f} MiB"
     )

@@ -21,6 +21,7 @@ COMMANDS = [
     ["rep", "leave"],
     ["import"],
     ["import-followups"],
+    ["import-deals"],
     ["customers"],
     ["log"],
     ["deal"],

@@ -1,4 +1,4 @@
-"""Commands that bring files in: import (customers) and import-followups."""
+"""Commands that bring files in: import (customers), import-followups and import-deals."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import typer
 
 from salespool.cli.app import JsonOpt, app, state
 from salespool.cli.pool import claim_rules
-from salespool.core import followup_import, importer
+from salespool.core import deal_import, followup_import, importer
 from salespool.core.importer import OnDuplicate
 from salespool.core.sources import Format, Limits, Progress, ReadOptions
 from salespool.errors import SalespoolError
@@ -52,6 +52,13 @@ RejectsOpt = Annotated[
     ),
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")]
+RejectsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rejects",
+        help="Import the good rows; write each bad row (line, reason, cells) to this CSV.",
+    ),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar and no notes on stderr.")
 ]
@@ -284,4 +291,68 @@ def import_followups(
         f"{verb} {file.name}: {result.inserted} follow-ups for {result.customers} customers, "
         f"{result.skipped} already there{rejected}; last contact moved forward on "
         f"{result.contact_moved}{created}",
+    )
+
+
+@app.command("import-deals")
+def import_deals(
+    ctx: typer.Context,
+    file: FileArg,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Check and count, write nothing (with --rejects: list the bad rows)."
+        ),
+    ] = False,
+    fmt: FormatOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    mapping: MapOpt = None,
+    rejects: RejectsOpt = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import deal history from another CRM: all of the file, or nothing (see --rejects).
+
+    Columns: amount, at (required); the customer by external_id, phone, email or
+    name (matched in that order), or customer (an external_id or exact name);
+    channel (direct/online, 线上/线下), rep, deal_id; or 客户编号, 客户名称,
+    成交金额, 成交日期, 渠道, 销售, 订单号. Without rep, a deal is credited to the
+    customer's owner at its time (from the trail), else its owner now. Deals count
+    as contact and make a lead won. Re-importing changes nothing.
+
+    Example: salespool import-deals 成交记录.xlsx --rejects bad.csv
+    """
+    st = state(ctx)
+    read = read_options(fmt, encoding, sheet, mapping)
+    with (
+        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
+        st.write() as session,
+    ):
+        result = deal_import.import_deals(
+            session,
+            st.clock.now,
+            st.actor,
+            file,
+            st.clock.tz,
+            dry_run=dry_run,
+            read=read,
+            region=st.config["phone_region"],
+            rejects=rejects,
+            progress=progress,
+        )
+    if not as_json and not quiet:
+        if result.ignored_columns:
+            note(f"ignored columns: {', '.join(result.ignored_columns)}")
+        for bad in result.rejects[:10]:
+            note(f"line {bad['line']}: {bad['reason']}")
+        if result.rejected and result.rejects_file:
+            note(f"{result.rejected} bad rows written to {result.rejects_file}")
+    verb = "would import" if dry_run else "imported"
+    read_as = result.format + (f", {result.encoding}" if result.encoding else "")
+    st.output(as_json).record(
+        result,
+        f"{verb} {file.name} ({read_as}): {result.inserted} deals for {result.customers} "
+        f"customers, {result.unchanged} unchanged, {result.rejected} rejected; last contact "
+        f"moved forward on {result.contact_moved}, {result.won} moved to won",
     )

@@ -28,7 +28,6 @@ with a rejects file, bad rows are written there instead and the rest imported.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +62,10 @@ from sqlmodel import Session
 from salespool.clock import parse_absolute, to_db
 from salespool.core.limits import NO_LIMITS, ClaimRules, lock_reps, owned_counts
 from salespool.core.normalize import email_key, phone_key, text_key
+from salespool.core.rejects import REJECTS, listed_rejects
+from salespool.core.rejects import Problems as _Problems
+from salespool.core.rejects import raw_cells as _raw
+from salespool.core.rejects import write_rejects as _write_rejects
 from salespool.core.sources import (
     REPORTED_REJECTS,
     Layout,
@@ -72,10 +75,8 @@ from salespool.core.sources import (
     Source,
     check_rejects_path,
     clean,
-    describe,
     layout,
     open_source,
-    write_rejects,
 )
 from salespool.errors import BadInput, Refused
 from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
@@ -209,14 +210,6 @@ STAGING = Table(
     Column("email_key", String),
     prefixes=["TEMPORARY"],
 )
-REJECTS = Table(
-    "import_rejects",
-    _staging_metadata,
-    Column("line", Integer, primary_key=True),
-    Column("reason", Text, nullable=False),
-    Column("raw", Text),
-    prefixes=["TEMPORARY"],
-)
 _s = STAGING.c
 # Built after the rows are in: cheaper than keeping them up to date on every insert.
 STAGING_INDEXES = [
@@ -267,40 +260,6 @@ class ImportResult:
     # phones stored as typed but not a match key (not a valid number): how many, and
     # the first MAX_REPORTED_PHONES of their lines
     phones_not_matchable: dict = field(default_factory=lambda: {"count": 0, "lines": []})
-
-
-class _Problems:
-    """Bad rows: refused at once (all or nothing), or kept for the rejects file."""
-
-    def __init__(self, conn: Connection, file: str, keep: bool) -> None:
-        self.conn, self.file, self.keep = conn, file, keep
-        self.batch: list[dict] = []
-        self.count = 0
-
-    def add(
-        self,
-        line: int,
-        column: str | None,
-        value: str | None,
-        why: str,
-        cells: list[str | None] | str | None,
-    ) -> None:
-        if not self.keep:
-            raise RowError(self.file, line, column, value, why)
-        raw = cells if isinstance(cells, str) or cells is None else _raw(cells)
-        self.batch.append({"line": line, "reason": describe(column, value, why), "raw": raw})
-        self.count += 1
-        if len(self.batch) >= BATCH_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.batch:
-            self.conn.execute(insert(REJECTS), self.batch)
-            self.batch = []
-
-
-def _raw(cells: list[str | None]) -> str:
-    return json.dumps(cells, ensure_ascii=False)
 
 
 def import_customers(
@@ -800,22 +759,9 @@ def _new_owners(session: Session, take_owner: bool) -> list[str]:
     )
 
 
-def _write_rejects(conn: Connection, path: Path, header: list[str]) -> None:
-    """The rejects file: line, reason, then the row's cells as read (sources.write_rejects)."""
-    rows = conn.execute(
-        select(REJECTS.c.line, REJECTS.c.reason, REJECTS.c.raw).order_by(REJECTS.c.line)
-    )
-    write_rejects(
-        path, header, ((line, why, json.loads(raw) if raw else None) for line, why, raw in rows)
-    )
-
-
 def _listed_rejects(conn: Connection) -> list[dict]:
     """The first REPORTED_REJECTS bad rows by line, as {"line", "reason"}."""
-    rows = conn.execute(
-        select(REJECTS.c.line, REJECTS.c.reason).order_by(REJECTS.c.line).limit(REPORTED_REJECTS)
-    )
-    return [{"line": line, "reason": reason} for line, reason in rows]
+    return listed_rejects(conn, REPORTED_REJECTS)[0]
 
 
 def _phones_not_matchable(session: Session, result: ImportResult) -> None:
