@@ -108,8 +108,8 @@ def test_days_does_not_take_the_unconverted(book):
     assert "上海华瑞科技有限公司" in taken(book.json("recycle", "--dry-run"))
 
 
-UNCONVERTED = """external_id,name,owner,stage,owned_since,last_contact_at
-U1,Busy Lead,alice,negotiating,2026-08-31T09:00:00,2026-11-28
+UNCONVERTED = """external_id,name,owner,stage,created_at,owned_since,last_contact_at
+U1,Busy Lead,alice,negotiating,2026-01-01,2026-08-31T09:00:00,2026-11-28
 """  # owned exactly 90 days, called yesterday
 
 
@@ -135,7 +135,11 @@ def test_unconverted_zero_turns_the_rule_off(cli, write_csv):
 def test_a_deal_since_owned_since_converts_but_an_older_one_does_not(cli, write_csv):
     cli("import", str(write_csv(UNCONVERTED)))
     use_rules(cli, unconverted_days=90, deal_exempt_days=0)
-    cli("deal", "U1", "--amount", "100", "--at", "2026-08-01")  # before alice got it
+    # A deal from before alice got it is not hers to record (nor a conversion of hers).
+    assert (
+        "before alice got 'Busy Lead'"
+        in cli.fails("deal", "U1", "--amount", "100", "--at", "2026-08-01").stderr
+    )
     cli("log", "U1", "--rep", "alice", "--kind", "call", "--at", "2026-11-28")
     assert cli.json("recycle", "--dry-run")["count"] == 1
     cli("deal", "U1", "--amount", "100", "--at", "2026-09-10")  # alice's deal
@@ -157,8 +161,8 @@ def test_unconverted_counts_from_owned_since(book):
     assert later["上海华瑞科技有限公司"] == "unconverted: owned 90+ days, no deal"
 
 
-EXEMPT = """external_id,name,owner,stage,owned_since
-X1,Recent Buyer,alice,won,2026-01-01
+EXEMPT = """external_id,name,owner,stage,created_at,owned_since
+X1,Recent Buyer,alice,won,2026-01-01,2026-01-01
 """
 
 
