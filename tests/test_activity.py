@@ -53,6 +53,33 @@ def test_log_in_the_future_is_refused(book):
     )
 
 
+def test_a_next_step_not_after_the_follow_up_is_refused(book):
+    result = book.fails("log", "C1", "--rep", "alice", "--kind", "call", "--next", "2020-01-01")
+    assert result.stderr == (
+        "error: --next: 2020-01-01 is not after the follow-up (2026-11-29 09:00)\n"
+    )
+    at_once = ["--at", "2026-11-20T10:00", "--next", "2026-11-20T10:00"]
+    assert (
+        "--next: 2026-11-20 10:00 is not after"
+        in book.fails("log", "C1", "--rep", "alice", "--kind", "call", *at_once).stderr
+    )
+    # A back-filled follow-up's next step may have passed since: it is history.
+    book(
+        "log",
+        "C1",
+        "--rep",
+        "alice",
+        "--kind",
+        "call",
+        "--at",
+        "2026-11-20",
+        "--next",
+        "2026-11-22",
+    )
+    [(next_at,)] = book.sql("select next_at from follow_up")
+    assert utc(next_at) == datetime(2026, 11, 21, 16, 0, tzinfo=UTC)
+
+
 def test_log_with_bad_kind_or_stage_is_a_usage_error(book):
     book.fails("log", "C1", "--rep", "alice", "--kind", "telepathy", code=2)
     book.fails("log", "C1", "--rep", "alice", "--kind", "call", "--stage", "closing", code=2)

@@ -99,12 +99,12 @@ def test_daily_limit_refuses_the_claim_past_it_until_tomorrow(book, rules, write
     rules("[claims]\ndaily_limit = 2\n")
     pool_of(book, write_csv, 3)
     # 07:00 in Shanghai is still the previous day in UTC: the team's day counts.
-    book("claim", "C4", "--rep", "bob", now="2026-11-29T07:00:00")
-    book("claim", "C5", "--rep", "bob", now="2026-11-29T08:00:00")
-    result = book.fails("claim", "P01", "--rep", "bob", now="2026-11-29T23:59:00")
+    book("claim", "C4", "--rep", "bob", now="2026-11-30T07:00:00")
+    book("claim", "C5", "--rep", "bob", now="2026-11-30T08:00:00")
+    result = book.fails("claim", "P01", "--rep", "bob", now="2026-11-30T23:59:00")
     assert "daily limit: bob claimed 2 of 2 today" in result.stderr
-    book("claim", "P01", "--rep", "alice", now="2026-11-29T23:59:00")  # others are not limited
-    book("claim", "P02", "--rep", "bob", now="2026-11-30T00:01:00")
+    book("claim", "P01", "--rep", "alice", now="2026-11-30T23:59:00")  # others are not limited
+    book("claim", "P02", "--rep", "bob", now="2026-12-01T00:01:00")
     assert owner_of(book, "P02") == "bob"
 
 
@@ -137,14 +137,14 @@ def test_default_daily_limit_is_twenty(book, write_csv, monkeypatch, tmp_path):
 
 
 def test_cooldown_after_release_names_the_date(book):
-    book("release", "C3", now="2026-11-26T09:00:00")  # bob's; cooldown 30 days by default
-    result = book.fails("claim", "C3", "--rep", "bob")
+    book("release", "C3")  # bob's; cooldown 30 days by default
+    result = book.fails("claim", "C3", "--rep", "bob", now="2026-12-02T09:00:00")
     assert (
         "cooldown: 'Blue River Foods' was released from bob 3 days ago; "
-        "bob may take it back after 2026-12-26"
+        "bob may take it back after 2026-12-29"
     ) in result.stderr
-    assert "cooldown" in book.fails("assign", "C3", "--to", "bob").stderr
-    book("claim", "C3", "--rep", "bob", now="2026-12-26T09:01:00")
+    assert "cooldown" in book.fails("assign", "C3", "--to", "bob", now="2026-12-02T09:00:00").stderr
+    book("claim", "C3", "--rep", "bob", now="2026-12-29T09:01:00")
     assert owner_of(book, "C3") == "bob"
 
 

@@ -63,18 +63,18 @@ def test_a_customer_that_changed_hands_credits_each_owner_including_online(team)
     assert report["period"] == "2026-11"
 
 
-def test_a_deal_recorded_late_goes_to_the_owner_on_the_day_of_the_deal(team):
+def test_a_deal_dated_before_the_owner_got_the_customer_is_refused(team):
     team("recycle", "--days", "1", now="2026-11-10T10:00:00")  # C1 and C2 go to the pool
     team("claim", "C1", "--rep", "bob", now="2026-11-12T10:00:00")
-    # bob records a deal that was closed on 3 November, when alice owned C1.
-    team("deal", "C1", "--amount", "400.00", "--at", "2026-11-03T15:00", now="2026-11-13T10:00")
+    # A deal closed on 3 November, when alice owned C1, is not bob's to record.
+    result = team.fails(
+        "deal", "C1", "--amount", "400.00", "--at", "2026-11-03T15:00", now="2026-11-13T10:00"
+    )
+    assert "before bob got 'Acme Logistics' (owner since 2026-11-12 10:00)" in result.stderr
     team("deal", "C1", "--amount", "100.00", now="2026-11-14T10:00:00")
-    recorded = team.sql("select r.name from deal d join rep r on r.id = d.rep_id order by d.id")
-    assert recorded == [("bob",), ("bob",)]  # the deal rows name who recorded it...
     reps = by_rep(team.json("commission", "--period", "2026-11"))
-    # ...but commission follows the trail: the 3 November deal is alice's.
-    assert (reps["alice"]["deals"], reps["alice"]["commission"]) == (1, "20.00")
     assert (reps["bob"]["deals"], reps["bob"]["commission"]) == (1, "5.00")
+    assert reps.get("alice", {}).get("deals", 0) == 0
 
 
 def test_each_deal_is_rounded_half_up_to_the_cent_then_summed(cli, write_csv):

@@ -109,3 +109,87 @@ def test_two_overlapping_recycle_runs_recycle_each_customer_once(cli, write_csv,
         == []
     )
     assert cli.sql("select count(*) from customer where owner_id is null") == [(300,)]
+
+
+RELEASER = r"""
+import json, random, sys, time
+from salespool.clock import Clock
+from salespool.core.handover import release
+from salespool.errors import SalespoolError
+from salespool.store import open_store
+
+db, now, tz, start = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+ids = json.loads(sys.argv[5])
+store = open_store(db)
+moment = Clock.at(now, tz).now
+while time.time() < start:
+    time.sleep(0.001)
+released = []
+for cid in ids:
+    try:
+        with store.write() as session:
+            release(session, moment, "test", str(cid))
+        released.append(cid)
+    except SalespoolError:  # the rep left first: not theirs to give back any more
+        pass
+print(json.dumps(released))
+"""
+
+
+def test_a_rep_leaving_while_their_customers_are_released_moves_each_one_once(cli, write_csv):
+    """rep leave races releases of the same book: each customer leaves alice exactly once.
+
+    On PostgreSQL a release may commit while the leave runs; the leave's batch is
+    chosen once with its rows locked, so the rep_left events are exactly the
+    customers it moved. (SQLite serializes the writers; the invariant holds there too.)
+    """
+    book = 3000  # big enough that the leave's statements take a while
+    _pool_of(cli, write_csv, book, owner="alice")
+    [(alice,)] = cli.sql("select id from rep where name = 'alice'")
+    chunks = [list(range(1 + 200 * i, 201 + 200 * i)) for i in range(3)]
+    start = time.time() + 3.0  # every interpreter loaded before the race
+    releasers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RELEASER, cli.url, cli.now, cli.tz, str(start), json.dumps(c)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for c in chunks
+    ]
+    # The leave lands while the releases stream in.
+    leave = cli.spawn("rep", "leave", "alice", "--json", start=start + 0.3)
+    out, err = leave.communicate(timeout=180)
+    assert leave.returncode == 0, err
+    moved = json.loads(out)["released"]
+    released: list[int] = []
+    for proc in releasers:
+        r_out, r_err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, r_err
+        released += json.loads(r_out)
+    attempted = sum(len(c) for c in chunks)
+    # The race happened: releases before the leave won, those after it found alice gone.
+    assert 0 < len(released) < attempted, len(released)
+    assert moved + len(released) == book
+
+    per_customer = dict(
+        cli.sql(
+            "select customer_id, count(*) from event where kind in ('released', 'rep_left') "
+            "group by customer_id"
+        )
+    )
+    assert len(per_customer) == book and set(per_customer.values()) == {1}
+    assert cli.sql("select count(*) from event where kind = 'rep_left'") == [(moved,)]
+    assert cli.sql("select count(*) from event where kind = 'released'") == [(len(released),)]
+    assert sorted(
+        cid for (cid,) in cli.sql("select customer_id from event where kind = 'released'")
+    ) == sorted(released)
+    # Every rep_left event took a customer that alice still had: the event before it
+    # left the customer in her hands.
+    events = cli.sql("select customer_id, kind, to_rep_id from event order by customer_id, at, id")
+    previous: dict[int, int | None] = {}
+    for cid, kind, to_rep in events:
+        if kind == "rep_left":
+            assert previous[cid] == alice, (cid, previous[cid])
+        previous[cid] = to_rep
+    assert cli.sql("select count(*) from customer where owner_id is not null") == [(0,)]

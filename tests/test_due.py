@@ -73,7 +73,7 @@ def test_a_recent_deal_postpones_the_date_to_the_end_of_the_exemption(cli, write
     setup(
         cli,
         write_csv,
-        "external_id,name,owner,stage,owned_since\nE1,Recent Buyer,alice,won,2026-01-01\n",
+        "external_id,name,owner,stage,created_at\nE1,Recent Buyer,alice,won,2026-01-01\n",
         stage_days__won=5,
         deal_exempt_days=30,
     )

@@ -60,7 +60,8 @@ def test_days_are_counted_in_the_team_time_zone(cli, write_csv):
     """Shanghai: a call logged '2026-10-30' was at 16:00 UTC the day before."""
     cli(
         "import",
-        str(write_csv("external_id,name,owner,owned_since\nS1,Shanghai Co,alice,2026-01-01\n")),
+        str(write_csv("external_id,name,owner,created_at\nS1,Shanghai Co,alice,2026-01-01\n")),
+        now="2026-10-01T09:00:00",
     )
     cli("log", "S1", "--rep", "alice", "--kind", "call", "--at", "2026-10-30")
     # 2026-11-29 00:00 Shanghai is exactly 30 days after the call.

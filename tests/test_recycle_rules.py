@@ -112,6 +112,11 @@ def test_days_does_not_take_the_unconverted(book, write_csv):
     assert "Busy Lead" in taken(book.json("recycle", "--dry-run"))
 
 
+UNCONVERTED = """external_id,name,owner,stage,created_at,owned_since,last_contact_at
+U1,Busy Lead,alice,negotiating,2026-01-01,2026-08-31T09:00:00,2026-11-28
+"""  # owned exactly 90 days, called yesterday
+
+
 def test_unconverted_exactly_at_the_boundary(cli, write_csv):
     cli("import", str(write_csv(UNCONVERTED)))
     use_rules(cli, unconverted_days=90, deal_exempt_days=0)
@@ -134,9 +139,15 @@ def test_unconverted_zero_turns_the_rule_off(cli, write_csv):
 def test_any_deal_converts_even_one_before_this_owner(cli, write_csv):
     cli("import", str(write_csv(UNCONVERTED)))
     use_rules(cli, unconverted_days=90, deal_exempt_days=0)
-    assert cli.json("recycle", "--dry-run")["count"] == 1
-    cli("deal", "U1", "--amount", "100", "--at", "2026-08-01")  # before alice got it
     cli("log", "U1", "--rep", "alice", "--kind", "call", "--at", "2026-11-28")
+    assert cli.json("recycle", "--dry-run")["count"] == 1
+    # A deal from before alice got it is not hers to record with `deal` ...
+    assert (
+        "before alice got 'Busy Lead'"
+        in cli.fails("deal", "U1", "--amount", "100", "--at", "2026-08-01").stderr
+    )
+    # ... but the old CRM's deal history brings it in, and any deal ever converts.
+    cli("import-deals", str(write_csv("external_id,amount,at\nU1,100,2026-08-01\n", "d.csv")))
     assert cli.json("recycle", "--dry-run")["count"] == 0
 
 
@@ -154,13 +165,8 @@ def test_unconverted_counts_from_owned_since(book):
     assert later["Blue River Foods"] == "unconverted: owned 90+ days, no deal"
 
 
-UNCONVERTED = """external_id,name,owner,stage,owned_since,last_contact_at
-U1,Busy Lead,alice,negotiating,2026-08-31T09:00:00,2026-11-28
-"""  # owned exactly 90 days, called yesterday
-
-
-EXEMPT = """external_id,name,owner,stage,owned_since
-X1,Recent Buyer,alice,won,2026-01-01
+EXEMPT = """external_id,name,owner,stage,created_at,owned_since
+X1,Recent Buyer,alice,won,2026-01-01,2026-01-01
 """
 
 

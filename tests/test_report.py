@@ -17,7 +17,7 @@ def busy(book: Cli) -> Cli:
     book("deal", "C2", "--amount", "1000.10")
     book("deal", "C2", "--amount", "99.90", "--channel", "online")
     book("claim", "C4", "--rep", "bob")
-    book("recycle", "--days", "40", now="2026-11-29T08:00:00")
+    book("recycle", "--days", "40")
     return book
 
 

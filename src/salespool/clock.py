@@ -135,3 +135,11 @@ def iso(value: datetime | None) -> str | None:
 def idle_days(since: datetime, now: datetime) -> int:
     """Whole days (rounded down) from `since` to `now`."""
     return (from_db(now) - from_db(since)).days  # timedelta keeps whole days floored
+
+
+def shown(moment: datetime, tz: str) -> str:
+    """A moment as people type it in `tz`: the date if it is midnight there, else date and time."""
+    local = from_db(moment).astimezone(_zone(tz))
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{local:%Y-%m-%d}"
+    return f"{local:%Y-%m-%d %H:%M}"

@@ -176,7 +176,7 @@ def rep_leave(
     """
     st = state(ctx)
     with st.write() as session:
-        result = reps.rep_leave(session, st.clock.now, st.actor, name)
+        result = reps.rep_leave(session, st.clock.now, st.actor, name, st.clock.tz)
     st.output(as_json).record(
         result, f"{result.rep} left; {plural(result.released, 'customer')} went to the pool"
     )
@@ -237,7 +237,17 @@ def log(
     new_stage = stage_option(stage)
     with st.write() as session:
         view = activity.log_followup(
-            session, st.clock.now, st.actor, customer, rep, kind, note, when, new_stage, follow
+            session,
+            st.clock.now,
+            st.actor,
+            customer,
+            rep,
+            kind,
+            note,
+            when,
+            new_stage,
+            follow,
+            tz=st.clock.tz,
         )
     moved = f"; stage {view.stage}" if new_stage else ""
     st.output(as_json).record(view, f"logged {kind.value} on '{view.name}' by {rep}{moved}")

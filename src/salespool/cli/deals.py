@@ -67,7 +67,7 @@ def deal_record(
     when = st.clock.parse(at, "--at") if at else None
     with st.write() as session:
         result = activity.record_deal(
-            session, st.clock.now, st.actor, customer, minor, channel, when
+            session, st.clock.now, st.actor, customer, minor, channel, when, tz=st.clock.tz
         )
     data = plain(result.customer)
     data["deal"] = {

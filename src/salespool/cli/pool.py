@@ -248,5 +248,5 @@ def release(
     """
     st = state(ctx)
     with st.write() as session:
-        view = handover.release(session, st.clock.now, st.actor, customer, reason, rep)
+        view = handover.release(session, st.clock.now, st.actor, customer, reason, rep, st.clock.tz)
     st.output(as_json).record(view, f"'{view.name}' (#{view.id}) is back in the pool")

@@ -81,7 +81,7 @@ def unlock(
     """
     st = state(ctx)
     with st.write() as session:
-        view = locks.unlock(session, st.clock.now, st.actor, customer, reason)
+        view = locks.unlock(session, st.clock.now, st.actor, customer, reason, st.clock.tz)
     st.output(as_json).record(view, f"unlocked '{view.name}' (#{view.id})")
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, insert, literal, update
+from sqlalchemy import and_, case, insert, literal, select, update
 from sqlmodel import Session
 
-from salespool.clock import from_db, to_db
+from salespool.clock import from_db, shown, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view, update_while_owned
 from salespool.core.reps import find_rep
-from salespool.core.timeline import at_value, followup_stage
+from salespool.core.timeline import at_value, fill_followup_stages, followup_stage, latest_stage
 from salespool.core.trail import record_event
 from salespool.errors import BadInput, Refused
 from salespool.models import (
@@ -51,34 +51,72 @@ def _touch(session: Session, customer: Customer, rep_id: int, at: datetime) -> N
     )
 
 
+def _stage_then(session: Session, customer: Customer, at: datetime) -> str:
+    """The customer's stage at `at`, as the trail tells it (a back-dated moment included)."""
+    return session.execute(
+        select(followup_stage(literal(customer.id), at_value(to_db(at))))
+    ).scalar_one()
+
+
 def _change_stage(
-    session: Session, customer: Customer, stage: Stage, now: datetime, actor: str, reason: str
+    session: Session,
+    customer: Customer,
+    from_stage: str,
+    stage: Stage,
+    at: datetime,
+    actor: str,
+    reason: str,
 ) -> None:
-    if customer.stage == stage.value:
-        return
-    session.execute(
-        update(Customer)
-        .where(Customer.id == customer.id)
-        .values(stage=stage.value)
-        .execution_options(synchronize_session=False)
-    )
+    """Write the change from `from_stage` (the stage at `at`) to `stage`, dated `at`.
+
+    Then the current stage is the latest change's (a back-dated change does not undo
+    a later one), and the follow-ups stored from `at` on take the stage the trail
+    now gives them, so the hunting split stays a count.
+    """
     record_event(
         session,
         customer_id=customer.id,
-        at=now,
+        at=at,
         kind=EventKind.stage_changed,
         actor=actor,
         from_rep_id=customer.owner_id,
         to_rep_id=customer.owner_id,
-        from_stage=customer.stage,
+        from_stage=from_stage,
         to_stage=stage.value,
         reason=reason,
+    )
+    session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id)
+        .values(stage=latest_stage(literal(customer.id), Customer.stage))
+        .execution_options(synchronize_session=False)
+    )
+    f = FollowUp.__table__.c
+    fill_followup_stages(
+        session.connection(), and_(f.customer_id == customer.id, f.at >= to_db(at))
     )
 
 
 def _check_not_future(at: datetime, now: datetime, what: str) -> None:
     if at > now:
         raise BadInput(f"{what}: {at:%Y-%m-%d %H:%M} UTC is in the future")
+
+
+def _check_bounds(session: Session, customer: Customer, at: datetime, what: str, tz: str) -> None:
+    """Refuse work dated before the customer existed, or before its owner got it."""
+    created = from_db(customer.created_at)
+    if at < created:
+        raise BadInput(
+            f"{what}: {shown(at, tz)} is before '{customer.name}' existed "
+            f"(created {shown(created, tz)})"
+        )
+    since = from_db(customer.owned_since)
+    if since is not None and at < since:
+        owner = session.get(Rep, customer.owner_id)
+        raise BadInput(
+            f"{what}: {shown(at, tz)} is before {owner.name} got '{customer.name}' "
+            f"(owner since {shown(since, tz)})"
+        )
 
 
 def log_followup(
@@ -92,16 +130,27 @@ def log_followup(
     at: datetime | None = None,
     stage: Stage | None = None,
     next_at: datetime | None = None,
+    tz: str = "UTC",
 ) -> CustomerView:
-    """The owner logs a follow-up; it restarts the idleness clock and may move the stage."""
+    """The owner logs a follow-up; it restarts the idleness clock and may move the stage.
+
+    A back-dated follow-up (`at`) moves the stage at `at`; the next step (`next_at`)
+    must come after the follow-up.
+    """
+    what = "--at" if at is not None else "--now"
+    at = at or now
+    _check_not_future(at, now, "--at")
+    if next_at is not None and next_at <= at:
+        raise BadInput(f"--next: {shown(next_at, tz)} is not after the follow-up ({shown(at, tz)})")
     customer = find_customer(session, customer_key)
     rep = find_rep(session, rep_name)
     _require_owner(session, customer, rep)
-    at = at or now
-    _check_not_future(at, now, "--at")
+    _check_bounds(session, customer, at, what, tz)
     _touch(session, customer, rep.id, at)
     if stage is not None:
-        _change_stage(session, customer, stage, now, actor, reason=f"logged {kind}")
+        then = _stage_then(session, customer, at)
+        if then != stage.value:
+            _change_stage(session, customer, then, stage, at, actor, reason=f"logged {kind}")
     # Written after the stage change, so a follow-up that moves the stage counts
     # under the stage it moved to, as the trail tells it for that moment.
     session.execute(
@@ -126,8 +175,12 @@ def record_deal(
     amount_minor: int,
     channel: Channel = Channel.direct,
     at: datetime | None = None,
+    tz: str = "UTC",
 ) -> DealResult:
-    """Record a deal credited to the owner; it counts as contact and makes a lead `won`."""
+    """Record a deal credited to the owner; it counts as contact and makes a lead `won`.
+
+    A back-dated deal (`at`) makes it `won` at `at` if it was a lead then.
+    """
     customer = find_customer(session, customer_key)
     if customer.owner_id is None:
         raise Refused(
@@ -136,8 +189,10 @@ def record_deal(
         )
     if amount_minor <= 0:
         raise BadInput("--amount must be positive")
+    what = "--at" if at is not None else "--now"
     at = at or now
     _check_not_future(at, now, "--at")
+    _check_bounds(session, customer, at, what, tz)
     _touch(session, customer, customer.owner_id, at)
     session.execute(
         insert(Deal).values(
@@ -148,8 +203,9 @@ def record_deal(
             at=to_db(at),
         )
     )
-    if customer.stage in PRE_SALE_STAGES:
-        _change_stage(session, customer, Stage.won, now, actor, reason="deal")
+    then = _stage_then(session, customer, at)
+    if then in PRE_SALE_STAGES:
+        _change_stage(session, customer, then, Stage.won, at, actor, reason="deal")
     owner = session.get(Rep, customer.owner_id)
     return DealResult(
         customer=get_view(session, customer.id, now),

@@ -37,6 +37,7 @@ from salespool.core.limits import (
     owned_counts,
 )
 from salespool.core.reps import find_rep
+from salespool.core.timeline import in_order, refuse_out_of_order
 from salespool.core.trail import record_event, record_events
 from salespool.errors import BadInput, Refused
 from salespool.models import Customer, EventKind, Rep, Role
@@ -102,6 +103,7 @@ def claim(
             .where(Customer.id == customer.id)
         ).scalar_one_or_none()
         raise Refused(f"'{customer.name}' is not in the pool: {owner or 'another rep'} owns it")
+    refuse_out_of_order(session, Customer.id == customer.id, now, "claim", rules.tz)
     record_event(
         session,
         customer_id=customer.id,
@@ -122,6 +124,7 @@ def release(
     customer_key: str,
     reason: str | None = None,
     rep_name: str | None = None,
+    tz: str = "UTC",
 ) -> CustomerView:
     """The owner gives a customer back to the pool."""
     customer = find_customer(session, customer_key)
@@ -135,6 +138,7 @@ def release(
     update_while_owned(
         session, customer, customer.owner_id, owner_id=None, owned_since=None, pooled_at=to_db(now)
     )
+    refuse_out_of_order(session, Customer.id == customer.id, now, "release", tz)
     record_event(
         session,
         customer_id=customer.id,
@@ -183,12 +187,14 @@ def assign(
     if strict:
         customers = _named_pool_customers(session, customer_keys or [])
         customers = customers[:limit] if limit else customers
+        named = Customer.id.in_([c.id for c in customers])
+        refuse_out_of_order(session, named, now, "assignment", rules.tz)
         cooling = cooldowns(session, now, rules, rep_ids, [c.id for c in customers])
     else:
         cooling = cooldowns(session, now, rules, rep_ids)
         # A customer in cooldown may be passed over, so look that much further into the pool.
         extra = len({cid for cid, _rep in cooling})
-        customers = _oldest_in_pool(session, candidates, limit, extra)
+        customers = _oldest_in_pool(session, now, candidates, limit, extra)
     blocked = {(cid, cd.rep_name): cd.message(now, rules.tz) for (cid, _), cd in cooling.items()}
     plan = plan_assignment(customers, candidates, strategy, blocked, limit)
     if customers and (not plan.rows or (strict and len(plan.rows) < len(customers))):
@@ -267,12 +273,13 @@ def _named_pool_customers(session: Session, keys: list[str]) -> list[PoolCustome
 
 
 def _oldest_in_pool(
-    session: Session, candidates: list[Candidate], limit: int | None, extra: int
+    session: Session, now: datetime, candidates: list[Candidate], limit: int | None, extra: int
 ) -> list[PoolCustomer]:
     """The pool customers assignment may hand out, oldest in the pool first.
 
     Bounded by --limit and by the room the reps have left, plus `extra` for the
-    customers that cooldown may pass over.
+    customers that cooldown may pass over. A customer whose trail already holds an
+    event after `now` is passed over: assigning it now would write its trail backwards.
     """
     bound = limit
     if all(c.capacity is not None for c in candidates):
@@ -280,7 +287,7 @@ def _oldest_in_pool(
         bound = room if bound is None else min(bound, room)
     query = (
         select(Customer.id, Customer.name, Customer.stage)
-        .where(Customer.owner_id.is_(None))
+        .where(Customer.owner_id.is_(None), in_order(session, now))
         .order_by(Customer.pooled_at.is_(None), Customer.pooled_at, Customer.id)
         .with_for_update(skip_locked=True)
     )

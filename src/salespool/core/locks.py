@@ -9,13 +9,13 @@ lock past its `until` simply stops protecting (core/recycle.exempt_at).
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import Session
 
-from salespool.clock import from_db, to_db
+from salespool.clock import shown, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view, update_while_owned
+from salespool.core.timeline import refuse_out_of_order
 from salespool.core.trail import record_event
 from salespool.errors import BadInput, Refused
 from salespool.models import Customer, EventKind
@@ -50,6 +50,7 @@ def lock(
         locked_until=to_db(until) if until is not None else None,
         lock_reason=reason,
     )
+    refuse_out_of_order(session, Customer.id == customer.id, now, "lock", tz)
     record_event(
         session,
         customer_id=customer.id,
@@ -66,7 +67,12 @@ def lock(
 
 
 def unlock(
-    session: Session, now: datetime, actor: str, customer_key: str, reason: str | None = None
+    session: Session,
+    now: datetime,
+    actor: str,
+    customer_key: str,
+    reason: str | None = None,
+    tz: str = "UTC",
 ) -> CustomerView:
     """Lift a customer's lock (an expired one too); refused if it has none."""
     customer = find_customer(session, customer_key)
@@ -78,6 +84,7 @@ def unlock(
     ).rowcount
     if done != 1:
         raise Refused(f"'{customer.name}' is not locked")
+    refuse_out_of_order(session, Customer.id == customer.id, now, "unlock", tz)
     record_event(
         session,
         customer_id=customer.id,
@@ -91,11 +98,3 @@ def unlock(
         reason=(reason or "").strip() or f"lock lifted (was: {customer.lock_reason})",
     )
     return get_view(session, customer.id, now)
-
-
-def shown(moment: datetime, tz: str) -> str:
-    """A lock's end as people typed it: the date when it is midnight there, else date and time."""
-    local = from_db(moment).astimezone(ZoneInfo(tz))
-    if (local.hour, local.minute, local.second) == (0, 0, 0):
-        return f"{local:%Y-%m-%d}"
-    return f"{local:%Y-%m-%d %H:%M}"

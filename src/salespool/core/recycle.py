@@ -56,6 +56,7 @@ from sqlmodel import Session
 from salespool.clock import from_db, idle_days, to_db
 from salespool.core.customers import idle_since
 from salespool.core.reps import find_rep
+from salespool.core.timeline import in_order
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, EventKind, Rep, Stage
@@ -340,7 +341,8 @@ def _take_batch(session: Session, rules: RecycleRules, now: datetime) -> int:
             rule,
             reason,
         )
-        .where(recyclable_at(rules, now))
+        # A customer whose trail already runs past `now` waits for a later run.
+        .where(recyclable_at(rules, now), in_order(session, now))
         .with_for_update(of=Customer)
     )
     columns = ["id", "name", "owner_id", "stage", "since", "rule", "reason"]

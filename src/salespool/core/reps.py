@@ -5,11 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
+from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
 from salespool.clock import from_db, to_db
+from salespool.core.timeline import refuse_out_of_order
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput, NotFound, Refused
 from salespool.models import Customer, EventKind, Rep, Role
@@ -183,12 +196,48 @@ def _refuse_coaching_cycle(session: Session, rep: Rep, mentor: Rep) -> None:
         current = session.get(Rep, current.coach_id)
 
 
-def rep_leave(session: Session, now: datetime, actor: str, name: str) -> LeaveResult:
-    """The rep leaves: their whole book goes to the pool, with an event per customer."""
+# The book a leaving rep hands back, chosen once with its rows locked (PostgreSQL), as
+# recycle chooses its batch: the events and the owner change both read this table, so
+# a release committing meanwhile can neither be moved twice nor get a `rep_left` event.
+LEAVE_BATCH = Table(
+    "leave_batch",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("owner_id", Integer, nullable=False),
+    Column("stage", String, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+def rep_leave(
+    session: Session, now: datetime, actor: str, name: str, tz: str = "UTC"
+) -> LeaveResult:
+    """The rep leaves: their whole book goes to the pool, with an event per customer.
+
+    Refused if a customer of the book already has an event after `now` (its trail
+    would run backwards): the whole book goes, or none of it.
+    """
     rep = find_rep(session, name)
-    book = select(Customer.id, Customer.owner_id, Customer.stage, literal("rep left")).where(
-        Customer.owner_id == rep.id
-    )
-    released = bulk_to_pool(session, book, now, EventKind.rep_left, actor)
+    conn = session.connection()
+    LEAVE_BATCH.drop(conn, checkfirst=True)
+    conn.execute(CreateTable(LEAVE_BATCH))
+    try:
+        # FOR UPDATE waits for a release in flight and then skips the row it pooled.
+        book = (
+            select(Customer.id, Customer.owner_id, Customer.stage)
+            .where(Customer.owner_id == rep.id)
+            .with_for_update(of=Customer)
+        )
+        session.execute(insert(LEAVE_BATCH).from_select(["id", "owner_id", "stage"], book))
+        b = LEAVE_BATCH.c
+        refuse_out_of_order(session, Customer.id.in_(select(b.id)), now, "rep leave", tz)
+        # Counted, not read off rowcount: psycopg reports -1 for INSERT ... SELECT.
+        count = session.execute(select(func.count()).select_from(LEAVE_BATCH)).scalar_one()
+        chosen = select(b.id, b.owner_id, b.stage, literal("rep left"))
+        released = bulk_to_pool(session, chosen, now, EventKind.rep_left, actor)
+        if released != count:  # the rows are locked: nothing may slip in between
+            raise RuntimeError(f"rep leave: {count} customers chosen but {released} moved")
+    finally:
+        LEAVE_BATCH.drop(conn, checkfirst=True)
     session.execute(update(Rep).where(Rep.id == rep.id).values(left_at=to_db(now)))
     return LeaveResult(rep=rep.name, released=released)
