@@ -85,7 +85,7 @@ def fresh_store() -> Iterator[Store]:
     """A store nobody else uses: a new SQLite file, or a new PostgreSQL database."""
     if not PG_URL:
         with tempfile.TemporaryDirectory(prefix="salespool-agree-") as tmp:
-            store = open_store(str(Path(tmp) / "agree.db"))
+            store = open_store(str(Path(tmp) / "agree.db"), create=True)
             try:
                 yield store
             finally:
@@ -96,7 +96,7 @@ def fresh_store() -> Iterator[Store]:
     try:
         with server.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        store = open_store(make_url(PG_URL).set(database=name).render_as_string(False))
+        store = open_store(make_url(PG_URL).set(database=name).render_as_string(False), create=True)
         try:
             yield store
         finally:
