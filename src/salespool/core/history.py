@@ -1,7 +1,8 @@
-"""A customer's trail: every change of owner or stage, oldest first."""
+"""A customer's trail: every change of owner, stage or details, oldest first."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,8 @@ class EventView:
     to_stage: str | None
     reason: str | None
     actor: str | None
+    # A correction's old and new values (`customer edit`, `customer merge`), else None.
+    detail: dict | None = None
 
 
 def history(session: Session, customer_key: str) -> list[EventView]:
@@ -47,6 +50,7 @@ def history(session: Session, customer_key: str) -> list[EventView]:
             to_stage=e.to_stage,
             reason=e.reason,
             actor=e.actor,
+            detail=json.loads(e.detail) if e.detail else None,
         )
         for e, from_rep, to_rep in session.execute(query)
     ]
