@@ -174,13 +174,14 @@ def rename_rep(session: Session, now: datetime, actor: str, old: str, new: str) 
         raise BadInput(f"'{rep.name}' is already the rep's name: nothing to change")
     if session.execute(select(Rep.id).where(Rep.name == name)).first():
         raise Refused(f"rep '{name}' already exists (names are unique)")
+    was = rep.name  # the UPDATE below also renames the loaded `rep`
     session.execute(update(Rep).where(Rep.id == rep.id).values(name=name))
     session.execute(
         insert(RepEvent).values(
             rep_id=rep.id,
             at=to_db(now),
             kind=RepEventKind.renamed.value,
-            detail=json.dumps({"name": {"old": rep.name, "new": name}}, ensure_ascii=False),
+            detail=json.dumps({"name": {"old": was, "new": name}}, ensure_ascii=False),
             actor=actor,
         )
     )
