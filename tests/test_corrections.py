@@ -7,9 +7,9 @@ import io
 import json
 
 import pytest
+from conftest import Cli
 from typer.testing import CliRunner
 
-from conftest import Cli
 from salespool.cli import app
 
 
