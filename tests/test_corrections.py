@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from conftest import Cli
+from conftest import Cli, utc
 from typer.testing import CliRunner
 
 from salespool.cli import app
@@ -296,9 +296,30 @@ def test_merge_of_a_pool_customer_and_an_owned_one_goes_to_the_owner(book):
         "prospecting",
         None,
     )
-    # Both in the pool: still in the pool, as long as the one that was there first.
-    out = book.json("customer", "merge", "C5", "C4", "--owner", "bob")
-    assert out["owner"] == "bob"
+    assert out["owned_since"] == "2026-02-28T16:00:00Z"  # bob's, from C3
+
+
+def test_merge_of_two_pool_customers_stays_in_the_pool_in_the_earlier_place(book):
+    book("release", "C3", "--rep", "bob", now="2026-11-30T09:00:00")
+    [(c4_pooled,)] = book.sql("select pooled_at from customer where id = 4")
+    out = book.json("customer", "merge", "C3", "C4", now="2026-11-30T10:00:00")
+    assert out["owner"] is None and out["owned_since"] is None
+    assert out["pooled_at"] == utc(c4_pooled).isoformat().replace("+00:00", "Z")
+    assert [c["id"] for c in book.json("pool")] == [3, 5]
+
+
+def test_the_lock_goes_with_the_ownership_that_stays(book):
+    book("lock", "C3", "--reason", "bob's tender")
+    out = book.json("customer", "merge", "C1", "C3", "--owner", "alice")
+    assert not out["locked"] and out["lock_reason"] is None
+    # The lock event moved with C3's trail all the same.
+    assert "locked" in [e["kind"] for e in book.json("history", "C1")]
+
+
+def test_the_lock_of_drop_comes_along_when_its_owner_keeps_it(book):
+    book("lock", "C3", "--reason", "bob's tender")
+    out = book.json("customer", "merge", "C1", "C3", "--owner", "bob")
+    assert out["locked"] and out["lock_reason"] == "bob's tender"
 
 
 def test_merge_refuses_one_customer_twice_and_unknown_ones(book):
