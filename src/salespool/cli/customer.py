@@ -12,7 +12,8 @@ from salespool.core import corrections
 from salespool.render import plain, plural
 
 customer_app = typer.Typer(
-    help="Correct a customer: fix typed details (edit) or join two records of one company (merge)."
+    help="Correct a customer: fix typed details (edit) or join two records of one company (merge).",
+    no_args_is_help=True,
 )
 app.add_typer(customer_app, name="customer")
 
