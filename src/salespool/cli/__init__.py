@@ -5,6 +5,7 @@ from salespool.cli import (  # noqa: F401  (registers the commands)
     coach,
     commission,
     config,
+    customer,
     deals,
     demo,
     files,

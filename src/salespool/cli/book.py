@@ -164,6 +164,23 @@ def rep_list(
     st.output(as_json, as_csv).listing(rows, REP_COLUMNS, empty="no reps yet")
 
 
+@rep_app.command("rename")
+def rep_rename(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(help="The rep's name now.")],
+    new: Annotated[str, typer.Argument(help="Their new, unique name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Rename a rep: their book, trail and deals follow (a `renamed` rep event keeps the old name).
+
+    Example: salespool rep rename "alice" "Alice Wang"
+    """
+    st = state(ctx)
+    with st.write() as session:
+        view = reps.rename_rep(session, st.clock.now, st.actor, old, new)
+    st.output(as_json).record(view, f"renamed rep {old.strip()} to {view.name}")
+
+
 @rep_app.command("leave")
 def rep_leave(
     ctx: typer.Context,

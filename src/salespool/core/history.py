@@ -1,4 +1,4 @@
-"""A customer's trail: every change of owner or stage, and every correction, oldest first."""
+"""A customer's trail: every change of owner, stage or details, and every void, oldest first."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ class EventView:
     to_stage: str | None
     reason: str | None
     actor: str | None
-    # What a correction changed (`deal_voided`: the deal's id, amount, channel, at, rep,
-    # reason), as stored in `event.detail`; None for other events.
+    # A correction's old and new values (`customer edit`, `customer merge`; `deal_voided`:
+    # the deal's id, amount, channel, at, rep, reason), as stored in `event.detail`.
     detail: dict | None = None
 
 

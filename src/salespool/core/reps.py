@@ -1,7 +1,8 @@
-"""Reps: adding them, listing them with their books, and a rep leaving."""
+"""Reps: adding them, listing them with their books, renaming one, and a rep leaving."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,7 +26,7 @@ from salespool.clock import from_db, to_db
 from salespool.core.timeline import refuse_out_of_order
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput, NotFound, Refused
-from salespool.models import Customer, EventKind, Rep, Role
+from salespool.models import Customer, EventKind, Rep, RepEvent, RepEventKind, Role
 
 
 @dataclass
@@ -181,6 +182,34 @@ def set_rep(
         )
     session.execute(update(Rep).where(Rep.id == rep.id).values(**values))
     return next(r for r in list_reps(session) if r.name == rep.name)
+
+
+def rename_rep(session: Session, now: datetime, actor: str, old: str, new: str) -> RepView:
+    """Give a rep another name (a rep who left too); a `renamed` rep event keeps the old one.
+
+    Everything refers to reps by id, so their book, trail, deals and coaching follow.
+    Refused when another rep already has the new name exactly as typed.
+    """
+    rep = find_rep(session, old, active=False)
+    name = new.strip()
+    if not name:
+        raise BadInput("NEW: a rep needs a name")
+    if name == rep.name:
+        raise BadInput(f"'{rep.name}' is already the rep's name: nothing to change")
+    if session.execute(select(Rep.id).where(Rep.name == name)).first():
+        raise Refused(f"rep '{name}' already exists (names are unique)")
+    was = rep.name  # the UPDATE below also renames the loaded `rep`
+    session.execute(update(Rep).where(Rep.id == rep.id).values(name=name))
+    session.execute(
+        insert(RepEvent).values(
+            rep_id=rep.id,
+            at=to_db(now),
+            kind=RepEventKind.renamed.value,
+            detail=json.dumps({"name": {"old": was, "new": name}}, ensure_ascii=False),
+            actor=actor,
+        )
+    )
+    return next(r for r in list_reps(session, include_left=True) if r.name == name)
 
 
 def _refuse_coaching_cycle(session: Session, rep: Rep, mentor: Rep) -> None:
