@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 
 import pytest
 from conftest import Cli, utc
@@ -378,3 +379,41 @@ def test_rep_rename_changes_case_and_a_rep_who_left(book):
     out = book.json("rep", "rename", "bob", "Bob Li")
     assert out["left_at"] is not None and out["name"] == "Bob Li"
     assert book.sql("select count(*) from rep_event where kind = 'renamed'") == [(2,)]
+
+
+# --- at the same time ---------------------------------------------------------------
+
+
+def _outcomes(procs: list) -> list[tuple[int, str]]:
+    results = []
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert "Traceback" not in err and "database is locked" not in err, err
+        results.append((proc.returncode, err))
+    return sorted(results)
+
+
+def test_two_edits_giving_one_phone_to_two_customers_at_once_one_is_refused(book):
+    start = time.time() + 2.0
+    procs = [
+        book.spawn("customer", "edit", key, "--phone", "13800138000", start=start)
+        for key in ("C3", "C4")
+    ]
+    (ok, _), (refused, err) = _outcomes(procs)
+    assert (ok, refused) == (0, 1) and "is already #" in err, err
+    assert book.sql("select count(*) from customer where phone_key = '+8613800138000'") == [(1,)]
+
+
+def test_a_merge_and_a_claim_of_keep_at_once_one_of_them_wins(book):
+    start = time.time() + 2.0
+    procs = [
+        book.spawn("customer", "merge", "C4", "C3", start=start),
+        book.spawn("claim", "C4", "--rep", "alice", start=start),
+    ]
+    (ok, _), (refused, err) = _outcomes(procs)
+    assert (ok, refused) == (0, 1), err
+    [(owner,)] = book.sql(
+        "select r.name from customer c join rep r on r.id = c.owner_id where c.id = 4"
+    )
+    merged = book.sql("select count(*) from customer where id = 3") == [(0,)]
+    assert owner == ("bob" if merged else "alice")
