@@ -26,7 +26,6 @@ once, in bounded memory.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,7 +34,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
-    Connection,
     DateTime,
     Integer,
     MetaData,
@@ -56,6 +54,7 @@ from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
+from salespool.core.rejects import REJECTS, Problems, listed_rejects, raw_cells, write_rejects
 from salespool.core.sources import (
     REPORTED_REJECTS,
     Layout,
@@ -68,7 +67,6 @@ from salespool.core.sources import (
     describe,
     layout,
     open_source,
-    write_rejects,
 )
 from salespool.core.timeline import followup_stage, steady_stage
 from salespool.errors import BadInput
@@ -126,14 +124,6 @@ STAGING = Table(
     Column("raw", Text),  # the cells as JSON, kept only for a rejects file
     prefixes=["TEMPORARY"],
 )
-REJECTS = Table(
-    "followup_rejects",
-    _metadata,
-    Column("line", Integer, primary_key=True),
-    Column("reason", Text, nullable=False),
-    Column("raw", Text),
-    prefixes=["TEMPORARY"],
-)
 KEYS = Table(
     "followup_keys",
     _metadata,
@@ -181,26 +171,6 @@ class FollowupImportResult:
     rejects_file: str | None = None  # the file written (never on a dry run)
     # with a rejects file: {"line", "reason"} of the first REPORTED_REJECTS bad rows by line
     rejects: list[dict] = field(default_factory=list)
-
-
-class _Rejects:
-    """Bad rows kept for the rejects file, inserted in batches."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.batch: list[dict] = []
-        self.count = 0
-
-    def add(self, line: int, reason: str, raw: str | None) -> None:
-        self.batch.append({"line": line, "reason": reason, "raw": raw})
-        self.count += 1
-        if len(self.batch) >= BATCH_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.batch:
-            self.conn.execute(insert(REJECTS), self.batch)
-            self.batch = []
 
 
 def kind_of(text: str | None) -> str:
@@ -251,7 +221,7 @@ def import_followups(
             conn.execute(CreateTable(table))
         try:
             names = [c.name for c in STAGING.columns if c.name != "known"]
-            kept = _Rejects(conn) if rejects is not None else None
+            kept = Problems(conn, file, keep=True) if rejects is not None else None
             rows = _rows(source, lay, now, tz, stamper(conn), kept)
             total = stage_rows(conn, STAGING, names, rows, BATCH_ROWS)
             source.close()
@@ -267,9 +237,9 @@ def import_followups(
             if kept is not None:
                 kept.flush()
                 result.rejected = kept.count
-                result.rejects = _listed_rejects(session)
+                result.rejects = listed_rejects(conn, REPORTED_REJECTS)[0]
                 if not dry_run:
-                    _write_rejects(session, rejects, source.header)  # type: ignore[arg-type]
+                    write_rejects(conn, rejects, source.header)  # type: ignore[arg-type]
                     result.rejects_file = str(rejects)
             if not dry_run:
                 _write(session, now, result.reps_created, result.inserted)
@@ -279,30 +249,13 @@ def import_followups(
     return result
 
 
-def _listed_rejects(session: Session) -> list[dict]:
-    """The first REPORTED_REJECTS bad rows by line, as {"line", "reason"}."""
-    rows = session.execute(
-        select(REJECTS.c.line, REJECTS.c.reason).order_by(REJECTS.c.line).limit(REPORTED_REJECTS)
-    )
-    return [{"line": line, "reason": reason} for line, reason in rows]
-
-
-def _write_rejects(session: Session, path: Path, header: list[str]) -> None:
-    rows = session.execute(
-        select(REJECTS.c.line, REJECTS.c.reason, REJECTS.c.raw).order_by(REJECTS.c.line)
-    )
-    write_rejects(
-        path, header, ((n, why, json.loads(raw) if raw else None) for n, why, raw in rows)
-    )
-
-
 def _rows(
     source: Source,
     lay: Layout,
     now: datetime,
     tz: str,
     stamp: Callable[[datetime], object],
-    kept: _Rejects | None = None,
+    kept: Problems | None = None,
 ) -> Iterator[tuple]:
     """Validate each record into a staging tuple (line, customer, rep, kind, note, at, next,
     raw); a bad one raises, or with `kept` goes to the rejects.
@@ -363,18 +316,18 @@ def _rows(
         except RowError as exc:
             if kept is None:
                 raise
-            kept.add(line, exc.reason, json.dumps(cells, ensure_ascii=False))
+            kept.add_reason(line, exc.reason, raw_cells(cells))
             continue
         kind = kinds.get(raw_kind)
         if kind is None:
             kind = kinds[raw_kind] = kind_of(raw_kind)
             if len(kinds) > 10_000:  # a file of made-up kinds: keep the cache small
                 kinds.clear()
-        raw = json.dumps(cells, ensure_ascii=False) if keep_raw else None
+        raw = raw_cells(cells) if keep_raw else None
         yield line, customer, rep, kind, note, at, next_at, raw
 
 
-def _resolve(session: Session, file: str, label: str, kept: _Rejects | None = None) -> int:
+def _resolve(session: Session, file: str, label: str, kept: Problems | None = None) -> int:
     """Find each customer key's customer: an external_id, else one exact name.
 
     A key naming no customer, or several, refuses the file; with `kept` its rows go to
@@ -428,7 +381,7 @@ def _resolve(session: Session, file: str, label: str, kept: _Rejects | None = No
         .order_by(s.line)
     )
     for line, key, candidates, raw in rows:
-        kept.add(line, describe(label, key, why(candidates)), raw)
+        kept.add_reason(line, describe(label, key, why(candidates)), raw)
     kept.flush()
     bad_keys = select(k.key).where(unresolved)
     removed = session.execute(delete(STAGING).where(s.customer_key.in_(bad_keys))).rowcount

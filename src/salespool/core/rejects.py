@@ -53,7 +53,11 @@ class Problems:
         if not self.keep:
             raise RowError(self.file, line, column, value, why)
         raw = cells if isinstance(cells, str) or cells is None else raw_cells(cells)
-        self.batch.append({"line": line, "reason": describe(column, value, why), "raw": raw})
+        self.add_reason(line, describe(column, value, why), raw)
+
+    def add_reason(self, line: int, reason: str, raw: str | None) -> None:
+        """Keep a bad row whose reason is already worded (e.g. built in SQL)."""
+        self.batch.append({"line": line, "reason": reason, "raw": raw})
         self.count += 1
         if len(self.batch) >= BATCH_ROWS:
             self.flush()
