@@ -191,8 +191,7 @@ def import_(
         )
     out = st.output(as_json)
     if not as_json and not quiet:
-        if result.ignored_columns:
-            note(f"ignored columns: {', '.join(result.ignored_columns)}")
+        file_notes(result)
         for dup in result.duplicates[:10]:
             note(
                 f"line {dup['line']}: same {dup['key']} as line {dup['first_line']} "
@@ -206,8 +205,6 @@ def import_(
                 f"(not a valid number): "
                 f"lines {lines}{'...' if unkeyed['count'] > 10 else ''}"
             )
-        if result.rejected and result.rejects_file:
-            note(f"{plural(result.rejected, 'bad row')} written to {result.rejects_file}")
     if dry_run and result.rejects and not as_json:
         show_rejects(out, result.rejects, result.rejected)
     verb = "would import" if dry_run else "imported"
@@ -219,6 +216,18 @@ def import_(
         f"{verb} {file.name} ({read_as}): {result.inserted} inserted, {result.updated} updated, "
         f"{result.unchanged} unchanged{skipped}, {result.rejected} rejected{created}",
     )
+
+
+def file_notes(
+    result: importer.ImportResult
+    | followup_import.FollowupImportResult
+    | deal_import.DealImportResult,
+) -> None:
+    """What every import tells people on stderr: columns it ignored, where bad rows went."""
+    if result.ignored_columns:
+        note(f"ignored columns: {', '.join(result.ignored_columns)}")
+    if result.rejected and result.rejects_file:
+        note(f"{plural(result.rejected, 'bad row')} written to {result.rejects_file}")
 
 
 def show_rejects(out: Output, rejects: list[dict], total: int) -> None:
@@ -275,10 +284,7 @@ def import_followups(
         )
     out = st.output(as_json)
     if not as_json and not quiet:
-        if result.ignored_columns:
-            note(f"ignored columns: {', '.join(result.ignored_columns)}")
-        if result.rejected and result.rejects_file:
-            note(f"{plural(result.rejected, 'bad row')} written to {result.rejects_file}")
+        file_notes(result)
     if dry_run and result.rejects and not as_json:
         show_rejects(out, result.rejects, result.rejected)
     verb = "would import" if dry_run else "imported"
@@ -342,12 +348,9 @@ def import_deals(
             progress=progress,
         )
     if not as_json and not quiet:
-        if result.ignored_columns:
-            note(f"ignored columns: {', '.join(result.ignored_columns)}")
         for bad in result.rejects[:10]:
             note(f"line {bad['line']}: {bad['reason']}")
-        if result.rejected and result.rejects_file:
-            note(f"{result.rejected} bad rows written to {result.rejects_file}")
+        file_notes(result)
     verb = "would import" if dry_run else "imported"
     read_as = result.format + (f", {result.encoding}" if result.encoding else "")
     st.output(as_json).record(
