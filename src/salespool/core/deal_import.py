@@ -84,6 +84,7 @@ from salespool.core.sources import (
     shown,
 )
 from salespool.core.timeline import fill_followup_stages, owner_at
+from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.errors import BadInput
 from salespool.models import (
     PRE_SALE_STAGES,
@@ -800,17 +801,7 @@ def _write(session: Session, actor: str, file: str, inserted: int) -> None:
         return
     session.execute(
         insert(Event).from_select(
-            [
-                "customer_id",
-                "at",
-                "kind",
-                "from_rep_id",
-                "to_rep_id",
-                "from_stage",
-                "to_stage",
-                "reason",
-                "actor",
-            ],
+            EVENT_INSERT_COLUMNS,
             select(
                 m.customer_id,
                 m.at,

@@ -78,6 +78,7 @@ from salespool.core.sources import (
     layout,
     open_source,
 )
+from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.errors import BadInput, Refused
 from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
 from salespool.store import indexes_rebuilt, serialize, stage_rows, stamper, tune_for_bulk
@@ -914,17 +915,7 @@ def _take_owners(session: Session, at: datetime, actor: str, file: str) -> None:
     moving = and_(c.id == s.customer_id, Rep.name == s.owner, c.owner_id.is_distinct_from(Rep.id))
     session.execute(
         insert(Event).from_select(
-            [
-                "customer_id",
-                "at",
-                "kind",
-                "from_rep_id",
-                "to_rep_id",
-                "from_stage",
-                "to_stage",
-                "reason",
-                "actor",
-            ],
+            EVENT_INSERT_COLUMNS,
             select(
                 c.id,
                 literal(at),

@@ -10,6 +10,19 @@ from sqlmodel import Session
 from salespool.clock import to_db
 from salespool.models import Customer, Event, EventKind
 
+# The columns a set-based `INSERT INTO event ... SELECT` fills, in the order its SELECT gives.
+EVENT_INSERT_COLUMNS = [
+    "customer_id",
+    "at",
+    "kind",
+    "from_rep_id",
+    "to_rep_id",
+    "from_stage",
+    "to_stage",
+    "reason",
+    "actor",
+]
+
 
 def record_event(
     session: Session,
