@@ -20,7 +20,7 @@ from sqlmodel import SQLModel
 from typer.testing import CliRunner, Result
 
 from salespool.cli import app
-from salespool.store import to_url
+from salespool.storage.store import to_url
 
 NOW = "2026-11-29T09:00:00"
 TZ = "Asia/Shanghai"
@@ -126,6 +126,15 @@ class Cli:
         try:
             with engine.connect() as conn:
                 return [tuple(row) for row in conn.execute(text(query), params)]
+        finally:
+            engine.dispose()
+
+    def execute(self, statement: str, **params) -> None:
+        """Run one raw statement in its own transaction (to build an old or odd store)."""
+        engine = create_engine(to_url(self.url))
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(statement), params)
         finally:
             engine.dispose()
 

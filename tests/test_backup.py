@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from salespool.core.activity import log_followup
 from salespool.core.handover import claim, release
 from salespool.models import FollowUpKind
-from salespool.store import open_store
+from salespool.storage.store import open_store
 
 db, stop = sys.argv[1], sys.argv[2]
 store = open_store(db)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from salespool.core.handover import claim
 from salespool.core.limits import ClaimRules
 from salespool.errors import Refused
-from salespool.store import open_store
+from salespool.storage.store import open_store
 
 db, rep, seed, start, rules = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]
 rules = ClaimRules(**json.loads(rules))

@@ -14,7 +14,7 @@ import json, random, sys, time
 from datetime import UTC, datetime
 from salespool.core.handover import claim
 from salespool.errors import Refused
-from salespool.store import open_store
+from salespool.storage.store import open_store
 
 db, rep, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
 store = open_store(db)
@@ -116,7 +116,7 @@ import json, random, sys, time
 from salespool.clock import Clock
 from salespool.core.handover import release
 from salespool.errors import SalespoolError
-from salespool.store import open_store
+from salespool.storage.store import open_store
 
 db, now, tz, start = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 ids = json.loads(sys.argv[5])

@@ -16,7 +16,7 @@ from conftest import Cli
 from salespool.core.export import CUSTOMER_COLUMNS, ExportFormat, Kind, export
 from salespool.core.importer import COLUMNS as IMPORT_COLUMNS
 from salespool.models import Stage
-from salespool.store import open_store
+from salespool.storage.store import open_store
 
 HOSTILE = ['=HYPERLINK("http://x")', "@SUM(1)", "-1+2", "+1", "#N/A"]
 HOSTILE_NOTES = ["\tTabbed", "\rReturn", "\nNewline", "=1+1"]

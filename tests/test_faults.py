@@ -18,7 +18,7 @@ from collections import defaultdict
 from conftest import Cli
 from sqlalchemy import create_engine, text
 
-from salespool.store import Store, to_url
+from salespool.storage.store import Store, to_url
 
 # A rep working the book through the core operations, in a process of its own:
 # `claim` mode claims each customer it can and logs a call on it; `log` mode only
@@ -30,7 +30,7 @@ from salespool.core.activity import log_followup
 from salespool.core.handover import claim
 from salespool.errors import Refused
 from salespool.models import FollowUpKind
-from salespool.store import open_store
+from salespool.storage.store import open_store
 
 db, rep, mode = sys.argv[1:4]
 n, start = int(sys.argv[4]), float(sys.argv[5])
@@ -61,7 +61,7 @@ print(json.dumps({"claimed": claimed, "logged": logged}))
 # Holds the recycle run lock until killed.
 LOCK_HOLDER = r"""
 import sys, time
-from salespool.store import Store, to_url
+from salespool.storage.store import Store, to_url
 store = Store(to_url(sys.argv[1]))
 with store.exclusive("recycle"):
     print("held", flush=True)

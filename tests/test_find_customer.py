@@ -77,7 +77,7 @@ def test_a_live_customer_beats_a_merged_id(shuffled):
 def _alias(cli, old_id: int, keep: int) -> None:
     from sqlalchemy import create_engine, text
 
-    from salespool.store import to_url
+    from salespool.storage.store import to_url
 
     engine = create_engine(to_url(cli.url))
     with engine.begin() as conn:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from salespool.core.timeline import steady_stage
 from salespool.models import Customer
-from salespool.store import to_url
+from salespool.storage.store import to_url
 
 # Everything imported on 1 May 2026; alice owns one customer in each stage.
 BOOK = """external_id,name,owner,stage

@@ -16,8 +16,8 @@ import pytest
 from conftest import utc
 
 from salespool.cli.imports import parse_map, show_progress
-from salespool.core.normalize import email_key, phone_key, text_key
 from salespool.core.sources import Limits, detect_encoding, sniff_delimiter
+from salespool.keys import email_key, phone_key, text_key
 
 ENGLISH = ["external_id", "name", "contact", "phone", "email", "city", "level", "owner", "stage"]
 CHINESE = [
@@ -575,7 +575,7 @@ def test_core_reports_progress_through_a_callback(tmp_path):
     from datetime import UTC
 
     from salespool.core.importer import import_customers
-    from salespool.store import open_store
+    from salespool.storage.store import open_store
 
     path = tmp_path / "p.csv"
     path.write_text("name,note\n" + "".join(f"Co {i},{'n' * 1000}\n" for i in range(3000)))

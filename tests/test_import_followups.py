@@ -7,7 +7,7 @@ from conftest import utc
 from sqlalchemy import create_engine, inspect
 
 from salespool.core.followup_import import kind_of
-from salespool.store import to_url
+from salespool.storage.store import to_url
 
 HISTORY = """customer,rep,kind,note,at
 C1,alice,call,first call,2026-11-01T10:00

@@ -9,7 +9,7 @@ import phonenumbers
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from salespool.core.normalize import _e164, _phone_key, phone_key, text_key
+from salespool.keys import _e164, _phone_key, phone_key, text_key
 
 DIGITS = st.text(alphabet="0123456789", min_size=11, max_size=11)
 

@@ -17,9 +17,10 @@ import pytest
 from conftest import Cli
 from sqlalchemy import MetaData, create_engine, insert, inspect, text
 
-from salespool.core.normalize import email_key, phone_key, text_key
+from salespool.keys import email_key, phone_key, text_key
 from salespool.models import SCHEMA_VERSION
-from salespool.store import to_url
+from salespool.storage.migrations import MIGRATIONS
+from salespool.storage.store import to_url
 
 # Each test builds an old store itself, in an empty file or database.
 pytestmark = pytest.mark.no_store
@@ -296,3 +297,26 @@ def test_an_upgraded_store_has_the_schema_of_a_new_one(cli, tmp_path, pg_databas
         upgraded = {t: cols for t, (cols, _ix) in upgraded.items()}
         new = {t: cols for t, (cols, _ix) in new.items()}
     assert upgraded == new
+
+
+def test_every_migration_is_recorded_by_name_in_a_new_and_an_upgraded_store(cli, tmp_path):
+    names = [m.name for m in MIGRATIONS]
+    fresh = Cli(db=tmp_path / "fresh.db", runner=cli.runner)
+    fresh("init")
+    assert [n for (n,) in fresh.sql("select name from migration order by name")] == names
+    build_v1_store(cli)
+    cli("customers", "--json")  # upgrades
+    assert [n for (n,) in cli.sql("select name from migration order by name")] == names
+    assert [m.version for m in MIGRATIONS][-1] == SCHEMA_VERSION
+
+
+def test_a_schema_4_store_records_the_migrations_it_had_when_upgraded(cli):
+    cli("init")
+    cli("rep", "add", "alice")
+    cli.execute("drop table migration")
+    cli.execute("update meta set value = '4' where key = 'schema_version'")
+    assert cli.json("rep", "list", "--json")[0]["name"] == "alice"
+    assert cli.sql("select value from meta where key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)
+    ]
+    assert len(cli.sql("select name from migration")) == len(MIGRATIONS)

@@ -31,7 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from salespool.core.recycle import RecycleRules, due, recycle, simulate
 from salespool.models import Customer, Deal, Rep, Stage
-from salespool.store import Store, open_store
+from salespool.storage.store import Store, open_store
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 TZ = "Asia/Shanghai"

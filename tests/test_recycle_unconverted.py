@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, insert, select
 from test_recycle_rules import taken, use_rules
 
 from salespool.models import Customer, Deal
-from salespool.store import to_url
+from salespool.storage.store import to_url
 
 # A veteran's first real book, imported with Chinese headers: called last week and the
 # week before, both converted long ago, neither with a deal the store knows of.

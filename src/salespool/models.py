@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Stage(StrEnum):
@@ -89,6 +89,15 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class AppliedMigration(SQLModel, table=True):
+    """A schema migration this store has had, by name (storage/migrations.py), and when."""
+
+    __tablename__ = "migration"
+
+    name: str = Field(primary_key=True)
+    applied_at: datetime
 
 
 class Rep(SQLModel, table=True):

@@ -20,7 +20,7 @@ from salespool.config import MACHINE, Config, load_config
 from salespool.errors import Locked, SalespoolError
 from salespool.models import SCHEMA_VERSION
 from salespool.render import Format, Output, choose_format, error, note
-from salespool.store import Store, first_line, open_store
+from salespool.storage.store import Store, first_line, open_store
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2

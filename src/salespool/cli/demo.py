@@ -12,7 +12,7 @@ from salespool.cli.app import JsonOpt, app, state
 from salespool.cli.report import render_report
 from salespool.core.demo import DEMO_TZ, RECYCLE_DAYS, run_demo
 from salespool.render import Format, Output, choose_format, plural
-from salespool.store import open_store
+from salespool.storage.store import open_store
 
 
 @app.command()

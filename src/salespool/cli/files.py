@@ -10,11 +10,11 @@ import typer
 
 from salespool.cli.app import JsonOpt, app, state
 from salespool.cli.book import StageOpt, stage_option
-from salespool.core import backup as backups
 from salespool.core.export import ExportFormat, Kind, export, guess_format
 from salespool.errors import Refused
 from salespool.render import plural
-from salespool.store import to_url
+from salespool.storage import backup as backups
+from salespool.storage.store import to_url
 
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Overwrite an existing file or store.")]
 

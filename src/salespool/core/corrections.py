@@ -19,11 +19,11 @@ from sqlmodel import Session
 
 from salespool.clock import from_db, iso, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view
-from salespool.core.normalize import email_key, phone_key, text_key
 from salespool.core.reps import find_rep
 from salespool.errors import BadInput, Refused
+from salespool.keys import email_key, phone_key, text_key
 from salespool.models import Customer, CustomerAlias, Deal, Event, EventKind, FollowUp, Rep
-from salespool.store import serialize
+from salespool.storage.store import serialize
 
 # The typed details `customer edit` may change, in the order they are reported.
 EDITABLE = ("name", "external_id", "contact", "phone", "email", "city", "level")

@@ -11,9 +11,9 @@ from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days
-from salespool.core.normalize import text_key
 from salespool.core.reps import find_rep
 from salespool.errors import BadInput, NotFound, Refused
+from salespool.keys import text_key
 from salespool.models import Customer, CustomerAlias, Rep, Stage
 
 MAX_CANDIDATES_SHOWN = 5

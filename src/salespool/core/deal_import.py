@@ -24,7 +24,7 @@ than its latest stage event (an older deal leaves the stage as the trail
 tells it), and its follow-ups from then on take the stage the trail now gives.
 
 Rows stream into a temporary staging table in batches of tuples
-(store.stage_rows); matching, crediting, the checks and the writes are a
+(storage.bulk.stage_rows); matching, crediting, the checks and the writes are a
 handful of statements over it.
 """
 
@@ -63,7 +63,6 @@ from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
 from salespool.core import importer
-from salespool.core.normalize import email_key, phone_key, text_key
 from salespool.core.rejects import (
     REJECTS,
     Problems,
@@ -86,6 +85,7 @@ from salespool.core.sources import (
 from salespool.core.timeline import fill_followup_stages, owner_at
 from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.errors import BadInput
+from salespool.keys import email_key, phone_key, text_key
 from salespool.models import (
     PRE_SALE_STAGES,
     Channel,
@@ -98,7 +98,8 @@ from salespool.models import (
     Stage,
 )
 from salespool.money import parse_amount
-from salespool.store import indexes_rebuilt, serialize, stage_rows, stamper, tune_for_bulk
+from salespool.storage.bulk import indexes_rebuilt, stage_rows, stamper, tune_for_bulk
+from salespool.storage.store import serialize
 
 COLUMNS = (
     "deal_id",

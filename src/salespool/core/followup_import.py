@@ -18,7 +18,7 @@ Any bad row refuses the whole file; with a rejects file, bad rows (and rows
 whose customer cannot be found) are written there instead and the rest imported.
 
 Rows stream into a temporary staging table in batches of plain tuples
-(store.stage_rows: COPY on psycopg, else the DB-API's executemany; no
+(storage.bulk.stage_rows: COPY on psycopg, else the DB-API's executemany; no
 per-row ORM work); keys (with each key's newest follow-up, in one GROUP BY),
 reps and the inserts are then a few set-based statements. The file is read
 once, in bounded memory.
@@ -71,7 +71,7 @@ from salespool.core.sources import (
 from salespool.core.timeline import followup_stage, steady_stage
 from salespool.errors import BadInput
 from salespool.models import Customer, FollowUp, FollowUpKind, Rep, Role
-from salespool.store import indexes_rebuilt, stage_rows, stamper, tune_for_bulk
+from salespool.storage.bulk import indexes_rebuilt, stage_rows, stamper, tune_for_bulk
 
 COLUMNS = ("customer", "rep", "kind", "note", "at", "next_at")
 ALIASES: dict[str, str] = {

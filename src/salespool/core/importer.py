@@ -1,8 +1,8 @@
 """Importing customers from CSV, XLSX or JSON Lines, all or nothing, in bulk.
 
 Rows are read by `sources` (formats, encodings, hostile files), validated as
-they stream in, and written in batches of plain tuples (`store.stage_rows`: COPY
-on psycopg, else the DB-API's executemany; times pre-formatted by `store.stamper`) to a
+they stream in, and written in batches of plain tuples (`storage.bulk.stage_rows`: COPY
+on psycopg, else the DB-API's executemany; times pre-formatted by `storage.bulk.stamper`) to a
 temporary staging table inside the caller's write transaction. Everything
 after that is a handful of set-based statements over the staging table:
 
@@ -61,7 +61,6 @@ from sqlmodel import Session
 
 from salespool.clock import parse_absolute, to_db
 from salespool.core.limits import NO_LIMITS, ClaimRules, lock_reps, owned_counts
-from salespool.core.normalize import email_key, phone_key, text_key
 from salespool.core.rejects import REJECTS, listed_rejects
 from salespool.core.rejects import Problems as _Problems
 from salespool.core.rejects import raw_cells as _raw
@@ -80,8 +79,10 @@ from salespool.core.sources import (
 )
 from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.errors import BadInput, Refused
+from salespool.keys import email_key, phone_key, text_key
 from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
-from salespool.store import indexes_rebuilt, serialize, stage_rows, stamper, tune_for_bulk
+from salespool.storage.bulk import indexes_rebuilt, stage_rows, stamper, tune_for_bulk
+from salespool.storage.store import serialize
 
 __all__ = ["ALIASES", "COLUMNS", "ImportResult", "OnDuplicate", "RowError", "import_customers"]
 

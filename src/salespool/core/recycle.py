@@ -60,7 +60,7 @@ from salespool.core.timeline import in_order
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, EventKind, Rep, Stage
-from salespool.store import tune_for_bulk
+from salespool.storage.bulk import tune_for_bulk
 
 IDLE = "idle"
 UNCONVERTED = "unconverted"

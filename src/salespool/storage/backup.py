@@ -19,12 +19,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from salespool.errors import BadInput, NotFound, Refused, SalespoolError
 from salespool.models import SCHEMA_VERSION
-from salespool.store import BUSY_TIMEOUT_SECONDS, Store
+from salespool.storage.store import BUSY_TIMEOUT_SECONDS, Store, create_private_file, parse_url
 
 PG_ADVICE = {
     "backup": "use pg_dump, e.g. pg_dump -Fc -f salespool.dump DBNAME",
@@ -56,10 +53,7 @@ class RestoreResult:
 
 def sqlite_file(url: str, command: str) -> Path:
     """The store's file for `command` (backup or restore); other databases are refused."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise BadInput(f"--db: cannot read '{url}' as a path or database URL") from exc
+    parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Never echo the URL: it may hold a password.
         raise Refused(
@@ -133,7 +127,7 @@ def restore(url: str, src: Path, yes: bool = False) -> RestoreResult:
     from_version = check_backup(src)
     if db.exists() and db.stat().st_size > 0 and not yes:
         raise Refused(f"{db} already holds a store; add --yes to replace it with {src}")
-    _create_private(db)
+    create_private_file(db)
     try:
         source = _open_read_only(src)
         target = sqlite3.connect(db, timeout=BUSY_TIMEOUT_SECONDS)
@@ -243,15 +237,3 @@ def _private_temp(dest: Path) -> Path:
         raise SalespoolError(f"{dest}: cannot write: {exc.strerror}") from exc
     os.close(fd)
     return Path(name)
-
-
-def _create_private(path: Path) -> None:
-    """Create the store file readable by its owner only, if it does not exist."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise SalespoolError(f"cannot create the store at {path}: {exc.strerror}") from exc

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,28 +26,21 @@ from urllib.parse import quote
 import platformdirs
 from sqlalchemy import (
     Connection,
-    DateTime,
-    Table,
     event,
-    func,
-    insert,
     inspect,
     select,
     text,
     update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from salespool.errors import BadInput, Locked, NotFound, Refused, SalespoolError
-from salespool.migrations import pending
 from salespool.models import SCHEMA_VERSION, Meta
+from salespool.storage import migrations
 
 BUSY_TIMEOUT_SECONDS = 60
-BULK_CACHE_MIB = 64
-TEMP_CACHE_MIB = 16
-REBUILD_MIN_ROWS = 100_000
 # The first 16 bytes of every SQLite 3 database file.
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BACKENDS = ("sqlite", "postgresql")
@@ -87,119 +80,11 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def tune_for_bulk(conn: Connection) -> None:
-    """Ready this connection for an import: millions of staged rows and index inserts.
-
-    The main page cache grows to BULK_CACHE_MIB (index inserts in random order
-    otherwise thrash SQLite's default 2 MiB cache) and the temporary one to
-    TEMP_CACHE_MIB, both bounded. PostgreSQL needs neither. (Sorting index builds on
-    a second thread, PRAGMA threads, was a few seconds faster on 10M follow-ups but
-    took peak RSS from ~230 MB to 352 MB: not done.)
-    """
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA main.cache_size = -{BULK_CACHE_MIB * 1024}")
-        conn.exec_driver_sql(f"PRAGMA temp.cache_size = -{TEMP_CACHE_MIB * 1024}")
-
-
-def stamper(conn: Connection) -> Callable[[datetime], object]:
-    """How an aware UTC datetime is bound for this database, as fast as it can be done.
-
-    SQLite stores SQLAlchemy's text form, which `isoformat` writes (in C) when it
-    gives the same text; staged rows then bind plain strings. (The dialect's own
-    type: the generic DateTime has no bind processor, and sqlite3's default adapter
-    would write another text, `...+00:00`, that does not compare with the rest.)
-    """
-    process = DateTime(timezone=True).dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    if process is None:
-        return lambda moment: moment
-
-    def fast(moment: datetime) -> str:
-        # A UTC time's ISO text without its "+00:00" is SQLAlchemy's: one C call.
-        return moment.isoformat(" ", "microseconds")[:26]
-
-    probe = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
-    return fast if fast(probe) == process(probe) else process
-
-
-def stage_rows(
-    conn: Connection, table: Table, names: list[str], rows: Iterator[tuple], batch_rows: int
-) -> int:
-    """Insert tuples (in `names` order) in batches: COPY on psycopg, else executemany.
-
-    No per-row SQLAlchemy work: values must already be as the driver binds them
-    (see `stamper`). A batch is drawn in full before it is sent, so whatever the
-    rows' generator writes meanwhile (the rejects) never runs inside a COPY.
-    Returns the number of rows.
-    """
-    columns = ", ".join(names)
-    style = conn.dialect.paramstyle
-    total = 0
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        # psycopg's COPY sends rows without a round trip or a statement each.
-        raw = conn.connection.dbapi_connection
-        copy_sql = f"COPY {table.name} ({columns}) FROM STDIN"
-        for batch in _batches(rows, batch_rows):
-            total += len(batch)
-            with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
-                for row in batch:
-                    copy.write_row(row)
-        return total
-    if style == "qmark":
-        marks = ", ".join("?" for _ in names)
-    elif style in ("format", "pyformat"):
-        marks = ", ".join("%s" for _ in names)
-    else:  # a driver with another style: SQLAlchemy's own executemany
-        marks = ""
-    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
-    for batch in _batches(rows, batch_rows):
-        total += len(batch)
-        if marks:
-            conn.exec_driver_sql(sql, batch)
-        else:
-            conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in batch])
-    return total
-
-
-def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-@contextmanager
-def indexes_rebuilt(conn: Connection, table, rows: int) -> Iterator[None]:
-    """Around a bulk insert of `rows` rows: on SQLite, build `table`'s indexes once after.
-
-    Sorting once beats inserting millions of entries one by one, when the insert is
-    at least as big as the table. Inside the caller's transaction, so readers (WAL)
-    keep seeing the indexed table. PostgreSQL keeps its indexes: dropping them
-    would lock readers out until commit.
-    """
-    rebuild = conn.dialect.name == "sqlite" and rows >= REBUILD_MIN_ROWS
-    if rebuild:
-        existing = conn.execute(select(func.count()).select_from(table)).scalar_one()
-        rebuild = rows >= existing
-    indexes = sorted(table.indexes, key=lambda ix: ix.name) if rebuild else []
-    for index in indexes:
-        index.drop(conn)
-    yield
-    for index in indexes:
-        index.create(conn)
-
-
 class Store:
     """An opened database: hands out read and write sessions."""
 
     def __init__(self, url: str) -> None:
-        try:
-            parsed = make_url(url)
-        except ArgumentError as exc:
-            raise BadInput(f"--db: cannot read '{url}' as a path or database URL") from exc
+        parsed = parse_url(url)
         self.url = url
         # What messages show: never the password.
         self.display = parsed.render_as_string(hide_password=True)
@@ -280,7 +165,7 @@ class Store:
         if self.is_sqlite and self.path is not None and not _sqlite_has_data(self.path):
             if not create:
                 raise NotFound(self._no_store())
-            _create_private_file(self.path)
+            create_private_file(self.path)
         version, tables = self._survey()
         if version is None and tables:
             shown = ", ".join(tables[:TABLES_NAMED]) + (
@@ -320,6 +205,7 @@ class Store:
             if version is None:
                 SQLModel.metadata.create_all(conn)
                 session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+                migrations.record(conn)
                 created = True
             elif version > SCHEMA_VERSION:
                 raise SalespoolError(
@@ -329,8 +215,7 @@ class Store:
             elif version < SCHEMA_VERSION:
                 if self.is_sqlite and self.path is not None:
                     self.last_backup = self.copy_to(_backup_name(self.path, version))
-                for step in pending(version):
-                    step.apply(conn)
+                migrations.upgrade(conn, version)
                 self.upgraded_from = version
                 conn.execute(
                     update(Meta)
@@ -479,8 +364,16 @@ def _read_only_engine(path: Path):
     return create_engine("sqlite://", creator=connect)
 
 
-def _create_private_file(path: Path) -> None:
-    """Create the database file readable by its owner only, if it does not exist."""
+def parse_url(url: str) -> URL:
+    """`url` as SQLAlchemy reads it; what it cannot read is refused as a `--db` mistake."""
+    try:
+        return make_url(url)
+    except ArgumentError as exc:
+        raise BadInput(f"--db: cannot read '{url}' as a path or database URL") from exc
+
+
+def create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (and its folder), if missing."""
     if path.exists():
         return
     try:

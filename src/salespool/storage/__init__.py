@@ -1,0 +1,7 @@
+"""Storage: the only package that knows SQLite from PostgreSQL.
+
+- `store`: engines, connection pragmas, sessions, run locks, the schema version.
+- `bulk`: batched inserts (COPY on PostgreSQL), index rebuilds, cache sizes.
+- `migrations`: the named schema steps, each self-contained.
+- `backup`: copying a SQLite store to a file and back.
+"""
