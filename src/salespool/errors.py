@@ -1,8 +1,24 @@
-"""Errors a user can cause; the CLI prints them as one line and exits 1."""
+"""Errors a user can cause; the CLI prints them as one line and exits 1.
+
+The core speaks in its own terms: a message about one of a function's arguments
+names that argument as `option` (e.g. "amount"), and the CLI shows it as the
+flag a user typed (`--amount: ...`). No core message names a command-line flag.
+"""
+
+from __future__ import annotations
 
 
 class SalespoolError(Exception):
-    """A refusal or a bad input: the message is shown to the user as is."""
+    """A refusal or a bad input: the message is shown to the user as is.
+
+    `option`: the argument the message is about (a keyword of the core function,
+    such as "amount" or "external_id"), or None.
+    """
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.option = option
 
 
 class NotFound(SalespoolError):

@@ -23,7 +23,6 @@ from salespool.render import Format, Output, choose_format, error, note
 from salespool.storage.store import Store, first_line, open_store
 
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_LOCKED = 3  # another run holds the run lock (cron overlap): nothing was done
 
 
@@ -34,15 +33,25 @@ class SalespoolGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except Locked as exc:
-            error(str(exc))
+            error(said(exc))
             raise typer.Exit(EXIT_LOCKED) from None
         except SalespoolError as exc:
-            error(str(exc))
+            error(said(exc))
         except OperationalError as exc:
             error(f"database: {first_line(exc.orig)}")
         except SQLAlchemyError as exc:
             error(f"database: {exc.__class__.__name__}: {first_line(getattr(exc, 'orig', exc))}")
         raise typer.Exit(EXIT_ERROR)
+
+
+def flag(option: str) -> str:
+    """The command-line flag for a core argument name: external_id -> --external-id."""
+    return "--" + option.replace("_", "-")
+
+
+def said(exc: SalespoolError) -> str:
+    """A core error as the user reads it: the flag it is about first, if any."""
+    return f"{flag(exc.option)}: {exc}" if exc.option else str(exc)
 
 
 app = typer.Typer(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import Session
@@ -107,8 +107,3 @@ def run_demo(session: Session, actor: str, data: Path | None = None) -> DemoResu
         assigned=assigned,
         report=report,
     )
-
-
-def demo_clock_now() -> datetime:
-    """The fixed moment the demo runs at, so its output is the same on every machine."""
-    return parse_absolute(DEMO_NOW, DEMO_TZ)
