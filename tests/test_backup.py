@@ -35,11 +35,19 @@ while not os.path.exists(stop):
     for n in range(1, 21):
         key = f"P{n:03d}"
         with store.write() as s:
-            claim(s, datetime.now(UTC), "writer", key, "writer")
+            claim(s, now=datetime.now(UTC), actor="writer", customer=key, rep="writer")
         with store.write() as s:
-            log_followup(s, datetime.now(UTC), "writer", key, "writer", FollowUpKind.call, "hi")
+            log_followup(
+                s,
+                now=datetime.now(UTC),
+                actor="writer",
+                customer=key,
+                rep="writer",
+                kind=FollowUpKind.call,
+                note="hi",
+            )
         with store.write() as s:
-            release(s, datetime.now(UTC), "writer", key, "loop")
+            release(s, now=datetime.now(UTC), actor="writer", customer=key, reason="loop")
     rounds += 1
     print(rounds, flush=True)
 """

@@ -26,7 +26,14 @@ won, refusals = [], set()
 for cid in ids:
     try:
         with store.write() as session:
-            claim(session, datetime.now(UTC), seed, str(cid), rep, rules)
+            claim(
+                session,
+                now=datetime.now(UTC),
+                actor=seed,
+                customer=str(cid),
+                rep=rep,
+                rules=rules,
+            )
         won.append(cid)
     except Refused as exc:
         refusals.add(str(exc).split(":")[0])

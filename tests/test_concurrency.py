@@ -26,7 +26,7 @@ won = []
 for cid in ids:
     try:
         with store.write() as session:
-            claim(session, datetime.now(UTC), rep, str(cid), rep)
+            claim(session, now=datetime.now(UTC), actor=rep, customer=str(cid), rep=rep)
         won.append(cid)
     except Refused:
         pass
@@ -128,7 +128,7 @@ released = []
 for cid in ids:
     try:
         with store.write() as session:
-            release(session, moment, "test", str(cid))
+            release(session, now=moment, actor="test", customer=str(cid))
         released.append(cid)
     except SalespoolError:  # the rep left first: not theirs to give back any more
         pass

@@ -45,13 +45,21 @@ for cid in ids:
     if mode == "claim":
         try:
             with store.write() as session:
-                claim(session, now, rep, str(cid), rep)
+                claim(session, now=now, actor=rep, customer=str(cid), rep=rep)
             claimed.append(cid)
         except Refused:
             continue
     try:
         with store.write() as session:
-            log_followup(session, now, rep, str(cid), rep, FollowUpKind.call, note=f"{rep} {cid}")
+            log_followup(
+                session,
+                now=now,
+                actor=rep,
+                customer=str(cid),
+                rep=rep,
+                kind=FollowUpKind.call,
+                note=f"{rep} {cid}",
+            )
         logged.append(cid)
     except Refused:
         pass

@@ -53,7 +53,7 @@ class Clock:
     def at(cls, text: str, tz: str | None = None) -> Clock:
         """A clock stopped at `text` (an ISO date or datetime, read in `tz`)."""
         zone = validate_timezone(tz or local_timezone_name())
-        return cls(parse_absolute(text, zone, what="--now"), zone)
+        return cls(parse_absolute(text, zone, option="now"), zone)
 
     def parse(self, text: str, what: str = "date") -> datetime:
         """Read a typed date, datetime or offset (`3d`, `2w ago`, `+1d`, `today`) as UTC."""
@@ -70,8 +70,13 @@ def _zone(tz: str) -> ZoneInfo:
     return ZoneInfo(tz)
 
 
-def parse_absolute(text: str, tz: str, what: str = "date") -> datetime:
-    """Parse an ISO 8601 date or datetime; a value without an offset is read in `tz`."""
+def parse_absolute(
+    text: str, tz: str, what: str = "date", *, option: str | None = None
+) -> datetime:
+    """Parse an ISO 8601 date or datetime; a value without an offset is read in `tz`.
+
+    A refusal is led by `what`, or is about the argument `option` when that is given.
+    """
     raw = text.strip()
     try:  # fast path for the common ISO forms: imports parse millions of these
         parsed_iso = datetime.fromisoformat(raw)
@@ -94,7 +99,10 @@ def parse_absolute(text: str, tz: str, what: str = "date") -> datetime:
         if isinstance(parsed, pendulum.Date):
             midnight = pendulum.datetime(parsed.year, parsed.month, parsed.day, tz=tz)
             return datetime.fromtimestamp(midnight.timestamp(), UTC)
-    raise BadInput(f"{what}: cannot read '{text}' as a date (use ISO 8601, e.g. 2026-11-01)")
+    unreadable = f"cannot read '{text}' as a date (use ISO 8601, e.g. 2026-11-01)"
+    if option is not None:
+        raise BadInput(unreadable, option=option)
+    raise BadInput(f"{what}: {unreadable}")
 
 
 def parse_when(text: str, clock: Clock, what: str = "date") -> datetime:

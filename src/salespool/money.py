@@ -24,23 +24,28 @@ _LONGEST = 40  # far longer than any amount under the cap, so nothing huge is pa
 _EXAMPLE = "digits with an optional '.' and up to two decimals, e.g. 12000.50 or 1,234,567.89"
 
 
-def parse_amount(text: str, what: str = "--amount") -> int:
+def parse_amount(text: str, what: str | None = None) -> int:
     """Read a positive amount (`12000.50`, `1,234,567.89`, `¥1,200`) as minor units.
 
-    Anything else is refused with a BadInput naming `what` and why; so is an amount over
+    Anything else is refused with a BadInput saying why: led by `what` (e.g. "column
+    'amount'") if given, else about the `amount` argument. So is an amount over
     MAX_DEAL_MINOR. Cheap enough to call once per cell of an import.
     """
     cleaned = text.strip()
     match = _AMOUNT.fullmatch(cleaned) if len(cleaned) <= _LONGEST else None
     if match is None:
-        raise BadInput(f"{what}: '{_shown(text)}' is not an amount ({_why_not(cleaned)})")
+        raise _refused(f"'{_shown(text)}' is not an amount ({_why_not(cleaned)})", what)
     cents = (match["cents"] or "").ljust(2, "0")
     minor = int(match["units"].replace(",", "")) * MINOR_PER_UNIT + int(cents)
     if minor <= 0:
-        raise BadInput(f"{what}: '{_shown(text)}' must be a positive amount")
+        raise _refused(f"'{_shown(text)}' must be a positive amount", what)
     if minor > MAX_DEAL_MINOR:
-        raise BadInput(f"{what}: '{_shown(text)}' is over the cap of {MAX_DEAL_TEXT} for one deal")
+        raise _refused(f"'{_shown(text)}' is over the cap of {MAX_DEAL_TEXT} for one deal", what)
     return minor
+
+
+def _refused(reason: str, what: str | None) -> BadInput:
+    return BadInput(f"{what}: {reason}") if what else BadInput(reason, option="amount")
 
 
 def _shown(text: str, most: int = 80) -> str:

@@ -17,6 +17,10 @@ from typer.core import TyperGroup
 from salespool import __version__
 from salespool.clock import Clock
 from salespool.config import MACHINE, Config, load_config
+from salespool.core.activity import InPool
+from salespool.core.corrections import OwnersDiffer
+from salespool.core.customers import NoSuchCustomer
+from salespool.core.reps import Clash
 from salespool.errors import Locked, SalespoolError
 from salespool.models import SCHEMA_VERSION
 from salespool.render import Format, Output, choose_format, error, note
@@ -44,13 +48,29 @@ class SalespoolGroup(TyperGroup):
         raise typer.Exit(EXIT_ERROR)
 
 
+# Core arguments whose flag is not their name with dashes.
+FLAGS = {"next_at": "--next", "amount_minor": "--amount"}
+
+
 def flag(option: str) -> str:
     """The command-line flag for a core argument name: external_id -> --external-id."""
-    return "--" + option.replace("_", "-")
+    return FLAGS.get(option) or "--" + option.replace("_", "-")
 
 
 def said(exc: SalespoolError) -> str:
-    """A core error as the user reads it: the flag it is about first, if any."""
+    """A core error as the user reads it: the flag it is about first, if any.
+
+    Refusals that advise what to do next say it as a command line here.
+    """
+    if isinstance(exc, NoSuchCustomer):
+        return str(NoSuchCustomer(exc.key, "`salespool customers --search TEXT`"))
+    if isinstance(exc, InPool):
+        return f"{exc}: salespool claim {exc.customer_id} --rep {exc.rep}"
+    if isinstance(exc, Clash):
+        return " and ".join(flag(option) for option in exc.options) + ": choose one"
+    if isinstance(exc, OwnersDiffer):
+        first, second = exc.owners
+        return f"{exc.held}: say who keeps it with --owner {first} or --owner {second}"
     return f"{flag(exc.option)}: {exc}" if exc.option else str(exc)
 
 
@@ -180,7 +200,7 @@ def main_options(
         zone = tz or rules["timezone"]
         clock = Clock.at(now, zone) if now else Clock.system(zone)
     except SalespoolError as exc:
-        error(str(exc))
+        error(said(exc))
         raise typer.Exit(EXIT_ERROR) from None
     if tz:
         # Compared by name: typer bundles its own copy of click's ParameterSource.

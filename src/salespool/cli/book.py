@@ -8,6 +8,7 @@ import typer
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.core import activity, customers, history, reps
+from salespool.errors import BadInput
 from salespool.models import FollowUpKind, Role, Stage, parse_stage
 from salespool.render import Col, plural
 
@@ -99,7 +100,15 @@ def rep_add(
     st = state(ctx)
     hired_at = st.clock.parse(hired, "--hired") if hired else None
     with st.write() as session:
-        view = reps.add_rep(session, st.clock.now, name, role, coach, capacity, hired_at)
+        view = reps.add_rep(
+            session,
+            now=st.clock.now,
+            name=name,
+            role=role,
+            coach=coach,
+            capacity=capacity,
+            hired_at=hired_at,
+        )
     coached = f", coached by {view.coach}" if view.coach else ""
     st.output(as_json).record(view, f"added {view.role} {view.name}{coached}")
 
@@ -130,17 +139,23 @@ def rep_set(
     Example: salespool rep set erin --role rep --coach carol --capacity 120
     """
     st = state(ctx)
-    with st.write() as session:
-        view = reps.set_rep(
-            session,
-            name,
-            coach=coach,
-            no_coach=no_coach,
-            role=role,
-            capacity=capacity,
-            role_capacity=role_capacity,
-            active=active,
-        )
+    try:
+        with st.write() as session:
+            view = reps.set_rep(
+                session,
+                name=name,
+                coach=coach,
+                no_coach=no_coach,
+                role=role,
+                capacity=capacity,
+                role_capacity=role_capacity,
+                active=active,
+            )
+    except reps.NothingToSet:
+        raise BadInput(
+            "nothing to set: give --coach, --no-coach, --role, --capacity, --role-capacity, "
+            "--active or --inactive"
+        ) from None
     status = view.status
     cap = view.capacity if view.capacity is not None else "role default"
     coached = f", coached by {view.coach}" if view.coach else ""
@@ -160,7 +175,7 @@ def rep_list(
     """
     st = state(ctx)
     with st.read() as session:
-        rows = reps.list_reps(session, include_left)
+        rows = reps.list_reps(session, include_left=include_left)
     st.output(as_json, as_csv).listing(rows, REP_COLUMNS, empty="no reps yet")
 
 
@@ -177,7 +192,7 @@ def rep_rename(
     """
     st = state(ctx)
     with st.write() as session:
-        view = reps.rename_rep(session, st.clock.now, st.actor, old, new)
+        view = reps.rename_rep(session, now=st.clock.now, actor=st.actor, old=old, new=new)
     st.output(as_json).record(view, f"renamed rep {old.strip()} to {view.name}")
 
 
@@ -193,7 +208,9 @@ def rep_leave(
     """
     st = state(ctx)
     with st.write() as session:
-        result = reps.rep_leave(session, st.clock.now, st.actor, name, st.clock.tz)
+        result = reps.rep_leave(
+            session, now=st.clock.now, actor=st.actor, name=name, tz=st.clock.tz
+        )
     st.output(as_json).record(
         result, f"{result.rep} left; {plural(result.released, 'customer')} went to the pool"
     )
@@ -225,7 +242,13 @@ def customers_(
     st = state(ctx)
     with st.read() as session:
         rows = customers.list_customers(
-            session, st.clock.now, rep, stage_option(stage), pool, limit, search
+            session,
+            now=st.clock.now,
+            rep=rep,
+            stage=stage_option(stage),
+            pool=pool,
+            limit=limit,
+            search=search,
         )
     st.output(as_json, as_csv).listing(rows, CUSTOMER_COLUMNS, empty="no customers match")
 
@@ -255,15 +278,15 @@ def log(
     with st.write() as session:
         view = activity.log_followup(
             session,
-            st.clock.now,
-            st.actor,
-            customer,
-            rep,
-            kind,
-            note,
-            when,
-            new_stage,
-            follow,
+            now=st.clock.now,
+            actor=st.actor,
+            customer=customer,
+            rep=rep,
+            kind=kind,
+            note=note,
+            at=when,
+            stage=new_stage,
+            next_at=follow,
             tz=st.clock.tz,
         )
     moved = f"; stage {view.stage}" if new_stage else ""
@@ -291,5 +314,5 @@ def history_(
     """
     st = state(ctx)
     with st.read() as session:
-        events = history.history(session, customer)
+        events = history.history(session, customer=customer)
     st.output(as_json, as_csv).listing(events, HISTORY_COLUMNS, empty="no events")

@@ -9,6 +9,7 @@ import typer
 from salespool.cli.app import JsonOpt, app, state
 from salespool.cli.book import CustomerArg
 from salespool.core import corrections
+from salespool.errors import BadInput
 from salespool.render import plain, plural
 
 customer_app = typer.Typer(
@@ -54,15 +55,21 @@ def edit(
         "city": city,
         "level": level,
     }
-    with st.write() as session:
-        result = corrections.edit_customer(
-            session,
-            st.clock.now,
-            st.actor,
-            customer,
-            changes,
-            region=st.config["phone_region"],
-        )
+    try:
+        with st.write() as session:
+            result = corrections.edit_customer(
+                session,
+                now=st.clock.now,
+                actor=st.actor,
+                customer=customer,
+                changes=changes,
+                region=st.config["phone_region"],
+            )
+    except corrections.NothingToChange:
+        raise BadInput(
+            "nothing to change: give --name, --external-id, --contact, --phone, --email, "
+            "--city or --level"
+        ) from None
     data = plain(result.customer)
     data["changed"] = result.changed
     view = result.customer
@@ -99,10 +106,10 @@ def merge(
     with st.write() as session:
         result = corrections.merge_customers(
             session,
-            st.clock.now,
-            st.actor,
-            keep,
-            drop,
+            now=st.clock.now,
+            actor=st.actor,
+            keep=keep,
+            drop=drop,
             owner=owner,
             region=st.config["phone_region"],
         )

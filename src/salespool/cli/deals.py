@@ -67,7 +67,14 @@ def deal_record(
     when = st.clock.parse(at, "--at") if at else None
     with st.write() as session:
         result = activity.record_deal(
-            session, st.clock.now, st.actor, customer, minor, channel, when, tz=st.clock.tz
+            session,
+            now=st.clock.now,
+            actor=st.actor,
+            customer=customer,
+            amount_minor=minor,
+            channel=channel,
+            at=when,
+            tz=st.clock.tz,
         )
     data = plain(result.customer)
     data["deal"] = {
@@ -102,7 +109,9 @@ def deal_void(
     st = state(ctx)
     number = deals.parse_deal_id(deal_id)
     with st.write() as session:
-        view = deals.void_deal(session, st.clock.now, st.actor, number, reason)
+        view = deals.void_deal(
+            session, now=st.clock.now, actor=st.actor, deal_id=number, reason=reason
+        )
     st.output(as_json).record(
         view, f"deal #{view.id} ({view.amount} on '{view.customer}') is void: {view.void_reason}"
     )
@@ -145,5 +154,5 @@ def deals_(
     """
     st = state(ctx)
     with st.read() as session:
-        rows = deals.list_deals(session, st.clock.tz, customer, rep, period)
+        rows = deals.list_deals(session, tz=st.clock.tz, customer=customer, rep=rep, period=period)
     st.output(as_json, as_csv).listing(rows, DEAL_COLUMNS, empty="no deals match")

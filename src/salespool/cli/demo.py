@@ -37,7 +37,7 @@ def demo(
         store = open_store(str(keep or Path(tmp) / "demo.db"), create=True)
         try:
             with store.write() as session:
-                result = run_demo(session, st.actor)
+                result = run_demo(session, actor=st.actor)
         finally:
             store.dispose()
     out = Output(choose_format(as_json), DEMO_TZ)

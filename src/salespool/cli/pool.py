@@ -118,7 +118,7 @@ def pool(
     """
     st = state(ctx)
     with st.read() as session:
-        rows = customers.list_pool(session, st.clock.now, limit)
+        rows = customers.list_pool(session, now=st.clock.now, limit=limit)
     columns = [c for c in CUSTOMER_COLUMNS if c.key not in ("owner", "idle_days")]
     columns.append(Col("pooled_at", "in pool since"))
     st.output(as_json, as_csv).listing(rows, columns, empty="the pool is empty")
@@ -141,7 +141,14 @@ def claim(
     """
     st = state(ctx)
     with st.write() as session:
-        view = handover.claim(session, st.clock.now, st.actor, customer, rep, claim_rules(st))
+        view = handover.claim(
+            session,
+            now=st.clock.now,
+            actor=st.actor,
+            customer=customer,
+            rep=rep,
+            rules=claim_rules(st),
+        )
     st.output(as_json).record(view, f"{view.owner} claimed '{view.name}' (#{view.id})")
 
 
@@ -192,12 +199,12 @@ def assign(
     with st.write() as session:
         result = handover.assign(
             session,
-            st.clock.now,
-            st.actor,
-            to or None,
-            customer or None,
-            limit,
-            dry_run,
+            now=st.clock.now,
+            actor=st.actor,
+            to=to or None,
+            customers=customer or None,
+            limit=limit,
+            dry_run=dry_run,
             strategy=strategy or Strategy.round_robin,
             role=role,
             rules=claim_rules(st),
@@ -248,5 +255,13 @@ def release(
     """
     st = state(ctx)
     with st.write() as session:
-        view = handover.release(session, st.clock.now, st.actor, customer, reason, rep, st.clock.tz)
+        view = handover.release(
+            session,
+            now=st.clock.now,
+            actor=st.actor,
+            customer=customer,
+            reason=reason,
+            rep=rep,
+            tz=st.clock.tz,
+        )
     st.output(as_json).record(view, f"'{view.name}' (#{view.id}) is back in the pool")

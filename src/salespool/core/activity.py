@@ -42,7 +42,7 @@ def _touch(session: Session, customer: Customer, rep_id: int, at: datetime) -> N
     update_while_owned(
         session,
         customer,
-        rep_id,
+        while_owner=rep_id,
         last_contact_at=case(
             (Customer.last_contact_at.is_(None), stored),
             (Customer.last_contact_at < stored, stored),
@@ -97,34 +97,51 @@ def _change_stage(
     )
 
 
-def _check_not_future(at: datetime, now: datetime, what: str) -> None:
+class InPool(Refused):
+    """Work on a customer in the pool: it needs an owner first (`handover.claim`).
+
+    `customer_id` and `rep` say who would claim which customer, for the CLI's advice.
+    """
+
+    def __init__(self, name: str, customer_id: int, rep: str) -> None:
+        super().__init__(f"'{name}' is in the pool; claim it first")
+        self.customer_id = customer_id
+        self.rep = rep
+
+
+def _check_not_future(at: datetime, now: datetime) -> None:
     if at > now:
-        raise BadInput(f"{what}: {at:%Y-%m-%d %H:%M} UTC is in the future")
+        raise BadInput(f"{at:%Y-%m-%d %H:%M} UTC is in the future", option="at")
 
 
-def _check_bounds(session: Session, customer: Customer, at: datetime, what: str, tz: str) -> None:
-    """Refuse work dated before the customer existed, or before its owner got it."""
+def _check_bounds(session: Session, customer: Customer, at: datetime, option: str, tz: str) -> None:
+    """Refuse work dated before the customer existed, or before its owner got it.
+
+    `option`: the argument the moment came from ("at", else "now").
+    """
     created = from_db(customer.created_at)
     if at < created:
         raise BadInput(
-            f"{what}: {shown(at, tz)} is before '{customer.name}' existed "
-            f"(created {shown(created, tz)})"
+            f"{shown(at, tz)} is before '{customer.name}' existed (created {shown(created, tz)})",
+            option=option,
         )
     since = from_db(customer.owned_since)
     if since is not None and at < since:
         owner = session.get(Rep, customer.owner_id)
         raise BadInput(
-            f"{what}: {shown(at, tz)} is before {owner.name} got '{customer.name}' "
-            f"(owner since {shown(since, tz)})"
+            f"{shown(at, tz)} is before {owner.name} got '{customer.name}' "
+            f"(owner since {shown(since, tz)})",
+            option=option,
         )
 
 
 def log_followup(
     session: Session,
+    *,
     now: datetime,
     actor: str,
-    customer_key: str,
-    rep_name: str,
+    customer: str,
+    rep: str,
     kind: FollowUpKind,
     note: str | None = None,
     at: datetime | None = None,
@@ -137,41 +154,44 @@ def log_followup(
     A back-dated follow-up (`at`) moves the stage at `at`; the next step (`next_at`)
     must come after the follow-up.
     """
-    what = "--at" if at is not None else "--now"
+    option = "at" if at is not None else "now"
     at = at or now
-    _check_not_future(at, now, "--at")
+    _check_not_future(at, now)
     if next_at is not None and next_at <= at:
-        raise BadInput(f"--next: {shown(next_at, tz)} is not after the follow-up ({shown(at, tz)})")
-    customer = find_customer(session, customer_key)
-    rep = find_rep(session, rep_name)
-    _require_owner(session, customer, rep)
-    _check_bounds(session, customer, at, what, tz)
-    _touch(session, customer, rep.id, at)
+        raise BadInput(
+            f"{shown(next_at, tz)} is not after the follow-up ({shown(at, tz)})", option="next_at"
+        )
+    found = find_customer(session, customer)
+    owner = find_rep(session, rep)
+    _require_owner(session, found, owner)
+    _check_bounds(session, found, at, option, tz)
+    _touch(session, found, owner.id, at)
     if stage is not None:
-        then = _stage_then(session, customer, at)
+        then = _stage_then(session, found, at)
         if then != stage.value:
-            _change_stage(session, customer, then, stage, at, actor, reason=f"logged {kind}")
+            _change_stage(session, found, then, stage, at, actor, reason=f"logged {kind}")
     # Written after the stage change, so a follow-up that moves the stage counts
     # under the stage it moved to, as the trail tells it for that moment.
     session.execute(
         insert(FollowUp).values(
-            customer_id=customer.id,
-            rep_id=rep.id,
+            customer_id=found.id,
+            rep_id=owner.id,
             kind=FollowUpKind(kind).value,
             note=note,
             at=to_db(at),
             next_at=to_db(next_at) if next_at else None,
-            stage=followup_stage(literal(customer.id), at_value(to_db(at))),
+            stage=followup_stage(literal(found.id), at_value(to_db(at))),
         )
     )
-    return get_view(session, customer.id, now)
+    return get_view(session, found.id, now=now)
 
 
 def record_deal(
     session: Session,
+    *,
     now: datetime,
     actor: str,
-    customer_key: str,
+    customer: str,
     amount_minor: int,
     channel: Channel = Channel.direct,
     at: datetime | None = None,
@@ -181,34 +201,35 @@ def record_deal(
 
     A back-dated deal (`at`) makes it `won` at `at` if it was a lead then.
     """
-    customer = find_customer(session, customer_key)
-    if customer.owner_id is None:
+    found = find_customer(session, customer)
+    if found.owner_id is None:
         raise Refused(
-            f"'{customer.name}' is in the pool: a deal is credited to its owner, "
+            f"'{found.name}' is in the pool: a deal is credited to its owner, "
             "so claim or assign it first"
         )
     if amount_minor <= 0:
-        raise BadInput("--amount must be positive")
-    what = "--at" if at is not None else "--now"
+        # The CLI's parse_amount refuses these first, in its own words.
+        raise BadInput(f"{amount_minor} must be positive", option="amount_minor")
+    option = "at" if at is not None else "now"
     at = at or now
-    _check_not_future(at, now, "--at")
-    _check_bounds(session, customer, at, what, tz)
-    _touch(session, customer, customer.owner_id, at)
+    _check_not_future(at, now)
+    _check_bounds(session, found, at, option, tz)
+    _touch(session, found, found.owner_id, at)
     session.execute(
         insert(Deal).values(
-            customer_id=customer.id,
-            rep_id=customer.owner_id,
+            customer_id=found.id,
+            rep_id=found.owner_id,
             amount_minor=amount_minor,
             channel=Channel(channel).value,
             at=to_db(at),
         )
     )
-    then = _stage_then(session, customer, at)
+    then = _stage_then(session, found, at)
     if then in PRE_SALE_STAGES:
-        _change_stage(session, customer, then, Stage.won, at, actor, reason="deal")
-    owner = session.get(Rep, customer.owner_id)
+        _change_stage(session, found, then, Stage.won, at, actor, reason="deal")
+    owner = session.get(Rep, found.owner_id)
     return DealResult(
-        customer=get_view(session, customer.id, now),
+        customer=get_view(session, found.id, now=now),
         rep=owner.name,
         amount_minor=amount_minor,
         channel=Channel(channel).value,
@@ -218,10 +239,7 @@ def record_deal(
 
 def _require_owner(session: Session, customer: Customer, rep: Rep) -> None:
     if customer.owner_id is None:
-        raise Refused(
-            f"'{customer.name}' is in the pool; claim it first: "
-            f"salespool claim {customer.id} --rep {rep.name}"
-        )
+        raise InPool(customer.name, customer.id, rep.name)
     if customer.owner_id != rep.id:
         owner = session.get(Rep, customer.owner_id)
         raise Refused(f"'{customer.name}' belongs to {owner.name}, not {rep.name}")

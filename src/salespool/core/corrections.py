@@ -30,14 +30,33 @@ EDITABLE = ("name", "external_id", "contact", "phone", "email", "city", "level")
 # Details a merge fills on KEEP from DROP where KEEP has none.
 FILLABLE = ("external_id", "contact", "phone", "email", "city", "level")
 # Keys that identify one customer: two customers may share a name (two branches of
-# one chain), never one of these (imports would match either of them).
+# one chain), never one of these (imports would match either of them). Each is the
+# match-key column and the typed detail it comes from.
 IDENTIFYING = (
-    ("external_id", "external_id", "--external-id"),
-    ("phone_key", "phone", "--phone"),
-    ("email_key", "email", "--email"),
+    ("external_id", "external_id"),
+    ("phone_key", "phone"),
+    ("email_key", "email"),
 )
 # The lock lives in these columns; it travels as one piece.
 LOCK_COLUMNS = ("locked_at", "locked_until", "lock_reason")
+
+
+class NothingToChange(BadInput):
+    """`edit_customer` was given no field to change (the CLI lists its flags instead)."""
+
+
+class OwnersDiffer(Refused):
+    """A merge of two customers owned by different reps, with no `owner` to say who keeps it.
+
+    `held` says who owns which; `owners` are the two reps' names (KEEP's first), for the
+    CLI to say the same with its flag.
+    """
+
+    def __init__(self, held: str, owners: tuple[str, str]) -> None:
+        first, second = owners
+        super().__init__(f"{held}: say who keeps it with owner={first!r} or owner={second!r}")
+        self.held = held
+        self.owners = owners
 
 
 @dataclass
@@ -65,9 +84,10 @@ def shown(customer: Customer) -> str:
 
 def edit_customer(
     session: Session,
+    *,
     now: datetime,
     actor: str,
-    customer_key: str,
+    customer: str,
     changes: dict[str, str | None],
     region: str = "CN",
 ) -> EditResult:
@@ -83,23 +103,20 @@ def edit_customer(
         raise BadInput(f"not an editable field: {', '.join(sorted(unknown))}")
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:
-        raise BadInput(
-            "nothing to change: give --name, --external-id, --contact, --phone, --email, "
-            "--city or --level"
-        )
+        raise NothingToChange(f"nothing to change: give one of {', '.join(EDITABLE)}")
     wanted = {k: _clean(v) for k, v in given.items()}
     if "name" in wanted and wanted["name"] is None:
-        raise BadInput("--name: a customer needs a name (it cannot be cleared)")
+        raise BadInput("a customer needs a name (it cannot be cleared)", option="name")
     # Imports match on these keys: no import may write them meanwhile (PostgreSQL).
     serialize(session, "import")
-    customer = _locked(session, find_customer(session, customer_key).id)
+    found = _locked(session, find_customer(session, customer).id)
     changed = {
-        k: {"old": getattr(customer, k), "new": v}
+        k: {"old": getattr(found, k), "new": v}
         for k in EDITABLE
-        if k in wanted and (v := wanted[k]) != getattr(customer, k)
+        if k in wanted and (v := wanted[k]) != getattr(found, k)
     }
     if not changed:
-        return EditResult(customer=get_view(session, customer.id, now))
+        return EditResult(customer=get_view(session, found.id, now=now))
     values: dict[str, Any] = {k: c["new"] for k, c in changed.items()}
     if "name" in values:
         values["name_key"] = text_key(values["name"])
@@ -107,31 +124,32 @@ def edit_customer(
         values["phone_key"] = phone_key(values["phone"], region)
     if "email" in values:
         values["email_key"] = email_key(values["email"])
-    _refuse_collisions(session, customer.id, values)
+    _refuse_collisions(session, found.id, values)
     session.execute(
         update(Customer)
-        .where(Customer.id == customer.id)
+        .where(Customer.id == found.id)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     _record(
         session,
-        customer=customer,
+        customer=found,
         now=now,
         actor=actor,
         kind=EventKind.edited,
         reason="edited " + ", ".join(changed),
         detail={"fields": changed},
     )
-    return EditResult(customer=get_view(session, customer.id, now), changed=changed)
+    return EditResult(customer=get_view(session, found.id, now=now), changed=changed)
 
 
 def merge_customers(
     session: Session,
+    *,
     now: datetime,
     actor: str,
-    keep_key: str,
-    drop_key: str,
+    keep: str,
+    drop: str,
     owner: str | None = None,
     region: str = "CN",
 ) -> MergeResult:
@@ -145,8 +163,8 @@ def merge_customers(
     were in the pool). Two different owners are refused unless `owner` names one
     of them.
     """
-    keep_id = find_customer(session, keep_key).id
-    drop_found = find_customer(session, drop_key)
+    keep_id = find_customer(session, keep).id
+    drop_found = find_customer(session, drop)
     drop_id = drop_found.id
     if keep_id == drop_id:
         raise BadInput(f"KEEP and DROP are the same customer, {shown(drop_found)}")
@@ -154,7 +172,19 @@ def merge_customers(
     # Row locks in id order, so two merges of the same pair cannot deadlock.
     first, second = sorted((keep_id, drop_id))
     locked = {first: _locked(session, first), second: _locked(session, second)}
-    keep, drop = locked[keep_id], locked[drop_id]
+    return _merge(session, now, actor, locked[keep_id], locked[drop_id], owner, region)
+
+
+def _merge(
+    session: Session,
+    now: datetime,
+    actor: str,
+    keep: Customer,
+    drop: Customer,
+    owner: str | None,
+    region: str,
+) -> MergeResult:
+    """Merge the locked row DROP into the locked row KEEP (see `merge_customers`)."""
     new_owner = _merged_owner(session, keep, drop, owner)
 
     values = _merged_values(keep, drop, new_owner)
@@ -219,7 +249,7 @@ def merge_customers(
         to_stage=values["stage"],
     )
     return MergeResult(
-        customer=get_view(session, keep.id, now), dropped=dropped, taken=taken, moved=moved
+        customer=get_view(session, keep.id, now=now), dropped=dropped, taken=taken, moved=moved
     )
 
 
@@ -237,13 +267,13 @@ def _merged_owner(
                 f"{shown(c)} is " + (f"{names[c.owner_id]}'s" if c.owner_id else "in the pool")
                 for c in (keep, drop)
             )
-            raise Refused(f"--owner: {rep.name} owns neither customer ({held})")
+            raise Refused(f"{rep.name} owns neither customer ({held})", option="owner")
         return rep.id
     if len(owners) == 2:
-        raise Refused(
+        raise OwnersDiffer(
             f"{shown(keep)} is {names[keep.owner_id]}'s and {shown(drop)} is "
-            f"{names[drop.owner_id]}'s: say who keeps it with --owner "
-            f"{names[keep.owner_id]} or --owner {names[drop.owner_id]}"
+            f"{names[drop.owner_id]}'s",
+            (names[keep.owner_id], names[drop.owner_id]),
         )
     return next(iter(owners), None)
 
@@ -278,7 +308,7 @@ def _merged_values(keep: Customer, drop: Customer, new_owner: int | None) -> dic
 
 def _refuse_collisions(session: Session, customer_id: int, values: dict[str, Any]) -> None:
     """Refuse an external_id, phone or e-mail key that another customer already has."""
-    for column, typed, option in IDENTIFYING:
+    for column, typed in IDENTIFYING:
         key = values.get(column)
         if key is None:
             continue
@@ -295,7 +325,9 @@ def _refuse_collisions(session: Session, customer_id: int, values: dict[str, Any
         if other is not None:
             same = f" ({key})" if key != values.get(typed) else ""
             hint = "" if column == "external_id" else " (one company? `customer merge` them)"
-            raise Refused(f"{option}: {values[typed]!r}{same} is already {shown(other)}'s{hint}")
+            raise Refused(
+                f"{values[typed]!r}{same} is already {shown(other)}'s{hint}", option=typed
+            )
 
 
 def _locked(session: Session, customer_id: int) -> Customer:

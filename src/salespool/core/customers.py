@@ -62,7 +62,7 @@ def view_select() -> Select:
     return select(Customer, Rep.name).outerjoin(Rep, Rep.id == Customer.owner_id)
 
 
-def to_views(session: Session, query: Select, now: datetime) -> list[CustomerView]:
+def to_views(session: Session, query: Select, *, now: datetime) -> list[CustomerView]:
     """Run a `view_select()` query and build the views."""
     views = []
     # populate_existing: bulk UPDATEs earlier in the transaction bypass the identity map.
@@ -112,7 +112,7 @@ def _lock_fields(customer: Customer, now: datetime) -> dict:
 
 
 def update_while_owned(
-    session: Session, customer: Customer, while_owner: int | None, **values
+    session: Session, customer: Customer, *, while_owner: int | None, **values: object
 ) -> None:
     """Change a customer with one conditional UPDATE that holds only while `while_owner` owns it.
 
@@ -128,14 +128,25 @@ def update_while_owned(
         raise Refused(f"'{customer.name}' changed owner meanwhile; try again")
 
 
-def get_view(session: Session, customer_id: int, now: datetime) -> CustomerView:
+def get_view(session: Session, customer_id: int, *, now: datetime) -> CustomerView:
     """One customer's view by id."""
-    return to_views(session, view_select().where(Customer.id == customer_id), now)[0]
+    return to_views(session, view_select().where(Customer.id == customer_id), now=now)[0]
 
 
 # `#12` and `id:12` (full-width forms too, after NFKC) always name the internal id.
 # Up to 18 digits: anything longer is no 64-bit id (and SQLite could not even bind it).
 _ID_FORM = re.compile(r"(?:#|id:)\s*([0-9]{1,18})", re.IGNORECASE)
+
+
+class NoSuchCustomer(NotFound):
+    """No customer answers to `key`; `finder` says how to find the id (the CLI: a command)."""
+
+    def __init__(self, key: str, finder: str = "list_customers(session, search=TEXT)") -> None:
+        super().__init__(
+            f"no customer '{key}' (give #ID, an external_id or the exact name; "
+            f"{finder} finds the id)"
+        )
+        self.key = key
 
 
 def _named(c: Customer) -> str:
@@ -176,10 +187,7 @@ def find_customer(session: Session, key: str) -> Customer:
         merged = _merged_into(session, number) if number is not None else None
         if merged is not None:
             return merged
-        raise NotFound(
-            f"no customer '{key}' (give #ID, an external_id or the exact name; "
-            "`salespool customers --search TEXT` finds the id)"
-        )
+        raise NoSuchCustomer(key)
     if len(matches) == 1:
         return matches[0]
     by_external = [c for c in matches if c.external_id == key]
@@ -208,6 +216,7 @@ def _merged_into(session: Session, old_id: int) -> Customer | None:
 
 def list_customers(
     session: Session,
+    *,
     now: datetime,
     rep: str | None = None,
     stage: Stage | None = None,
@@ -227,7 +236,7 @@ def list_customers(
         query = query.where(Customer.stage == stage.value)
     if limit is not None:
         query = query.limit(limit)
-    return to_views(session, query, now)
+    return to_views(session, query, now=now)
 
 
 _PHONE_SEPARATORS = (" ", "-", "(", ")", ".", "+")
@@ -243,7 +252,7 @@ def search_condition(text: str) -> ColumnElement[bool]:
     """
     needle = text_key(text)
     if needle is None:
-        raise BadInput("--search: give some text to look for")
+        raise BadInput("give some text to look for", option="search")
     conditions = [
         Customer.name_key.contains(needle, autoescape=True),
         Customer.email_key.contains(needle.replace(" ", ""), autoescape=True),
@@ -262,7 +271,7 @@ def search_condition(text: str) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def list_pool(session: Session, now: datetime, limit: int | None = None) -> list[CustomerView]:
+def list_pool(session: Session, *, now: datetime, limit: int | None = None) -> list[CustomerView]:
     """The pool, oldest in the pool first (the order `assign` hands it out)."""
     query = (
         view_select()
@@ -271,4 +280,4 @@ def list_pool(session: Session, now: datetime, limit: int | None = None) -> list
     )
     if limit is not None:
         query = query.limit(limit)
-    return to_views(session, query, now)
+    return to_views(session, query, now=now)

@@ -78,8 +78,9 @@ def _views(session: Session, query: Select) -> list[DealView]:
 
 def list_deals(
     session: Session,
+    *,
     tz: str,
-    customer_key: str | None = None,
+    customer: str | None = None,
     rep: str | None = None,
     period: str | None = None,
 ) -> list[DealView]:
@@ -88,8 +89,8 @@ def list_deals(
     `rep` is the rep a deal was recorded for; `period` a month (`2026-11`) in zone `tz`.
     """
     query = _select().order_by(Deal.at, Deal.id)
-    if customer_key is not None:
-        query = query.where(Deal.customer_id == find_customer(session, customer_key).id)
+    if customer is not None:
+        query = query.where(Deal.customer_id == find_customer(session, customer).id)
     if rep is not None:
         query = query.where(Deal.rep_id == find_rep(session, rep, active=False).id)
     if period is not None:
@@ -106,7 +107,9 @@ def parse_deal_id(text: str) -> int:
     return int(digits)
 
 
-def void_deal(session: Session, now: datetime, actor: str, deal_id: int, reason: str) -> DealView:
+def void_deal(
+    session: Session, *, now: datetime, actor: str, deal_id: int, reason: str
+) -> DealView:
     """Mark a deal void, with why, and write a `deal_voided` event on its customer's trail.
 
     The deal stays, for the trail; stage and last contact are left as they are (see the
@@ -114,7 +117,7 @@ def void_deal(session: Session, now: datetime, actor: str, deal_id: int, reason:
     """
     reason = reason.strip()
     if not reason:
-        raise BadInput("--reason: say why the deal is void")
+        raise BadInput("say why the deal is void", option="reason")
     found = _views(session, _select().where(Deal.id == deal_id))
     if not found:
         raise NotFound(f"no deal #{deal_id} (see `salespool deals`)")

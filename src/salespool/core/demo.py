@@ -47,7 +47,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def run_demo(session: Session, actor: str, data: Path | None = None) -> DemoResult:
+def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoResult:
     """Load the example team, replay its follow-ups and deals, recycle, assign, report."""
     data = data or examples_dir()
     now = parse_absolute(DEMO_NOW, DEMO_TZ)
@@ -56,27 +56,29 @@ def run_demo(session: Session, actor: str, data: Path | None = None) -> DemoResu
     for row in team:
         reps.add_rep(
             session,
-            now,
-            row["name"],
-            Role(row["role"]),
-            row.get("coach") or None,
-            int(row["capacity"]) if row.get("capacity") else None,
-            parse_absolute(row["hired_at"], DEMO_TZ) if row.get("hired_at") else None,
+            now=now,
+            name=row["name"],
+            role=Role(row["role"]),
+            coach=row.get("coach") or None,
+            capacity=int(row["capacity"]) if row.get("capacity") else None,
+            hired_at=parse_absolute(row["hired_at"], DEMO_TZ) if row.get("hired_at") else None,
         )
-    imported = importer.import_customers(session, now, actor, data / "customers.csv", DEMO_TZ)
+    imported = importer.import_customers(
+        session, now=now, actor=actor, path=data / "customers.csv", tz=DEMO_TZ
+    )
     follow_ups = 0
     for row in _rows(data / "followups.csv"):
         at = parse_absolute(row["at"], DEMO_TZ)
         activity.log_followup(
             session,
-            now,
-            actor,
-            row["customer"],
-            row["rep"],
-            FollowUpKind(row["kind"]),
-            row.get("note") or None,
-            at,
-            parse_stage(row["stage"]) if row.get("stage") else None,
+            now=now,
+            actor=actor,
+            customer=row["customer"],
+            rep=row["rep"],
+            kind=FollowUpKind(row["kind"]),
+            note=row.get("note") or None,
+            at=at,
+            stage=parse_stage(row["stage"]) if row.get("stage") else None,
         )
         follow_ups += 1
     deals = 0
@@ -84,20 +86,20 @@ def run_demo(session: Session, actor: str, data: Path | None = None) -> DemoResu
     for row in _rows(deals_file) if deals_file.exists() else []:
         activity.record_deal(
             session,
-            now,
-            actor,
-            row["customer"],
-            parse_amount(row["amount"]),
-            Channel(row["channel"]),
-            parse_absolute(row["at"], DEMO_TZ),
+            now=now,
+            actor=actor,
+            customer=row["customer"],
+            amount_minor=parse_amount(row["amount"]),
+            channel=Channel(row["channel"]),
+            at=parse_absolute(row["at"], DEMO_TZ),
         )
         deals += 1
-    recycled = recycle.recycle(session, now, actor, RECYCLE_DAYS)
+    recycled = recycle.recycle(session, now=now, actor=actor, days=RECYCLE_DAYS)
     rookies = [r.name for r in reps.list_reps(session) if r.role == Role.rookie.value]
     assigned = handover.assign(
-        session, now, actor, rookies, limit=ROOKIE_SHARE * max(len(rookies), 1)
+        session, now=now, actor=actor, to=rookies, limit=ROOKIE_SHARE * max(len(rookies), 1)
     )
-    report = stage_report(session, now, now - timedelta(days=RECYCLE_DAYS))
+    report = stage_report(session, as_of=now, since=now - timedelta(days=RECYCLE_DAYS))
     return DemoResult(
         reps=len(team),
         imported=imported,

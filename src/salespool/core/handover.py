@@ -70,10 +70,11 @@ class AssignResult:
 
 def claim(
     session: Session,
+    *,
     now: datetime,
     actor: str,
-    customer_key: str,
-    rep_name: str,
+    customer: str,
+    rep: str,
     rules: ClaimRules = NO_LIMITS,
 ) -> CustomerView:
     """A rep takes a customer from the pool, within the claim limits.
@@ -81,18 +82,18 @@ def claim(
     Refused if someone owns it already, or if the rep is inactive, at capacity,
     past the daily claim limit, or in cooldown for this customer.
     """
-    customer = find_customer(session, customer_key)
-    rep = find_rep(session, rep_name)
-    ensure_can_receive(rep)
-    lock_reps(session, [rep.id])
-    check_capacity(session, rules, rep)
-    check_daily_limit(session, now, rules, rep)
-    check_cooldown(session, now, rules, rep, customer.id)
+    found = find_customer(session, customer)
+    taker = find_rep(session, rep)
+    ensure_can_receive(taker)
+    lock_reps(session, [taker.id])
+    check_capacity(session, rules, taker)
+    check_daily_limit(session, now, rules, taker)
+    check_cooldown(session, now, rules, taker, found.id)
     # One conditional UPDATE ... RETURNING: a row back means this claim won the race.
     won = session.execute(
         update(Customer)
-        .where(Customer.id == customer.id, Customer.owner_id.is_(None))
-        .values(owner_id=rep.id, owned_since=to_db(now), pooled_at=None)
+        .where(Customer.id == found.id, Customer.owner_id.is_(None))
+        .values(owner_id=taker.id, owned_since=to_db(now), pooled_at=None)
         .returning(Customer.id)
         .execution_options(synchronize_session=False)
     ).first()
@@ -100,105 +101,113 @@ def claim(
         owner = session.execute(
             select(Rep.name)
             .join(Customer, Customer.owner_id == Rep.id)
-            .where(Customer.id == customer.id)
+            .where(Customer.id == found.id)
         ).scalar_one_or_none()
-        raise Refused(f"'{customer.name}' is not in the pool: {owner or 'another rep'} owns it")
-    refuse_out_of_order(session, Customer.id == customer.id, now, "claim", rules.tz)
+        raise Refused(f"'{found.name}' is not in the pool: {owner or 'another rep'} owns it")
+    refuse_out_of_order(session, Customer.id == found.id, at=now, what="claim", tz=rules.tz)
     record_event(
         session,
-        customer_id=customer.id,
+        customer_id=found.id,
         at=now,
         kind=EventKind.claimed,
         actor=actor,
-        to_rep_id=rep.id,
-        from_stage=customer.stage,
-        to_stage=customer.stage,
+        to_rep_id=taker.id,
+        from_stage=found.stage,
+        to_stage=found.stage,
     )
-    return get_view(session, customer.id, now)
+    return get_view(session, found.id, now=now)
 
 
 def release(
     session: Session,
+    *,
     now: datetime,
     actor: str,
-    customer_key: str,
+    customer: str,
     reason: str | None = None,
-    rep_name: str | None = None,
+    rep: str | None = None,
     tz: str = "UTC",
 ) -> CustomerView:
-    """The owner gives a customer back to the pool."""
-    customer = find_customer(session, customer_key)
-    if customer.owner_id is None:
-        raise Refused(f"'{customer.name}' is already in the pool")
-    if rep_name is not None:
-        rep = find_rep(session, rep_name, active=False)
-        if rep.id != customer.owner_id:
-            owner = session.get(Rep, customer.owner_id)
-            raise Refused(f"'{customer.name}' belongs to {owner.name}, not {rep.name}")
+    """The owner gives a customer back to the pool; with `rep`, only if that rep owns it."""
+    found = find_customer(session, customer)
+    if found.owner_id is None:
+        raise Refused(f"'{found.name}' is already in the pool")
+    if rep is not None:
+        giver = find_rep(session, rep, active=False)
+        if giver.id != found.owner_id:
+            owner = session.get(Rep, found.owner_id)
+            raise Refused(f"'{found.name}' belongs to {owner.name}, not {giver.name}")
     update_while_owned(
-        session, customer, customer.owner_id, owner_id=None, owned_since=None, pooled_at=to_db(now)
+        session,
+        found,
+        while_owner=found.owner_id,
+        owner_id=None,
+        owned_since=None,
+        pooled_at=to_db(now),
     )
-    refuse_out_of_order(session, Customer.id == customer.id, now, "release", tz)
+    refuse_out_of_order(session, Customer.id == found.id, at=now, what="release", tz=tz)
     record_event(
         session,
-        customer_id=customer.id,
+        customer_id=found.id,
         at=now,
         kind=EventKind.released,
         actor=actor,
-        from_rep_id=customer.owner_id,
-        from_stage=customer.stage,
-        to_stage=customer.stage,
+        from_rep_id=found.owner_id,
+        from_stage=found.stage,
+        to_stage=found.stage,
         reason=reason,
     )
-    return get_view(session, customer.id, now)
+    return get_view(session, found.id, now=now)
 
 
 def assign(
     session: Session,
+    *,
     now: datetime,
     actor: str,
     to: list[str] | None = None,
-    customer_keys: list[str] | None = None,
+    customers: list[str] | None = None,
     limit: int | None = None,
     dry_run: bool = False,
-    *,
     strategy: Strategy = Strategy.round_robin,
     role: Role | None = None,
     rules: ClaimRules = NO_LIMITS,
 ) -> AssignResult:
     """Hand pool customers to reps by `strategy`: the named ones, else the oldest in the pool.
 
+    `customers` are the pool customers to hand out (as `find_customer` reads them).
     The reps are those in `to`, else the active reps of `role`, else every
     active rep. Capacity and cooldown apply; the daily claim limit does not
     (it limits a rep's own claims). Named customers must all be placed or
     nothing is; from the pool, assignment stops when every rep is full.
     """
+    # The CLI refuses both in its own words before calling (they are flags it parses).
     if limit is not None and limit < 1:
-        raise BadInput(f"--limit: {limit} must be 1 or more")
+        raise BadInput(f"{limit} must be 1 or more", option="limit")
     if to and role is not None:
-        raise BadInput("--to and --role: choose the reps one way, not both")
+        raise BadInput("choose the reps by `to` or by `role`, not both", option="role")
     reps = _receivers(session, to, role)
     rep_ids = [r.id for r in reps]
     lock_reps(session, rep_ids)
     owned = owned_counts(session, rep_ids)
     candidates = [Candidate(r.name, r.role, owned[r.id], rules.capacity_of(r)) for r in reps]
     by_name = {r.name: r for r in reps}
-    strict = bool(customer_keys)
+    strict = bool(customers)
     if strict:
-        customers = _named_pool_customers(session, customer_keys or [])
-        customers = customers[:limit] if limit else customers
-        named = Customer.id.in_([c.id for c in customers])
-        refuse_out_of_order(session, named, now, "assignment", rules.tz)
-        cooling = cooldowns(session, now, rules, rep_ids, [c.id for c in customers])
+        chosen = _named_pool_customers(session, customers or [])
+        chosen = chosen[:limit] if limit else chosen
+        named = Customer.id.in_([c.id for c in chosen])
+        refuse_out_of_order(session, named, at=now, what="assignment", tz=rules.tz)
+        cooling = cooldowns(session, now, rules, rep_ids, [c.id for c in chosen])
     else:
         cooling = cooldowns(session, now, rules, rep_ids)
         # A customer in cooldown may be passed over, so look that much further into the pool.
         extra = len({cid for cid, _rep in cooling})
-        customers = _oldest_in_pool(session, now, candidates, limit, extra)
+        chosen = _oldest_in_pool(session, now, candidates, limit, extra)
     blocked = {(cid, cd.rep_name): cd.message(now, rules.tz) for (cid, _), cd in cooling.items()}
-    plan = plan_assignment(customers, candidates, strategy, blocked, limit)
-    if customers and (not plan.rows or (strict and len(plan.rows) < len(customers))):
-        raise Refused(_why_not(plan, customers, candidates, rules, by_name))
+    plan = plan_assignment(chosen, candidates, strategy, blocked, limit)
+    if chosen and (not plan.rows or (strict and len(plan.rows) < len(chosen))):
+        raise Refused(_why_not(plan, chosen, candidates, rules, by_name))
 
     result = AssignResult(
         dry_run=dry_run,
@@ -277,7 +286,7 @@ def _oldest_in_pool(
 ) -> list[PoolCustomer]:
     """The pool customers assignment may hand out, oldest in the pool first.
 
-    Bounded by --limit and by the room the reps have left, plus `extra` for the
+    Bounded by `limit` and by the room the reps have left, plus `extra` for the
     customers that cooldown may pass over. A customer whose trail already holds an
     event after `now` is passed over: assigning it now would write its trail backwards.
     """
@@ -287,7 +296,7 @@ def _oldest_in_pool(
         bound = room if bound is None else min(bound, room)
     query = (
         select(Customer.id, Customer.name, Customer.stage)
-        .where(Customer.owner_id.is_(None), in_order(session, now))
+        .where(Customer.owner_id.is_(None), in_order(session, at=now))
         .order_by(Customer.pooled_at.is_(None), Customer.pooled_at, Customer.id)
         .with_for_update(skip_locked=True)
     )

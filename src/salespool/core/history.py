@@ -30,15 +30,15 @@ class EventView:
     detail: dict | None = None
 
 
-def history(session: Session, customer_key: str) -> list[EventView]:
-    """The events of one customer, in the order they happened."""
-    customer = find_customer(session, customer_key)
+def history(session: Session, *, customer: str) -> list[EventView]:
+    """The events of one customer (as `find_customer` reads it), in the order they happened."""
+    found = find_customer(session, customer)
     source, target = aliased(Rep), aliased(Rep)
     query = (
         select(Event, source.name, target.name)
         .outerjoin(source, source.id == Event.from_rep_id)
         .outerjoin(target, target.id == Event.to_rep_id)
-        .where(Event.customer_id == customer.id)
+        .where(Event.customer_id == found.id)
         .order_by(Event.at, Event.id)
     )
     return [

@@ -45,12 +45,12 @@ def lock(
     update_while_owned(
         session,
         customer,
-        customer.owner_id,
+        while_owner=customer.owner_id,
         locked_at=to_db(now),
         locked_until=to_db(until) if until is not None else None,
         lock_reason=reason,
     )
-    refuse_out_of_order(session, Customer.id == customer.id, now, "lock", tz)
+    refuse_out_of_order(session, Customer.id == customer.id, at=now, what="lock", tz=tz)
     record_event(
         session,
         customer_id=customer.id,
@@ -63,7 +63,7 @@ def lock(
         to_stage=customer.stage,
         reason=f"{reason} (until {shown(until, tz)})" if until is not None else reason,
     )
-    return get_view(session, customer.id, now)
+    return get_view(session, customer.id, now=now)
 
 
 def unlock(
@@ -84,7 +84,7 @@ def unlock(
     ).rowcount
     if done != 1:
         raise Refused(f"'{customer.name}' is not locked")
-    refuse_out_of_order(session, Customer.id == customer.id, now, "unlock", tz)
+    refuse_out_of_order(session, Customer.id == customer.id, at=now, what="unlock", tz=tz)
     record_event(
         session,
         customer_id=customer.id,
@@ -97,4 +97,4 @@ def unlock(
         to_stage=customer.stage,
         reason=(reason or "").strip() or f"lock lifted (was: {customer.lock_reason})",
     )
-    return get_view(session, customer.id, now)
+    return get_view(session, customer.id, now=now)

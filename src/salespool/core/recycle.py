@@ -309,7 +309,7 @@ def recycle(
         if count and not dry_run:
             b = BATCH.c
             chosen = select(b.id, b.owner_id, b.stage, b.reason)
-            moved = bulk_to_pool(session, chosen, now, EventKind.recycled, actor)
+            moved = bulk_to_pool(session, chosen, now=now, kind=EventKind.recycled, actor=actor)
             if moved != count:  # the batch's rows are locked: nothing may slip in between
                 raise RuntimeError(f"recycle: {count} customers chosen but {moved} moved")
         recycled = _batch_listing(session, now)
@@ -342,7 +342,7 @@ def _take_batch(session: Session, rules: RecycleRules, now: datetime) -> int:
             reason,
         )
         # A customer whose trail already runs past `now` waits for a later run.
-        .where(recyclable_at(rules, now), in_order(session, now))
+        .where(recyclable_at(rules, now), in_order(session, at=now))
         .with_for_update(of=Customer)
     )
     columns = ["id", "name", "owner_id", "stage", "since", "rule", "reason"]

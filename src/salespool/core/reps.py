@@ -55,6 +55,18 @@ class LeaveResult:
     released: int
 
 
+class Clash(BadInput):
+    """Two arguments that exclude each other were both given; `options` names them."""
+
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(f"{first} and {second}: choose one")
+        self.options = (first, second)
+
+
+class NothingToSet(BadInput):
+    """`set_rep` was given nothing to change (the CLI lists its flags instead)."""
+
+
 def find_rep(session: Session, name: str, *, active: bool = True) -> Rep:
     """The rep called `name`; with `active`, refuse a rep who has left."""
     rep = session.execute(select(Rep).where(Rep.name == name.strip())).scalar_one_or_none()
@@ -67,6 +79,7 @@ def find_rep(session: Session, name: str, *, active: bool = True) -> Rep:
 
 def add_rep(
     session: Session,
+    *,
     now: datetime,
     name: str,
     role: Role = Role.rep,
@@ -79,14 +92,14 @@ def add_rep(
     if not name:
         raise BadInput("a rep needs a name")
     if capacity is not None and capacity < 0:
-        raise BadInput(f"--capacity: {capacity} must be 0 or more")
+        raise BadInput(f"{capacity} must be 0 or more", option="capacity")
     exists = session.execute(select(Rep.id).where(Rep.name == name)).first()
     if exists:
         raise Refused(f"rep '{name}' already exists")
     coach_id = None
     if coach:
         if coach.strip() == name:
-            raise BadInput(f"--coach: '{name}' cannot coach themselves")
+            raise BadInput(f"'{name}' cannot coach themselves", option="coach")
         coach_id = find_rep(session, coach).id
     session.execute(
         insert(Rep).values(
@@ -100,7 +113,7 @@ def add_rep(
     return next(r for r in list_reps(session, include_left=True) if r.name == name)
 
 
-def list_reps(session: Session, include_left: bool = False) -> list[RepView]:
+def list_reps(session: Session, *, include_left: bool = False) -> list[RepView]:
     """All reps with their coach and how many customers each owns."""
     coach = aliased(Rep)
     owned = (
@@ -137,8 +150,8 @@ def list_reps(session: Session, include_left: bool = False) -> list[RepView]:
 
 def set_rep(
     session: Session,
-    name: str,
     *,
+    name: str,
     coach: str | None = None,
     no_coach: bool = False,
     role: Role | None = None,
@@ -149,20 +162,21 @@ def set_rep(
     """Change a rep's coach, role (a qualified rookie is promoted so), capacity or activity.
 
     `role_capacity` clears the rep's own capacity so the role's default applies.
-    A rep marked inactive keeps their book but receives no customers.
+    A rep marked inactive keeps their book but receives no customers. `coach` with
+    `no_coach`, or `capacity` with `role_capacity`, is refused.
     """
     rep = find_rep(session, name)
     if coach is not None and no_coach:
-        raise BadInput("--coach and --no-coach: choose one")
+        raise Clash("coach", "no_coach")
     if capacity is not None and role_capacity:
-        raise BadInput("--capacity and --role-capacity: choose one")
+        raise Clash("capacity", "role_capacity")
     if capacity is not None and capacity < 0:
-        raise BadInput(f"--capacity: {capacity} must be 0 or more")
+        raise BadInput(f"{capacity} must be 0 or more", option="capacity")
     values: dict[str, object] = {}
     if coach is not None:
         mentor = find_rep(session, coach)
         if mentor.id == rep.id:
-            raise BadInput(f"--coach: '{rep.name}' cannot coach themselves")
+            raise BadInput(f"'{rep.name}' cannot coach themselves", option="coach")
         _refuse_coaching_cycle(session, rep, mentor)
         values["coach_id"] = mentor.id
     if no_coach:
@@ -176,15 +190,14 @@ def set_rep(
     if active is not None:
         values["active"] = active
     if not values:
-        raise BadInput(
-            "nothing to set: give --coach, --no-coach, --role, --capacity, --role-capacity, "
-            "--active or --inactive"
+        raise NothingToSet(
+            "nothing to set: give coach, no_coach, role, capacity, role_capacity or active"
         )
     session.execute(update(Rep).where(Rep.id == rep.id).values(**values))
     return next(r for r in list_reps(session) if r.name == rep.name)
 
 
-def rename_rep(session: Session, now: datetime, actor: str, old: str, new: str) -> RepView:
+def rename_rep(session: Session, *, now: datetime, actor: str, old: str, new: str) -> RepView:
     """Give a rep another name (a rep who left too); a `renamed` rep event keeps the old one.
 
     Everything refers to reps by id, so their book, trail, deals and coaching follow.
@@ -220,7 +233,8 @@ def _refuse_coaching_cycle(session: Session, rep: Rep, mentor: Rep) -> None:
         seen.add(current.id)
         if current.coach_id == rep.id:
             raise Refused(
-                f"--coach: {rep.name} already coaches {mentor.name} (directly or through others)"
+                f"{rep.name} already coaches {mentor.name} (directly or through others)",
+                option="coach",
             )
         current = session.get(Rep, current.coach_id)
 
@@ -239,7 +253,7 @@ LEAVE_BATCH = Table(
 
 
 def rep_leave(
-    session: Session, now: datetime, actor: str, name: str, tz: str = "UTC"
+    session: Session, *, now: datetime, actor: str, name: str, tz: str = "UTC"
 ) -> LeaveResult:
     """The rep leaves: their whole book goes to the pool, with an event per customer.
 
@@ -259,11 +273,11 @@ def rep_leave(
         )
         session.execute(insert(LEAVE_BATCH).from_select(["id", "owner_id", "stage"], book))
         b = LEAVE_BATCH.c
-        refuse_out_of_order(session, Customer.id.in_(select(b.id)), now, "rep leave", tz)
+        refuse_out_of_order(session, Customer.id.in_(select(b.id)), at=now, what="rep leave", tz=tz)
         # Counted, not read off rowcount: psycopg reports -1 for INSERT ... SELECT.
         count = session.execute(select(func.count()).select_from(LEAVE_BATCH)).scalar_one()
         chosen = select(b.id, b.owner_id, b.stage, literal("rep left"))
-        released = bulk_to_pool(session, chosen, now, EventKind.rep_left, actor)
+        released = bulk_to_pool(session, chosen, now=now, kind=EventKind.rep_left, actor=actor)
         if released != count:  # the rows are locked: nothing may slip in between
             raise RuntimeError(f"rep leave: {count} customers chosen but {released} moved")
     finally:

@@ -181,42 +181,42 @@ def latest_event_at(session: Session) -> datetime | None:
     return from_db(session.execute(select(func.max(per_kind.c.at))).scalar())
 
 
-def in_order(session: Session, moment: datetime) -> ColumnElement[bool]:
-    """SQL on Customer: its trail holds no event after `moment`, so one at `moment` keeps order.
+def in_order(session: Session, *, at: datetime) -> ColumnElement[bool]:
+    """SQL on Customer: its trail holds no event after `at`, so one written at `at` keeps order.
 
     Plain true when no event in the whole store is later (the usual case), so a
     batch over the book pays nothing for it.
     """
-    if not _later_than(session, moment):
+    if not _later_than(session, at):
         return true()
-    later = select(Event.id).where(Event.customer_id == Customer.id, Event.at > to_db(moment))
+    later = select(Event.id).where(Event.customer_id == Customer.id, Event.at > to_db(at))
     return ~later.exists()
 
 
 def refuse_out_of_order(
-    session: Session, which: ColumnElement[bool], moment: datetime, what: str, tz: str
+    session: Session, which: ColumnElement[bool], *, at: datetime, what: str, tz: str
 ) -> None:
-    """Refuse writing an event at `moment` for the customers `which` selects (a condition on
+    """Refuse writing an event at `at` for the customers `which` selects (a condition on
     Customer) when one of them already has a later event: its trail would run backwards.
 
     The message names the first such customer, its latest event and that event's date.
     """
-    if not _later_than(session, moment):
+    if not _later_than(session, at):
         return
     e = aliased(Event)
     row = session.execute(
         select(Customer.name, e.kind, e.at)
         .join(e, e.customer_id == Customer.id)
-        .where(which, e.at > to_db(moment))
+        .where(which, e.at > to_db(at))
         .order_by(Customer.id, e.at.desc(), e.id.desc())
         .limit(1)
     ).first()
     if row is None:
         return
-    name, kind, at = row
+    name, kind, later = row
     raise Refused(
-        f"'{name}' has a later event in its trail ({kind} on {shown(from_db(at), tz)}) than "
-        f"this {what} at {shown(moment, tz)}: the trail is kept in time order"
+        f"'{name}' has a later event in its trail ({kind} on {shown(from_db(later), tz)}) than "
+        f"this {what} at {shown(at, tz)}: the trail is kept in time order"
     )
 
 

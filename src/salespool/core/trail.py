@@ -60,7 +60,7 @@ def record_events(session: Session, rows: list[dict]) -> None:
 
 
 def bulk_to_pool(
-    session: Session, chosen: Select, now: datetime, kind: EventKind, actor: str
+    session: Session, chosen: Select, *, now: datetime, kind: EventKind, actor: str
 ) -> int:
     """Send the customers `chosen` to the pool: one event INSERT ... SELECT, one UPDATE.
 
