@@ -117,7 +117,7 @@ def backup_(
     Example: salespool backup backups/salespool-$(date +%F).db
     """
     st = state(ctx)
-    result = backups.backup(to_url(st.db), file, yes)
+    result = backups.backup(to_url(st.db), file, yes=yes)
     st.output(as_json).record(
         result,
         f"backed up {result.db} to {result.file}: {plural(result.customers, 'customer')}, "
@@ -143,7 +143,7 @@ def restore_(
     Example: salespool restore backups/salespool-2026-11-28.db --yes
     """
     st = state(ctx)
-    result = backups.restore(to_url(st.db), file, yes)
+    result = backups.restore(to_url(st.db), file, yes=yes)
     st.output(as_json).record(
         result,
         f"restored {result.file} into {result.db}: {plural(result.customers, 'customer')}",
