@@ -1,7 +1,8 @@
-"""Commands on the recycling rules: lock, unlock, due, simulate."""
+"""Commands on recycling: lock, unlock, due, simulate, recycle."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -10,7 +11,15 @@ from salespool.cli.app import CsvOpt, JsonOpt, State, app, state
 from salespool.cli.book import CustomerArg
 from salespool.core import locks
 from salespool.core.recycle import DueCustomer, RecycleRules, due, simulate
+from salespool.core.recycle import recycle as recycle_customers
 from salespool.render import Col, Format, Output, plural
+
+# A first run over a big book recycles 100,000s: people see the first ones, scripts all.
+TABLE_ROWS = 100
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No human output (for cron).")]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")
+]
 
 DUE_COLUMNS = [
     Col("id", "id", "right"),
@@ -165,3 +174,83 @@ def simulate_(
         if not reps
         else f"{plural(len(reps), 'rep')} would lose customers; nothing was changed"
     )
+
+
+@app.command()
+def recycle(
+    ctx: typer.Context,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            help="Recycle customers idle this many days or more, instead of the rules "
+            "(the unconverted rule is off then; locks and the deal exemption still apply).",
+        ),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="If another recycle is running, wait for it instead of exiting 3."
+        ),
+    ] = False,
+    warn_days: Annotated[
+        int | None,
+        typer.Option("--warn-days", min=0, help="Also list the customers due within N days."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move customers into the pool by the rules: idle too long, or owned long without a deal.
+
+    Idle thresholds come from recycle.level_days (the customer's level, if
+    listed), else recycle.stage_days (its stage), else recycle.days; see
+    `salespool config show`. Idle time runs from the later of the last
+    follow-up (or deal) and the moment the owner got the customer, so a
+    customer handed over today stays today. Locked customers and those with a
+    deal in the last recycle.deal_exempt_days stay.
+
+    Only one recycle runs at a time on a store: a second one exits 3
+    (another run holds the lock), or waits for the first with --wait.
+
+    Example (nightly, from cron): salespool recycle --quiet
+    """
+    st = state(ctx)
+    # A dry run changes nothing, so it needs no run lock.
+    run_lock = nullcontext() if dry_run else st.store.exclusive("recycle", wait=wait)
+    with run_lock, st.write() as session:
+        result = recycle_customers(
+            session,
+            st.clock.now,
+            st.actor,
+            days,
+            dry_run,
+            rules=recycle_rules(st),
+            warn_days=warn_days,
+            tz=st.clock.tz,
+        )
+    out = st.output(as_json, quiet=quiet)
+    if out.fmt is Format.json:
+        out.json(result)
+        return
+    if result.recycled and not quiet:
+        out.console.print(
+            out.table(
+                result.recycled[:TABLE_ROWS],
+                [
+                    Col("id", "id", "right"),
+                    Col("name", "customer"),
+                    Col("previous_owner", "was with"),
+                    Col("idle_days", "idle days", "right"),
+                    Col("reason", "rule"),
+                ],
+            )
+        )
+        if result.count > TABLE_ROWS:
+            out.say(f"... and {result.count - TABLE_ROWS} more (--json lists every one)")
+    verb = "would recycle" if dry_run else "recycled"
+    rule = f"idle {days}+ days" if days is not None else "by the rules"
+    out.say(f"{verb} {plural(result.count, 'customer')} {rule} into the pool")
+    if result.due is not None and not quiet and warn_days is not None:
+        render_due(out, result.due, warn_days)
