@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from salespool.cli.app import CsvOpt, JsonOpt, State, app, state
+from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.book import CUSTOMER_COLUMNS, CustomerArg
 from salespool.cli.recycling import DryRunOpt
 from salespool.core import customers, handover
 from salespool.core.assignment import Strategy
-from salespool.core.limits import ClaimRules
+from salespool.core.limits import Inactive
+from salespool.errors import Refused
 from salespool.models import Role
 from salespool.render import Col, Format, plural
+
+
+@contextmanager
+def advice() -> Iterator[None]:
+    """Tell how to lift the refusal of an inactive rep, which core states without the command."""
+    try:
+        yield
+    except Inactive as exc:
+        raise Refused(f"{exc} (salespool rep set {exc.rep} --active)") from None
 
 
 @app.command()
@@ -51,8 +63,9 @@ def claim(
     Example: salespool claim C0042 --rep erin
     """
     st = state(ctx)
-    with st.write() as session:
-        view = handover.claim(session, st.clock.now, st.actor, customer, rep, claim_rules(st))
+    rules = st.config.claim_rules(st.clock.tz)
+    with advice(), st.write() as session:
+        view = handover.claim(session, st.clock.now, st.actor, customer, rep, rules)
     st.output(as_json).record(view, f"{view.owner} claimed '{view.name}' (#{view.id})")
 
 
@@ -100,7 +113,7 @@ def assign(
     if to and role is not None:
         raise typer.BadParameter("use --to or --role, not both", param_hint="--role")
     st = state(ctx)
-    with st.write() as session:
+    with advice(), st.write() as session:
         result = handover.assign(
             session,
             st.clock.now,
@@ -111,7 +124,7 @@ def assign(
             dry_run,
             strategy=strategy or Strategy.round_robin,
             role=role,
-            rules=claim_rules(st),
+            rules=st.config.claim_rules(st.clock.tz),
         )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
@@ -130,17 +143,6 @@ def assign(
     verb = "would assign" if dry_run else "assigned"
     receivers = ", ".join(dict.fromkeys(a.owner for a in result.assigned)) or "nobody"
     out.say(f"{verb} {plural(result.count, 'pool customer')} ({result.strategy}) to {receivers}")
-
-
-def claim_rules(st: State) -> ClaimRules:
-    """The claim limits from the team's config, for the core hand-overs."""
-    config = st.config
-    return ClaimRules(
-        daily_limit=config["claims.daily_limit"],
-        cooldown_days=config["claims.cooldown_days"],
-        role_capacity={role.value: config.capacity_for(role.value) for role in Role},
-        tz=st.clock.tz,
-    )
 
 
 @app.command()

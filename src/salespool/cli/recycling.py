@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from salespool.cli.app import CsvOpt, JsonOpt, State, app, state
+from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.book import CustomerArg
 from salespool.core import locks
-from salespool.core.recycle import DueCustomer, RecycleRules, due, simulate
+from salespool.core.recycle import DueCustomer, due, simulate
 from salespool.core.recycle import recycle as recycle_customers
 from salespool.render import Col, Format, Output, plural
 
@@ -29,18 +29,6 @@ DUE_COLUMNS = [
     Col("days_left", "in days", "right"),
     Col("reason", "rule"),
 ]
-
-
-def recycle_rules(st: State) -> RecycleRules:
-    """The recycling rules from the config."""
-    config = st.config
-    return RecycleRules(
-        days=config["recycle.days"],
-        stage_days=config.stage_days(),
-        level_days=config.level_days(),
-        unconverted_days=config["recycle.unconverted_days"],
-        deal_exempt_days=config["recycle.deal_exempt_days"],
-    )
 
 
 def render_due(out: Output, rows: list[DueCustomer], within: int) -> None:
@@ -72,7 +60,15 @@ def lock(
     st = state(ctx)
     ends = st.clock.parse(until, "--until") if until else None
     with st.write() as session:
-        view = locks.lock(session, st.clock.now, st.actor, customer, reason, ends, st.clock.tz)
+        view = locks.lock(
+            session,
+            now=st.clock.now,
+            actor=st.actor,
+            customer_key=customer,
+            reason=reason,
+            until=ends,
+            tz=st.clock.tz,
+        )
     shown = f" until {locks.shown(ends, st.clock.tz)}" if ends else ""
     st.output(as_json).record(view, f"locked '{view.name}' (#{view.id}){shown}")
 
@@ -90,7 +86,14 @@ def unlock(
     """
     st = state(ctx)
     with st.write() as session:
-        view = locks.unlock(session, st.clock.now, st.actor, customer, reason, st.clock.tz)
+        view = locks.unlock(
+            session,
+            now=st.clock.now,
+            actor=st.actor,
+            customer_key=customer,
+            reason=reason,
+            tz=st.clock.tz,
+        )
     st.output(as_json).record(view, f"unlocked '{view.name}' (#{view.id})")
 
 
@@ -111,7 +114,14 @@ def due_(
     """
     st = state(ctx)
     with st.read() as session:
-        rows = due(session, st.clock.now, st.clock.tz, within, rep, recycle_rules(st))
+        rows = due(
+            session,
+            now=st.clock.now,
+            tz=st.clock.tz,
+            within=within,
+            rep=rep,
+            rules=st.config.recycle_rules(),
+        )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.table:
         render_due(out, rows, within)
@@ -150,8 +160,9 @@ def simulate_(
     """
     thresholds = parse_thresholds(days)
     st = state(ctx)
+    rules = st.config.recycle_rules()
     with st.read() as session:
-        result = simulate(session, st.clock.now, thresholds, recycle_rules(st))
+        result = simulate(session, now=st.clock.now, rules=[rules.only(n) for n in thresholds])
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         out.json(result)
@@ -217,16 +228,16 @@ def recycle(
     Example (nightly, from cron): salespool recycle --quiet
     """
     st = state(ctx)
+    rules = st.config.recycle_rules()
     # A dry run changes nothing, so it needs no run lock.
     run_lock = nullcontext() if dry_run else st.store.exclusive("recycle", wait=wait)
     with run_lock, st.write() as session:
         result = recycle_customers(
             session,
-            st.clock.now,
-            st.actor,
-            days,
-            dry_run,
-            rules=recycle_rules(st),
+            now=st.clock.now,
+            actor=st.actor,
+            rules=rules if days is None else rules.only(days),
+            dry_run=dry_run,
             warn_days=warn_days,
             tz=st.clock.tz,
         )

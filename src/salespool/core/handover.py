@@ -84,10 +84,10 @@ def claim(
     customer = find_customer(session, customer_key)
     rep = find_rep(session, rep_name)
     ensure_can_receive(rep)
-    lock_reps(session, [rep.id])
-    check_capacity(session, rules, rep)
-    check_daily_limit(session, now, rules, rep)
-    check_cooldown(session, now, rules, rep, customer.id)
+    lock_reps(session, rep_ids=[rep.id])
+    check_capacity(session, rules=rules, rep=rep)
+    check_daily_limit(session, now=now, rules=rules, rep=rep)
+    check_cooldown(session, now=now, rules=rules, rep=rep, customer_id=customer.id)
     # One conditional UPDATE ... RETURNING: a row back means this claim won the race.
     won = session.execute(
         update(Customer)
@@ -179,8 +179,8 @@ def assign(
         raise BadInput("--to and --role: choose the reps one way, not both")
     reps = _receivers(session, to, role)
     rep_ids = [r.id for r in reps]
-    lock_reps(session, rep_ids)
-    owned = owned_counts(session, rep_ids)
+    lock_reps(session, rep_ids=rep_ids)
+    owned = owned_counts(session, rep_ids=rep_ids)
     candidates = [Candidate(r.name, r.role, owned[r.id], rules.capacity_of(r)) for r in reps]
     by_name = {r.name: r for r in reps}
     strict = bool(customer_keys)
@@ -189,14 +189,16 @@ def assign(
         customers = customers[:limit] if limit else customers
         named = Customer.id.in_([c.id for c in customers])
         refuse_out_of_order(session, named, now, "assignment", rules.tz)
-        cooling = cooldowns(session, now, rules, rep_ids, [c.id for c in customers])
+        cooling = cooldowns(
+            session, now=now, rules=rules, rep_ids=rep_ids, customer_ids=[c.id for c in customers]
+        )
     else:
-        cooling = cooldowns(session, now, rules, rep_ids)
+        cooling = cooldowns(session, now=now, rules=rules, rep_ids=rep_ids)
         # A customer in cooldown may be passed over, so look that much further into the pool.
         extra = len({cid for cid, _rep in cooling})
         customers = _oldest_in_pool(session, now, candidates, limit, extra)
     blocked = {(cid, cd.rep_name): cd.message(now, rules.tz) for (cid, _), cd in cooling.items()}
-    plan = plan_assignment(customers, candidates, strategy, blocked, limit)
+    plan = plan_assignment(customers, candidates, strategy=strategy, blocked=blocked, limit=limit)
     if customers and (not plan.rows or (strict and len(plan.rows) < len(customers))):
         raise Refused(_why_not(plan, customers, candidates, rules, by_name))
 
