@@ -43,7 +43,7 @@ def problems(draw, with_cooldown: bool = True):
 @given(problems())
 def test_no_rep_goes_over_capacity(problem):
     customers, reps, strategy, blocked, limit = problem
-    plan = plan_assignment(customers, reps, strategy, blocked, limit)
+    plan = plan_assignment(customers, reps, strategy=strategy, blocked=blocked, limit=limit)
     for rep in reps:
         got = sum(1 for row in plan.rows if row.rep == rep.name)
         if rep.capacity is not None:
@@ -54,7 +54,7 @@ def test_no_rep_goes_over_capacity(problem):
 @given(problems())
 def test_nobody_in_cooldown_is_served(problem):
     customers, reps, strategy, blocked, limit = problem
-    plan = plan_assignment(customers, reps, strategy, blocked, limit)
+    plan = plan_assignment(customers, reps, strategy=strategy, blocked=blocked, limit=limit)
     assert not any((row.customer.id, row.rep) in blocked for row in plan.rows)
 
 
@@ -62,7 +62,7 @@ def test_nobody_in_cooldown_is_served(problem):
 @given(problems())
 def test_every_customer_is_planned_at_most_once_and_within_the_limit(problem):
     customers, reps, strategy, blocked, limit = problem
-    plan = plan_assignment(customers, reps, strategy, blocked, limit)
+    plan = plan_assignment(customers, reps, strategy=strategy, blocked=blocked, limit=limit)
     ids = [row.customer.id for row in plan.rows]
     assert len(ids) == len(set(ids))
     assert set(ids) <= {c.id for c in customers}
@@ -76,16 +76,18 @@ def test_the_plan_is_deterministic_whatever_order_the_reps_come_in(problem, rnd)
     customers, reps, strategy, blocked, limit = problem
     shuffled = list(reps)
     rnd.shuffle(shuffled)
-    assert plan_assignment(customers, reps, strategy, blocked, limit) == plan_assignment(
-        customers, shuffled, strategy, blocked, limit
-    )
+    assert plan_assignment(
+        customers, reps, strategy=strategy, blocked=blocked, limit=limit
+    ) == plan_assignment(customers, shuffled, strategy=strategy, blocked=blocked, limit=limit)
 
 
 @settings(max_examples=300, deadline=None)
 @given(problems(with_cooldown=False))
 def test_round_robin_loads_differ_by_at_most_one_among_reps_with_room(problem):
     customers, reps, _strategy, blocked, limit = problem
-    plan = plan_assignment(customers, reps, Strategy.round_robin, blocked, limit)
+    plan = plan_assignment(
+        customers, reps, strategy=Strategy.round_robin, blocked=blocked, limit=limit
+    )
     dealt = {r.name: sum(1 for row in plan.rows if row.rep == r.name) for r in reps}
     with_room = [r.name for r in reps if r.capacity is None or r.owned + dealt[r.name] < r.capacity]
     if with_room:
@@ -99,7 +101,7 @@ def test_round_robin_loads_differ_by_at_most_one_among_reps_with_room(problem):
 @given(problems())
 def test_a_customer_is_skipped_only_when_every_rep_with_room_is_in_cooldown(problem):
     customers, reps, strategy, blocked, limit = problem
-    plan = plan_assignment(customers, reps, strategy, blocked, limit)
+    plan = plan_assignment(customers, reps, strategy=strategy, blocked=blocked, limit=limit)
     for row in plan.skipped:
         assert "cooldown" in row.reason
 
@@ -108,7 +110,9 @@ def test_a_customer_is_skipped_only_when_every_rep_with_room_is_in_cooldown(prob
 @given(problems(with_cooldown=False))
 def test_rookie_first_serves_rookies_while_any_has_room(problem):
     customers, reps, _strategy, blocked, limit = problem
-    plan = plan_assignment(customers, reps, Strategy.rookie_first, blocked, limit)
+    plan = plan_assignment(
+        customers, reps, strategy=Strategy.rookie_first, blocked=blocked, limit=limit
+    )
     roles = {r.name: r.role for r in reps}
     rows = [roles[row.rep] for row in plan.rows]
     # Once a non-rookie is served, no rookie is served after (they were all full).
@@ -120,7 +124,7 @@ def test_rookie_first_serves_rookies_while_any_has_room(problem):
 def test_least_loaded_gives_to_the_rep_with_fewest_customers_ties_by_name():
     reps = [Candidate("zoe", "rep", 3, 10), Candidate("amy", "rep", 5, 10)]
     customers = [PoolCustomer(i, f"Co {i}", "won") for i in range(1, 6)]
-    plan = plan_assignment(customers, reps, Strategy.least_loaded)
+    plan = plan_assignment(customers, reps, strategy=Strategy.least_loaded)
     assert [(r.rep, r.reason) for r in plan.rows] == [
         ("zoe", "least loaded: 3 of 10"),
         ("zoe", "least loaded: 4 of 10"),

@@ -11,7 +11,7 @@ WORKER = r"""
 import json, random, sys, time
 from datetime import UTC, datetime
 from salespool.core.handover import claim
-from salespool.core.limits import ClaimRules
+from salespool.rules import ClaimRules
 from salespool.errors import Refused
 from salespool.storage.store import open_store
 

@@ -2,7 +2,7 @@
 
 cli/ parses, calls and renders; core/ holds the rules over a session; storage/
 is the only room that knows SQLite from PostgreSQL. models and the helpers
-beside them (keys, clock, money, config, errors) reach neither core nor cli.
+beside them (keys, clock, money, config, errors, rules) reach neither core nor cli.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).parent.parent / "src" / "salespool"
 DRIVERS = ("sqlite3", "psycopg", "psycopg2")
-BESIDE = ("keys", "clock", "money", "config", "errors", "models")
+BESIDE = ("keys", "clock", "money", "config", "errors", "models", "rules")
 # What each room may not import (prefixes of module names).
 FORBIDDEN = {
     "core": ("salespool.cli", "typer", "rich", "salespool.render"),
@@ -69,11 +69,6 @@ FLAG = re.compile(r"--[a-z]")
 FLAG_FREE = [*_room_files("core"), PACKAGE / "money.py", PACKAGE / "clock.py"]
 # Files still being converted by others in parallel; the lead removes each once merged.
 STILL_NAMING_FLAGS = {
-    "core/recycle.py",
-    "core/limits.py",
-    "core/locks.py",
-    "core/report.py",
-    "core/commission.py",
     "core/importer.py",
     "core/sources.py",
     "core/export.py",

@@ -29,8 +29,9 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from salespool.core.recycle import RecycleRules, due, recycle, simulate
+from salespool.core.recycle import due, recycle, simulate
 from salespool.models import Customer, Deal, Rep, Stage
+from salespool.rules import RecycleRules
 from salespool.storage.store import Store, open_store
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
@@ -154,8 +155,10 @@ def write_book(store: Store, book: list[dict]) -> None:
 
 def taken(store: Store, rules: RecycleRules, at: datetime, days: int | None = None) -> dict:
     """What `recycle --dry-run` takes at `at`: {id: (owner, rule, reason)}."""
+    if days is not None:
+        rules = rules.only(days)
     with store.write() as session:
-        result = recycle(session, at, "test", days=days, dry_run=True, rules=rules)
+        result = recycle(session, now=at, actor="test", rules=rules, dry_run=True)
     return {r.id: (r.previous_owner, r.rule, r.reason) for r in result.recycled}
 
 
@@ -178,9 +181,9 @@ def test_due_recycle_and_simulate_agree(book, rules, within, threshold):
         write_book(store, book)
         now_taken = taken(store, rules, NOW)
         with store.read() as session:
-            due_now = due(session, NOW, TZ, 0, rules=rules)
-            due_later = due(session, NOW, TZ, within, rules=rules)
-            sim = simulate(session, NOW, [threshold], rules).thresholds[0]
+            due_now = due(session, now=NOW, tz=TZ, within=0, rules=rules)
+            due_later = due(session, now=NOW, tz=TZ, within=within, rules=rules)
+            sim = simulate(session, now=NOW, rules=[rules.only(threshold)]).thresholds[0]
 
         # due --within 0 is what recycle takes now, with the same rule and reason.
         assert {d.id: (d.owner, d.rule, d.reason) for d in due_now} == now_taken

@@ -2,7 +2,8 @@
 
 The file is found at `--config` / `SALESPOOL_CONFIG`, else `./salespool.toml`,
 else `salespool.toml` in the user config directory. Every effective value
-remembers where it came from, for `salespool config show`.
+remembers where it came from, for `salespool config show`. `Config` builds the
+rule values core applies (salespool/rules.py), so no command assembles them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import platformdirs
 from salespool.clock import validate_timezone
 from salespool.errors import BadInput, SalespoolError
 from salespool.models import Channel, Role, Stage
+from salespool.rules import ClaimRules, CoachTargets, HuntingRules, RecycleRules
 
 FILE_NAME = "salespool.toml"
 
@@ -206,6 +208,45 @@ class Config:
     def capacity_for(self, role: str) -> int | None:
         """The role's default capacity (0 means the role owns no customers)."""
         return self.settings[f"claims.capacity.{role}"].value
+
+    def recycle_rules(self) -> RecycleRules:
+        """The recycling rules (`recycle.*`)."""
+        return RecycleRules(
+            days=self["recycle.days"],
+            stage_days=self.stage_days(),
+            level_days=self.level_days(),
+            unconverted_days=self["recycle.unconverted_days"],
+            deal_exempt_days=self["recycle.deal_exempt_days"],
+        )
+
+    def claim_rules(self, tz: str) -> ClaimRules:
+        """The claim limits (`claims.*`), with "today" starting at midnight in `tz`."""
+        return ClaimRules(
+            daily_limit=self["claims.daily_limit"],
+            cooldown_days=self["claims.cooldown_days"],
+            role_capacity={role.value: self.capacity_for(role.value) for role in Role},
+            tz=tz,
+        )
+
+    def hunting_rules(self) -> HuntingRules:
+        """The order-follower rule (`hunting.*`)."""
+        return HuntingRules(
+            threshold=self["hunting.threshold"],
+            period=self["hunting.period"],
+            periods=self["hunting.periods"],
+        )
+
+    def coach_targets(self) -> CoachTargets:
+        """The coaching targets (`coaching.*`)."""
+        return CoachTargets(
+            first_follow_up_days=self["coaching.first_follow_up_days"],
+            first_negotiation_days=self["coaching.first_negotiation_days"],
+            first_won_days=self["coaching.first_won_days"],
+        )
+
+    def commission_rates(self) -> dict[str, Decimal]:
+        """The commission rate of each channel (`commission.*`)."""
+        return {c.value: self[f"commission.{c.value}"] for c in Channel}
 
     def zone_in_effect(self, zone: str, source: str) -> None:
         """Record the time zone commands actually use and who chose it (`--tz`,

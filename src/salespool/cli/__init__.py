@@ -1,7 +1,9 @@
 """The command-line interface: parse, call one core function, render."""
 
-from salespool.cli import (  # noqa: F401  (registers the commands)
+# Imported for the commands they register, in the order `salespool --help` lists them.
+from salespool.cli import (  # noqa: F401  # isort: skip
     book,
+    report,
     coach,
     commission,
     config,
@@ -9,10 +11,9 @@ from salespool.cli import (  # noqa: F401  (registers the commands)
     deals,
     demo,
     files,
-    imports,
+    recycling,
     pool,
-    report,
-    rules,
+    imports,
 )
 from salespool.cli.app import app
 

@@ -20,6 +20,7 @@ from salespool.config import MACHINE, Config, load_config
 from salespool.core.activity import InPool
 from salespool.core.corrections import OwnersDiffer
 from salespool.core.customers import NoSuchCustomer
+from salespool.core.limits import Inactive
 from salespool.core.reps import Clash
 from salespool.errors import Locked, SalespoolError
 from salespool.models import SCHEMA_VERSION
@@ -66,6 +67,8 @@ def said(exc: SalespoolError) -> str:
         return str(NoSuchCustomer(exc.key, "`salespool customers --search TEXT`"))
     if isinstance(exc, InPool):
         return f"{exc}: salespool claim {exc.customer_id} --rep {exc.rep}"
+    if isinstance(exc, Inactive):
+        return f"{exc} (salespool rep set {exc.rep} --active)"
     if isinstance(exc, Clash):
         return " and ".join(flag(option) for option in exc.options) + ": choose one"
     if isinstance(exc, OwnersDiffer):

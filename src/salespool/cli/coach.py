@@ -9,19 +9,9 @@ from rich.console import Group
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.report import as_of_option
-from salespool.config import Config
-from salespool.core.coach import QUALIFIED, CoachingReport, CoachTargets, coaching
+from salespool.core.coach import QUALIFIED, CoachingReport, coaching
 from salespool.models import Role
 from salespool.render import Col, Format, Output, plain
-
-
-def coach_targets(config: Config) -> CoachTargets:
-    """The coaching targets from the config."""
-    return CoachTargets(
-        first_follow_up_days=config["coaching.first_follow_up_days"],
-        first_negotiation_days=config["coaching.first_negotiation_days"],
-        first_won_days=config["coaching.first_won_days"],
-    )
 
 
 def _day(value: int | None) -> str:
@@ -76,7 +66,7 @@ def coach_(
     st = state(ctx)
     end = as_of_option(st.clock, as_of)
     with st.read() as session:
-        result = coaching(session, end, coach_targets(st.config), name)
+        result = coaching(session, as_of=end, targets=st.config.coach_targets(), coach=name)
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         out.json(result)

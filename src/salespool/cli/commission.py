@@ -9,7 +9,6 @@ import typer
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.core.commission import CommissionReport, commission
-from salespool.models import Channel
 from salespool.render import Col, Format, Output, plain, plural
 
 COLUMNS = [
@@ -42,9 +41,10 @@ def commission_(
     Example: salespool commission --period 2026-11 --csv > commission-2026-11.csv
     """
     st = state(ctx)
-    rates = {c.value: st.config[f"commission.{c.value}"] for c in Channel}
     with st.read() as session:
-        result = commission(session, period, st.clock.tz, rates)
+        result = commission(
+            session, period=period, tz=st.clock.tz, rates=st.config.commission_rates()
+        )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         out.json(result)

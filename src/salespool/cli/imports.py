@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from salespool.cli.app import JsonOpt, app, state
-from salespool.cli.pool import claim_rules
 from salespool.core import deal_import, followup_import, importer
 from salespool.core.importer import OnDuplicate
 from salespool.core.sources import Format, Limits, Progress, ReadOptions
@@ -187,7 +186,7 @@ def import_(
             take_owner=take_owner,
             rejects=rejects,
             progress=progress,
-            rules=claim_rules(st),
+            rules=st.config.claim_rules(st.clock.tz),
         )
     out = st.output(as_json)
     if not as_json and not quiet:

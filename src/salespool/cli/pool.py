@@ -1,108 +1,18 @@
-"""Commands on the public pool: recycle, pool, claim, assign, release."""
+"""Commands on the public pool: pool, claim, assign, release (recycling is cli/recycling.py)."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
 
-from salespool.cli.app import CsvOpt, JsonOpt, State, app, state
+from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.book import CUSTOMER_COLUMNS, CustomerArg
-from salespool.cli.rules import recycle_rules, render_due
+from salespool.cli.recycling import DryRunOpt
 from salespool.core import customers, handover
 from salespool.core.assignment import Strategy
-from salespool.core.limits import ClaimRules
-from salespool.core.recycle import recycle as recycle_customers
 from salespool.models import Role
 from salespool.render import Col, Format, plural
-
-# A first run over a big book recycles 100,000s: people see the first ones, scripts all.
-TABLE_ROWS = 100
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No human output (for cron).")]
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")
-]
-
-
-@app.command()
-def recycle(
-    ctx: typer.Context,
-    days: Annotated[
-        int | None,
-        typer.Option(
-            "--days",
-            min=1,
-            help="Recycle customers idle this many days or more, instead of the rules "
-            "(the unconverted rule is off then; locks and the deal exemption still apply).",
-        ),
-    ] = None,
-    dry_run: DryRunOpt = False,
-    quiet: QuietOpt = False,
-    wait: Annotated[
-        bool,
-        typer.Option(
-            "--wait", help="If another recycle is running, wait for it instead of exiting 3."
-        ),
-    ] = False,
-    warn_days: Annotated[
-        int | None,
-        typer.Option("--warn-days", min=0, help="Also list the customers due within N days."),
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Move customers into the pool by the rules: idle too long, or owned long without a deal.
-
-    Idle thresholds come from recycle.level_days (the customer's level, if
-    listed), else recycle.stage_days (its stage), else recycle.days; see
-    `salespool config show`. Idle time runs from the later of the last
-    follow-up (or deal) and the moment the owner got the customer, so a
-    customer handed over today stays today. Locked customers and those with a
-    deal in the last recycle.deal_exempt_days stay.
-
-    Only one recycle runs at a time on a store: a second one exits 3
-    (another run holds the lock), or waits for the first with --wait.
-
-    Example (nightly, from cron): salespool recycle --quiet
-    """
-    st = state(ctx)
-    # A dry run changes nothing, so it needs no run lock.
-    lock = nullcontext() if dry_run else st.store.exclusive("recycle", wait=wait)
-    with lock, st.write() as session:
-        result = recycle_customers(
-            session,
-            st.clock.now,
-            st.actor,
-            days,
-            dry_run,
-            rules=recycle_rules(st),
-            warn_days=warn_days,
-            tz=st.clock.tz,
-        )
-    out = st.output(as_json, quiet=quiet)
-    if out.fmt is Format.json:
-        out.json(result)
-        return
-    if result.recycled and not quiet:
-        out.console.print(
-            out.table(
-                result.recycled[:TABLE_ROWS],
-                [
-                    Col("id", "id", "right"),
-                    Col("name", "customer"),
-                    Col("previous_owner", "was with"),
-                    Col("idle_days", "idle days", "right"),
-                    Col("reason", "rule"),
-                ],
-            )
-        )
-        if result.count > TABLE_ROWS:
-            out.say(f"... and {result.count - TABLE_ROWS} more (--json lists every one)")
-    verb = "would recycle" if dry_run else "recycled"
-    rule = f"idle {days}+ days" if days is not None else "by the rules"
-    out.say(f"{verb} {plural(result.count, 'customer')} {rule} into the pool")
-    if result.due is not None and not quiet and warn_days is not None:
-        render_due(out, result.due, warn_days)
 
 
 @app.command()
@@ -147,7 +57,7 @@ def claim(
             actor=st.actor,
             customer=customer,
             rep=rep,
-            rules=claim_rules(st),
+            rules=st.config.claim_rules(st.clock.tz),
         )
     st.output(as_json).record(view, f"{view.owner} claimed '{view.name}' (#{view.id})")
 
@@ -207,7 +117,7 @@ def assign(
             dry_run=dry_run,
             strategy=strategy or Strategy.round_robin,
             role=role,
-            rules=claim_rules(st),
+            rules=st.config.claim_rules(st.clock.tz),
         )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
@@ -226,17 +136,6 @@ def assign(
     verb = "would assign" if dry_run else "assigned"
     receivers = ", ".join(dict.fromkeys(a.owner for a in result.assigned)) or "nobody"
     out.say(f"{verb} {plural(result.count, 'pool customer')} ({result.strategy}) to {receivers}")
-
-
-def claim_rules(st: State) -> ClaimRules:
-    """The claim limits from the team's config, for the core hand-overs."""
-    config = st.config
-    return ClaimRules(
-        daily_limit=config["claims.daily_limit"],
-        cooldown_days=config["claims.cooldown_days"],
-        role_capacity={role.value: config.capacity_for(role.value) for role in Role},
-        tz=st.clock.tz,
-    )
 
 
 @app.command()

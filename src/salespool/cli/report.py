@@ -11,12 +11,11 @@ from rich.table import Table
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.clock import Clock
-from salespool.config import Config
-from salespool.core.hunting import HuntingRules
 from salespool.core.report import Report, stage_report
 from salespool.errors import BadInput
 from salespool.models import FollowUpKind, Stage
 from salespool.render import Col, Format, Output, plain, plural
+from salespool.rules import HuntingRules
 
 DEFAULT_WINDOW_DAYS = 30
 STAGE_HEADERS = {
@@ -65,14 +64,16 @@ def report(
     st = state(ctx)
     end = as_of_option(st.clock, as_of)
     start = st.clock.parse(since, "--since") if since else end - timedelta(days=DEFAULT_WINDOW_DAYS)
+    if start > end:  # core says so too, as about `since`; this is the wording people know
+        raise BadInput("--since is after the report's end")
     with st.read() as session:
         result = stage_report(
             session,
-            end,
-            start,
-            rep,
+            as_of=end,
+            since=start,
+            rep=rep,
             tz=st.clock.tz,
-            hunting=hunting_rules(st.config),
+            hunting=st.config.hunting_rules(),
             reconstruct=as_of is not None,
         )
     out = st.output(as_json, as_csv)
@@ -168,15 +169,6 @@ def as_of_option(clock: Clock, text: str | None) -> datetime:
     if moment > clock.now:
         raise BadInput(f"--as-of: {text} is in the future")
     return moment
-
-
-def hunting_rules(config: Config) -> HuntingRules:
-    """The order-follower rule from the config."""
-    return HuntingRules(
-        threshold=config["hunting.threshold"],
-        period=config["hunting.period"],
-        periods=config["hunting.periods"],
-    )
 
 
 def percent(value: float | None) -> str:

@@ -66,6 +66,7 @@ def load_text(owned: int, capacity: int | None) -> str:
 def plan_assignment(
     customers: Sequence[PoolCustomer],
     candidates: Sequence[Candidate],
+    *,
     strategy: Strategy = Strategy.round_robin,
     blocked: Mapping[tuple[int, str], str] | None = None,
     limit: int | None = None,

@@ -33,18 +33,10 @@ from salespool.core.reps import find_rep
 from salespool.core.timeline import stage_at
 from salespool.models import Customer, Deal, Event, EventKind, FollowUp, Rep, Stage
 from salespool.money import to_decimal
+from salespool.rules import CoachTargets
 
 ON_TRACK, BEHIND, QUALIFIED = "on track", "behind", "qualified"
 TAKEN_FROM_POOL = (EventKind.claimed.value, EventKind.assigned.value)
-
-
-@dataclass(frozen=True)
-class CoachTargets:
-    """Days after hire by which each milestone is due (config `coaching.*`)."""
-
-    first_follow_up_days: int = 7
-    first_negotiation_days: int = 30
-    first_won_days: int = 90
 
 
 @dataclass
@@ -89,7 +81,7 @@ class CoachingReport:
 
 
 def coaching(
-    session: Session, as_of: datetime, targets: CoachTargets, coach: str | None = None
+    session: Session, *, as_of: datetime, targets: CoachTargets, coach: str | None = None
 ) -> CoachingReport:
     """Each coach's rookies (or one coach's) with milestones, status and a scorecard.
 

@@ -64,7 +64,7 @@ def month_bounds(period: str, tz: str) -> tuple[datetime, datetime]:
     """`2026-11` as [its first moment, the next month's first moment) in the team's zone."""
     match = _PERIOD.match(period.strip())
     if not match or not 1 <= int(match[2]) <= 12:
-        raise BadInput(f"--period: '{period}' is not a month such as 2026-11")
+        raise BadInput(f"'{period}' is not a month such as 2026-11", option="period")
     start = pendulum.datetime(int(match[1]), int(match[2]), 1, tz=tz)
     stop = start.add(months=1)
     return (
@@ -80,7 +80,7 @@ def _half_up_minor(amount_minor, rate: Decimal):
 
 
 def commission(
-    session: Session, period: str, tz: str, rates: dict[str, Decimal]
+    session: Session, *, period: str, tz: str, rates: dict[str, Decimal]
 ) -> CommissionReport:
     """Per rep: the period's deals credited to the owner at the time, amounts and commission."""
     start, stop = month_bounds(period, tz)

@@ -15,6 +15,7 @@ from salespool.core.report import Report, stage_report
 from salespool.errors import SalespoolError
 from salespool.models import Channel, FollowUpKind, Role, parse_stage
 from salespool.money import parse_amount
+from salespool.rules import RecycleRules
 
 DEMO_NOW = "2026-11-29T09:00:00+08:00"
 DEMO_TZ = "Asia/Shanghai"
@@ -94,7 +95,9 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
             at=parse_absolute(row["at"], DEMO_TZ),
         )
         deals += 1
-    recycled = recycle.recycle(session, now=now, actor=actor, days=RECYCLE_DAYS)
+    recycled = recycle.recycle(
+        session, now=now, actor=actor, rules=RecycleRules().only(RECYCLE_DAYS)
+    )
     rookies = [r.name for r in reps.list_reps(session) if r.role == Role.rookie.value]
     assigned = handover.assign(
         session, now=now, actor=actor, to=rookies, limit=ROOKIE_SHARE * max(len(rookies), 1)

@@ -85,10 +85,10 @@ def claim(
     found = find_customer(session, customer)
     taker = find_rep(session, rep)
     ensure_can_receive(taker)
-    lock_reps(session, [taker.id])
-    check_capacity(session, rules, taker)
-    check_daily_limit(session, now, rules, taker)
-    check_cooldown(session, now, rules, taker, found.id)
+    lock_reps(session, rep_ids=[taker.id])
+    check_capacity(session, rules=rules, rep=taker)
+    check_daily_limit(session, now=now, rules=rules, rep=taker)
+    check_cooldown(session, now=now, rules=rules, rep=taker, customer_id=found.id)
     # One conditional UPDATE ... RETURNING: a row back means this claim won the race.
     won = session.execute(
         update(Customer)
@@ -188,8 +188,8 @@ def assign(
         raise BadInput("choose the reps by `to` or by `role`, not both", option="role")
     reps = _receivers(session, to, role)
     rep_ids = [r.id for r in reps]
-    lock_reps(session, rep_ids)
-    owned = owned_counts(session, rep_ids)
+    lock_reps(session, rep_ids=rep_ids)
+    owned = owned_counts(session, rep_ids=rep_ids)
     candidates = [Candidate(r.name, r.role, owned[r.id], rules.capacity_of(r)) for r in reps]
     by_name = {r.name: r for r in reps}
     strict = bool(customers)
@@ -198,14 +198,16 @@ def assign(
         chosen = chosen[:limit] if limit else chosen
         named = Customer.id.in_([c.id for c in chosen])
         refuse_out_of_order(session, named, at=now, what="assignment", tz=rules.tz)
-        cooling = cooldowns(session, now, rules, rep_ids, [c.id for c in chosen])
+        cooling = cooldowns(
+            session, now=now, rules=rules, rep_ids=rep_ids, customer_ids=[c.id for c in chosen]
+        )
     else:
-        cooling = cooldowns(session, now, rules, rep_ids)
+        cooling = cooldowns(session, now=now, rules=rules, rep_ids=rep_ids)
         # A customer in cooldown may be passed over, so look that much further into the pool.
         extra = len({cid for cid, _rep in cooling})
         chosen = _oldest_in_pool(session, now, candidates, limit, extra)
     blocked = {(cid, cd.rep_name): cd.message(now, rules.tz) for (cid, _), cd in cooling.items()}
-    plan = plan_assignment(chosen, candidates, strategy, blocked, limit)
+    plan = plan_assignment(chosen, candidates, strategy=strategy, blocked=blocked, limit=limit)
     if chosen and (not plan.rows or (strict and len(plan.rows) < len(chosen))):
         raise Refused(_why_not(plan, chosen, candidates, rules, by_name))
 

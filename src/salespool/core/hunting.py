@@ -39,6 +39,7 @@ from sqlmodel import Session
 from salespool.clock import to_db
 from salespool.core.tally import Span, by_stage
 from salespool.models import Customer, Event, EventKind, FollowUp, Stage
+from salespool.rules import HuntingRules
 
 HUNTING_STAGES = (Stage.prospecting.value, Stage.negotiating.value)
 FARMING_STAGES = (Stage.won.value, Stage.maintaining.value, Stage.deepening.value)
@@ -47,15 +48,6 @@ FARMING_STAGES = (Stage.won.value, Stage.maintaining.value, Stage.deepening.valu
 TAKEN_FROM_POOL = (EventKind.claimed.value, EventKind.assigned.value)
 _HUNT, _FARM, _OTHER = "hunting", "farming", "other"
 WINDOW = "window"  # the report's own window, beside the periods 0..N-1
-
-
-@dataclass(frozen=True)
-class HuntingRules:
-    """The order-follower rule: threshold share, period length and how many periods."""
-
-    threshold: Decimal = Decimal("0.3")
-    period: str = "month"
-    periods: int = 6
 
 
 @dataclass
@@ -131,7 +123,7 @@ def _class_of(stage: str | None) -> str:
 
 
 def classify(
-    session: Session, rep_ids: list[int], spans: dict[str | int, Span], tally: dict
+    session: Session, *, rep_ids: list[int], spans: dict[str | int, Span], tally: dict
 ) -> dict[str | int, dict[int, Counter]]:
     """Follow-ups counted as hunting/farming/other per span and rep.
 
@@ -182,7 +174,7 @@ def _taken_in(rep_ids: list[int], start: datetime, stop: datetime):
 
 
 def acquired(
-    session: Session, rep_ids: list[int], start: datetime, end: datetime
+    session: Session, *, rep_ids: list[int], start: datetime, end: datetime
 ) -> dict[int, int]:
     """New customers per rep between `start` and `end`, both included: those claimed or
     assigned to them then, and those imported to them whose `created_at` (the file's
@@ -214,6 +206,7 @@ def acquired(
 
 def hunting_stats(
     session: Session,
+    *,
     rep_ids: list[int],
     since: datetime,
     as_of: datetime,
@@ -227,9 +220,9 @@ def hunting_stats(
     """
     periods = period_starts(as_of, tz, rules.period, rules.periods)
     spans = hunting_spans(since, as_of, tz, rules)
-    classes = classify(session, rep_ids, spans, tally)
+    classes = classify(session, rep_ids=rep_ids, spans=spans, tally=tally)
     window = classes[WINDOW]
-    new = acquired(session, rep_ids, since, as_of)
+    new = acquired(session, rep_ids=rep_ids, start=since, end=as_of)
     result: dict[int, Hunting] = {}
     for rid in rep_ids:
         hunt, farm = window[rid][_HUNT], window[rid][_FARM]

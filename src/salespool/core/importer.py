@@ -816,8 +816,8 @@ def _check_capacity(session: Session, file: str, rules: ClaimRules) -> None:
     if not capped:
         return
     ids = [rep.id for rep, _t, _w in capped if rep.id is not None]
-    lock_reps(session, ids)  # an assign running now must not fill them meanwhile (PostgreSQL)
-    owned = owned_counts(session, ids)
+    lock_reps(session, rep_ids=ids)  # an assign running now must not fill them (PostgreSQL)
+    owned = owned_counts(session, rep_ids=ids)
     leaving: dict[int, int] = {}
     if ids:
         leaving.update(

@@ -1,7 +1,7 @@
 """Claim limits: capacity, the daily claim limit, cooldown, and who may receive at all.
 
-The rules come in as a `ClaimRules` value built by the CLI from the config
-(core never reads files). The checks run inside the caller's write
+The rules come in as a `ClaimRules` value (salespool/rules.py) that config
+builds (core never reads files). The checks run inside the caller's write
 transaction, after `lock_reps`: on SQLite the transaction began IMMEDIATE so
 writers are already serialized; on PostgreSQL the rep rows are locked
 (SELECT ... FOR UPDATE), so two transactions handing customers to the same
@@ -11,8 +11,8 @@ writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,33 +22,22 @@ from sqlmodel import Session
 from salespool.clock import Clock, from_db, idle_days, to_db
 from salespool.errors import Refused
 from salespool.models import Customer, Event, EventKind, Rep
+from salespool.rules import ClaimRules
 
 # Ways a customer leaves a rep that start the cooldown (a rep who left gets nothing anyway).
 COOLDOWN_KINDS = (EventKind.recycled.value, EventKind.released.value)
 
 
-@dataclass(frozen=True)
-class ClaimRules:
-    """The limits on receiving customers; the defaults limit nothing."""
-
-    daily_limit: int = 0  # claims per rep per day in the team's zone; 0 = no limit
-    cooldown_days: int = 0  # 0 = no cooldown
-    role_capacity: Mapping[str, int] = field(default_factory=dict)  # role -> default capacity
-    tz: str = "UTC"  # the team's zone: where "today" starts, how dates are shown
-
-    def capacity_of(self, rep: Rep) -> int | None:
-        """The most customers `rep` may own: their own capacity, else the role's (None: no cap)."""
-        if rep.capacity is not None:
-            return rep.capacity
-        return self.role_capacity.get(rep.role)
-
-    def capacity_text(self, rep: Rep) -> str:
-        """The capacity as shown in a refusal, saying when it is the role's default."""
-        cap = self.capacity_of(rep)
-        return f"{cap} customers" if rep.capacity is not None else f"{cap} ({rep.role} default)"
-
-
 NO_LIMITS = ClaimRules()
+
+
+class Inactive(Refused):
+    """A rep marked inactive may not receive customers; `rep` names them (the CLI says how
+    to mark them active again)."""
+
+    def __init__(self, rep: str) -> None:
+        super().__init__(f"inactive: {rep} is marked inactive and receives no customers")
+        self.rep = rep
 
 
 def ensure_can_receive(rep: Rep) -> None:
@@ -56,13 +45,10 @@ def ensure_can_receive(rep: Rep) -> None:
     if rep.left_at is not None:
         raise Refused(f"rep '{rep.name}' left on {from_db(rep.left_at):%Y-%m-%d}")
     if not rep.active:
-        raise Refused(
-            f"inactive: {rep.name} is marked inactive and receives no customers "
-            f"(salespool rep set {rep.name} --active)"
-        )
+        raise Inactive(rep.name)
 
 
-def lock_reps(session: Session, rep_ids: Iterable[int]) -> None:
+def lock_reps(session: Session, *, rep_ids: Iterable[int]) -> None:
     """Lock the reps' rows until the transaction ends (PostgreSQL; a no-op on SQLite).
 
     Rows are locked in id order so two transactions locking overlapping sets
@@ -73,7 +59,7 @@ def lock_reps(session: Session, rep_ids: Iterable[int]) -> None:
         session.execute(select(Rep.id).where(Rep.id.in_(ids)).order_by(Rep.id).with_for_update())
 
 
-def owned_counts(session: Session, rep_ids: Iterable[int]) -> dict[int, int]:
+def owned_counts(session: Session, *, rep_ids: Iterable[int]) -> dict[int, int]:
     """How many customers each rep owns right now (0 for reps owning none)."""
     ids = list(set(rep_ids))
     counts = dict.fromkeys(ids, 0)
@@ -87,12 +73,12 @@ def owned_counts(session: Session, rep_ids: Iterable[int]) -> dict[int, int]:
     return counts
 
 
-def check_capacity(session: Session, rules: ClaimRules, rep: Rep, wanted: int = 1) -> None:
+def check_capacity(session: Session, *, rules: ClaimRules, rep: Rep, wanted: int = 1) -> None:
     """Refuse if `rep` cannot own `wanted` more customers."""
     cap = rules.capacity_of(rep)
     if cap is None:
         return
-    owned = owned_counts(session, [rep.id])[rep.id]
+    owned = owned_counts(session, rep_ids=[rep.id])[rep.id]
     if owned + wanted > cap:
         raise Refused(
             f"capacity: {rep.name} owns {owned} of {rules.capacity_text(rep)} "
@@ -100,7 +86,7 @@ def check_capacity(session: Session, rules: ClaimRules, rep: Rep, wanted: int = 
         )
 
 
-def check_daily_limit(session: Session, now: datetime, rules: ClaimRules, rep: Rep) -> None:
+def check_daily_limit(session: Session, *, now: datetime, rules: ClaimRules, rep: Rep) -> None:
     """Refuse a claim past the rep's daily limit (their own claims since local midnight)."""
     if not rules.daily_limit:
         return
@@ -142,6 +128,7 @@ class Cooldown:
 
 def cooldowns(
     session: Session,
+    *,
     now: datetime,
     rules: ClaimRules,
     rep_ids: Iterable[int],
@@ -179,10 +166,10 @@ def cooldowns(
 
 
 def check_cooldown(
-    session: Session, now: datetime, rules: ClaimRules, rep: Rep, customer_id: int
+    session: Session, *, now: datetime, rules: ClaimRules, rep: Rep, customer_id: int
 ) -> None:
     """Refuse giving `rep` a customer recycled or released from them within the cooldown."""
-    found = cooldowns(session, now, rules, [rep.id], [customer_id])
+    found = cooldowns(session, now=now, rules=rules, rep_ids=[rep.id], customer_ids=[customer_id])
     hit = found.get((customer_id, rep.id))
     if hit is not None:
         raise Refused(hit.message(now, rules.tz))

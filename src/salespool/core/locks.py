@@ -23,6 +23,7 @@ from salespool.models import Customer, EventKind
 
 def lock(
     session: Session,
+    *,
     now: datetime,
     actor: str,
     customer_key: str,
@@ -36,9 +37,9 @@ def lock(
     """
     reason = reason.strip()
     if not reason:
-        raise BadInput("--reason: say why the customer is locked")
+        raise BadInput("say why the customer is locked", option="reason")
     if until is not None and until <= now:
-        raise BadInput(f"--until: {shown(until, tz)} is not in the future")
+        raise BadInput(f"{shown(until, tz)} is not in the future", option="until")
     customer = find_customer(session, customer_key)
     if customer.owner_id is None:
         raise Refused(f"'{customer.name}' is in the pool: only an owned customer can be locked")
@@ -68,6 +69,7 @@ def lock(
 
 def unlock(
     session: Session,
+    *,
     now: datetime,
     actor: str,
     customer_key: str,

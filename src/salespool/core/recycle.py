@@ -7,12 +7,12 @@ condition serves `recycle` (T = now), `due` (T = now + N days) and `simulate`:
   least the customer's threshold old. The threshold is `recycle.level_days`
   for the customer's level when that level is listed, else
   `recycle.stage_days` for its stage, else `recycle.days` — one SQL CASE.
-  `--days N` replaces all of them with N.
+  `--days N` comes as rules with N alone (`RecycleRules.only`, salespool/rules.py).
 - **unconverted**: never won — still `prospecting` or `negotiating` with no deal
   ever — and owned for `recycle.unconverted_days` (from owned_since), even if it
   is being called. A customer that bought, or stands in won/maintaining/
-  deepening/lost, is never "unconverted". 0 turns the rule off, and so does
-  `--days N` (which means exactly "idle N days or more").
+  deepening/lost, is never "unconverted". 0 turns the rule off, as `--days N`
+  does (which means exactly "idle N days or more").
 - **exemptions** (always apply): a deal less than `recycle.deal_exempt_days`
   ago; a lock (locked_at set, locked_until null or later than T).
 
@@ -27,8 +27,8 @@ customer from the same pieces (threshold, `never_won`, `last_live_deal`, `own_lo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,38 +60,13 @@ from salespool.core.timeline import in_order
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, EventKind, Rep, Stage
+from salespool.rules import RecycleRules
 from salespool.storage.bulk import tune_for_bulk
 
 IDLE = "idle"
 UNCONVERTED = "unconverted"
 # The stages of a customer that was never won: the only ones the unconverted rule takes.
 NEVER_WON_STAGES = (Stage.prospecting.value, Stage.negotiating.value)
-
-
-@dataclass(frozen=True)
-class RecycleRules:
-    """The recycling rules; the defaults are the plain `--days 30` rule with no exemption."""
-
-    days: int = 30  # idle threshold for customers whose level and stage are not listed
-    stage_days: Mapping[str, int] = field(default_factory=dict)
-    level_days: Mapping[str, int] = field(default_factory=dict)
-    unconverted_days: int = 0  # 0 = off
-    deal_exempt_days: int = 0  # 0 = off
-    overridden: bool = False  # True after `--days N`: one threshold for everyone
-
-    def with_days(self, days: int) -> RecycleRules:
-        """`--days N`: N for everyone, the unconverted rule off, the exemptions kept."""
-        if days < 1:
-            raise BadInput(f"--days: {days} must be 1 or more (a customer handed over today stays)")
-        return RecycleRules(days=days, deal_exempt_days=self.deal_exempt_days, overridden=True)
-
-    @property
-    def unconverted_on(self) -> bool:
-        """Whether the unconverted rule applies at all (off at 0 and under `--days N`)."""
-        return not self.overridden and self.unconverted_days > 0
-
-    def unconverted_reason(self) -> str:
-        return f"unconverted: owned {self.unconverted_days}+ days, no deal"
 
 
 @dataclass(slots=True)  # slots: a first run over a big book lists 100,000s of them
@@ -125,7 +100,7 @@ class DueCustomer:
 class RecycleResult:
     dry_run: bool
     count: int
-    days: int | None  # the --days override, or None when the rules applied
+    days: int | None  # N when the rules were `--days N`'s (RecycleRules.only), else None
     recycled: list[Recycled]
     due: list[DueCustomer] | None = None  # with --warn-days: what goes next
 
@@ -165,8 +140,6 @@ BATCH = Table(
 
 def _thresholds(rules: RecycleRules) -> list[tuple[ColumnElement[bool], int, str]]:
     """(which customers, idle days, how the reason names it), in precedence order."""
-    if rules.overridden:
-        return []
     levels = [
         (Customer.level == level, days, f"level {level}")
         for level, days in sorted(rules.level_days.items())
@@ -180,10 +153,6 @@ def _thresholds(rules: RecycleRules) -> list[tuple[ColumnElement[bool], int, str
 
 def _idle_reason(days: int, label: str | None) -> str:
     return f"idle {days}+ days" + (f" ({label})" if label else "")
-
-
-def _default_label(rules: RecycleRules) -> str | None:
-    return None if rules.overridden else "recycle.days"
 
 
 def _case(whens: list[tuple[ColumnElement[bool], ColumnElement]], default: ColumnElement):
@@ -203,7 +172,7 @@ def threshold(rules: RecycleRules) -> ColumnElement[int]:
 def idle_reason(rules: RecycleRules) -> ColumnElement[str]:
     """SQL: the reason the idle rule writes for each customer."""
     whens = [(cond, literal(_idle_reason(days, label))) for cond, days, label in _thresholds(rules)]
-    return _case(whens, literal(_idle_reason(rules.days, _default_label(rules))))
+    return _case(whens, literal(_idle_reason(rules.days, rules.days_key)))
 
 
 def idle_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
@@ -282,22 +251,19 @@ def _rule_and_reason(rules: RecycleRules, now: datetime) -> tuple[ColumnElement,
 
 def recycle(
     session: Session,
+    *,
     now: datetime,
     actor: str,
-    days: int | None = None,
-    dry_run: bool = False,
     rules: RecycleRules | None = None,
+    dry_run: bool = False,
     warn_days: int | None = None,
     tz: str = "UTC",
 ) -> RecycleResult:
     """Move every customer the rules take into the pool, in bulk, each with its reason.
 
-    `days` overrides the idle thresholds (and turns the unconverted rule off);
     `warn_days` adds the customers due within that many days after this run.
     """
     rules = rules or RecycleRules()
-    if days is not None:
-        rules = rules.with_days(days)
     conn = session.connection()
     # A first run over a big book rewrites rows across the whole customer table:
     # with SQLite's default 2 MiB cache, dirty pages spill mid-statement.
@@ -315,10 +281,10 @@ def recycle(
         recycled = _batch_listing(session, now)
     finally:
         BATCH.drop(conn, checkfirst=True)
-    result = RecycleResult(dry_run=dry_run, count=count, days=days, recycled=recycled)
+    result = RecycleResult(dry_run=dry_run, count=count, days=rules.only_days, recycled=recycled)
     if warn_days is not None:
         taken = {r.id for r in recycled}
-        upcoming = due(session, now, tz, warn_days, rules=rules)
+        upcoming = due(session, now=now, tz=tz, within=warn_days, rules=rules)
         result.due = [d for d in upcoming if d.id not in taken]
     return result
 
@@ -378,6 +344,7 @@ def _batch_listing(session: Session, now: datetime) -> list[Recycled]:
 
 def due(
     session: Session,
+    *,
     now: datetime,
     tz: str,
     within: int,
@@ -390,7 +357,7 @@ def due(
     unlock); a customer recyclable already is due now, at the next run.
     """
     if within < 0:
-        raise BadInput(f"--within: {within} must be 0 or more")
+        raise BadInput(f"{within} must be 0 or more", option="within")
     rules = rules or RecycleRules()
     horizon = now + timedelta(days=within)
     query = (
@@ -452,16 +419,15 @@ def due(
     return items
 
 
-def simulate(
-    session: Session, now: datetime, thresholds: list[int], rules: RecycleRules | None = None
-) -> SimulateResult:
-    """For each threshold, how many customers `recycle --days N` would take now, per rep."""
-    if not thresholds:
-        raise BadInput("--days: give at least one threshold, e.g. 15,30,45,60")
-    rules = rules or RecycleRules()
+def simulate(session: Session, *, now: datetime, rules: Sequence[RecycleRules]) -> SimulateResult:
+    """For each of `rules` (`RecycleRules.only(N)` for `--days N`), how many customers a
+    recycle run by them would take now, per rep."""
+    if not rules:
+        # Each of the rules is one threshold of `days`: the argument the message is about.
+        raise BadInput("give at least one threshold, e.g. 15,30,45,60", option="days")
     simulations = []
-    for days in thresholds:
-        where = recyclable_at(rules.with_days(days), now)
+    for one in rules:
+        where = recyclable_at(one, now)
         counts = session.execute(
             select(Rep.name, func.count())
             .join(Customer, Customer.owner_id == Rep.id)
@@ -470,5 +436,5 @@ def simulate(
             .order_by(Rep.name)
         ).all()
         by_rep = {name: n for name, n in counts}
-        simulations.append(Simulation(days=days, count=sum(by_rep.values()), by_rep=by_rep))
+        simulations.append(Simulation(days=one.days, count=sum(by_rep.values()), by_rep=by_rep))
     return SimulateResult(as_of=now, thresholds=simulations)

@@ -17,7 +17,6 @@ from sqlmodel import Session
 from salespool.clock import to_db
 from salespool.core.hunting import (
     WINDOW,
-    HuntingRules,
     PeriodShare,
     hunting_spans,
     hunting_stats,
@@ -30,6 +29,7 @@ from salespool.core.timeline import at_value, owner_at, stage_at
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, Event, EventKind, Rep, Stage
 from salespool.money import to_decimal
+from salespool.rules import HuntingRules
 
 
 @dataclass
@@ -87,10 +87,10 @@ def _empty(rep: str, role: str) -> RepReport:
 
 def stage_report(
     session: Session,
+    *,
     as_of: datetime,
     since: datetime,
     rep: str | None = None,
-    *,
     tz: str = "UTC",
     hunting: HuntingRules | None = None,
     reconstruct: bool = False,
@@ -99,76 +99,35 @@ def stage_report(
     activity between `since` and `as_of`, with GROUP BY queries; with `hunting`, the
     hunting/farming split, new customers and the order-follower flag too."""
     if since > as_of:
-        raise BadInput("--since is after the report's end")
+        raise BadInput("the window starts after the report's end", option="since")
     start, end = to_db(since), to_db(as_of)
-    rep_query = select(Rep.id, Rep.name, Rep.role).order_by(Rep.name)
-    if rep is not None:
-        rep_query = rep_query.where(Rep.id == find_rep(session, rep, active=False).id)
-    else:
-        rep_query = rep_query.where(or_(Rep.left_at.is_(None), Rep.left_at >= start))
-    reps = {rid: _empty(name, role) for rid, name, role in session.execute(rep_query)}
+    reps = _reps(session, rep, start)
     ids = list(reps)
-
-    def rows(query):
-        return session.execute(query).all() if ids else []
-
     if reconstruct:
         book, pool = _book_as_of(session, end)
     else:
-        book = rows(
-            select(Customer.owner_id, Customer.stage, func.count())
-            .where(Customer.owner_id.in_(ids))
-            .group_by(Customer.owner_id, Customer.stage)
-        )
-    for rid, stage, n in book:
-        if rid not in reps:
-            continue
-        reps[rid].stages[stage] = reps[rid].stages.get(stage, 0) + n
-        reps[rid].customers += n
-    # One pass over the follow-ups serves the kinds here and the hunting split below.
-    tally = followup_tally(session, ids, hunting_spans(since, as_of, tz, hunting))
-    for rid, counts in tally[WINDOW].items():
-        reps[rid].follow_ups_by_kind = by_kind(counts)
-        reps[rid].follow_ups = sum(counts.values())
-    for rid, n, amount in rows(
-        select(Deal.rep_id, func.count(), func.sum(Deal.amount_minor))
-        .where(Deal.rep_id.in_(ids), Deal.at >= start, Deal.at <= end, Deal.voided_at.is_(None))
-        .group_by(Deal.rep_id)
-    ):
-        reps[rid].deals = n
-        reps[rid].deal_amount = to_decimal(amount)
-    in_window = (Event.at >= start, Event.at <= end)
-    for rid, kind, n in rows(
-        select(Event.to_rep_id, Event.kind, func.count())
-        .where(
-            Event.to_rep_id.in_(ids),
-            Event.kind.in_([EventKind.claimed.value, EventKind.assigned.value]),
-            *in_window,
-        )
-        .group_by(Event.to_rep_id, Event.kind)
-    ):
-        setattr(reps[rid], kind, n)
-    for rid, kind, n in rows(
-        select(Event.from_rep_id, Event.kind, func.count())
-        .where(
-            Event.from_rep_id.in_(ids),
-            Event.kind.in_([EventKind.recycled.value, EventKind.released.value]),
-            *in_window,
-        )
-        .group_by(Event.from_rep_id, Event.kind)
-    ):
-        attr = "recycled_away" if kind == EventKind.recycled.value else "released"
-        setattr(reps[rid], attr, n)
-
-    if hunting is not None:
-        for rid, stats in hunting_stats(session, ids, since, as_of, tz, hunting, tally).items():
-            for attr, value in vars(stats).items():
-                setattr(reps[rid], attr, value)
-
-    if not reconstruct:
+        book = _book_now(session, ids)
         pool = session.execute(
             select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))
         ).scalar_one()
+    for rid, stage, n in book:
+        if rid in reps:
+            reps[rid].stages[stage] = reps[rid].stages.get(stage, 0) + n
+            reps[rid].customers += n
+    # One pass over the follow-ups serves the kinds here and the hunting split below.
+    tally = followup_tally(session, rep_ids=ids, spans=hunting_spans(since, as_of, tz, hunting))
+    for rid, counts in tally[WINDOW].items():
+        reps[rid].follow_ups_by_kind = by_kind(counts)
+        reps[rid].follow_ups = sum(counts.values())
+    if ids:
+        _add_activity(session, reps, start, end)
+    if hunting is not None:
+        stats = hunting_stats(
+            session, rep_ids=ids, since=since, as_of=as_of, tz=tz, rules=hunting, tally=tally
+        )
+        for rid, one in stats.items():
+            for attr, value in vars(one).items():
+                setattr(reps[rid], attr, value)
     listed = list(reps.values())
     return Report(
         as_of=as_of,
@@ -179,6 +138,65 @@ def stage_report(
         hunting_rule=hunting,
         reconstructed=reconstruct,
     )
+
+
+def _reps(session: Session, rep: str | None, start: datetime) -> dict[int, RepReport]:
+    """The report's reps, empty, by id: the one named, else all but those who left before
+    the window."""
+    query = select(Rep.id, Rep.name, Rep.role).order_by(Rep.name)
+    if rep is not None:
+        query = query.where(Rep.id == find_rep(session, rep, active=False).id)
+    else:
+        query = query.where(or_(Rep.left_at.is_(None), Rep.left_at >= start))
+    return {rid: _empty(name, role) for rid, name, role in session.execute(query)}
+
+
+def _book_now(session: Session, ids: list[int]) -> list[tuple[int, str, int]]:
+    """(owner, stage, count) of the reps' customers as they stand."""
+    if not ids:
+        return []
+    query = (
+        select(Customer.owner_id, Customer.stage, func.count())
+        .where(Customer.owner_id.in_(ids))
+        .group_by(Customer.owner_id, Customer.stage)
+    )
+    return [(rid, stage, n) for rid, stage, n in session.execute(query)]
+
+
+def _add_activity(
+    session: Session, reps: dict[int, RepReport], start: datetime, end: datetime
+) -> None:
+    """The window's deals, and customers taken and lost, into each rep's report."""
+    ids = list(reps)
+    for rid, n, amount in session.execute(
+        select(Deal.rep_id, func.count(), func.sum(Deal.amount_minor))
+        .where(Deal.rep_id.in_(ids), Deal.at >= start, Deal.at <= end, Deal.voided_at.is_(None))
+        .group_by(Deal.rep_id)
+    ):
+        reps[rid].deals = n
+        reps[rid].deal_amount = to_decimal(amount)
+    in_window = (Event.at >= start, Event.at <= end)
+    for rid, kind, n in session.execute(
+        select(Event.to_rep_id, Event.kind, func.count())
+        .where(
+            Event.to_rep_id.in_(ids),
+            Event.kind.in_([EventKind.claimed.value, EventKind.assigned.value]),
+            *in_window,
+        )
+        .group_by(Event.to_rep_id, Event.kind)
+    ):
+        setattr(reps[rid], kind, n)
+    for rid, kind, n in session.execute(
+        select(Event.from_rep_id, Event.kind, func.count())
+        .where(
+            Event.from_rep_id.in_(ids),
+            Event.kind.in_([EventKind.recycled.value, EventKind.released.value]),
+            *in_window,
+        )
+        .group_by(Event.from_rep_id, Event.kind)
+    ):
+        attr = "recycled_away" if kind == EventKind.recycled.value else "released"
+        setattr(reps[rid], attr, n)
 
 
 def _book_as_of(session: Session, end: datetime) -> tuple[list[tuple[int, str, int]], int]:

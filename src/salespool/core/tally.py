@@ -33,7 +33,7 @@ _KINDS = [k.value for k in FollowUpKind]
 
 
 def followup_tally(
-    session: Session, rep_ids: list[int], spans: Mapping[K, Span]
+    session: Session, *, rep_ids: list[int], spans: Mapping[K, Span]
 ) -> dict[K, Counts]:
     """For each span, the follow-ups of each of `rep_ids` in it, by (stage, kind)."""
     result: dict[K, Counts] = {key: defaultdict(Counter) for key in spans}

@@ -1,16 +1,25 @@
-"""Commands on the recycling rules: lock, unlock, due, simulate."""
+"""Commands on recycling: lock, unlock, due, simulate, recycle."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
 
-from salespool.cli.app import CsvOpt, JsonOpt, State, app, state
+from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.book import CustomerArg
 from salespool.core import locks
-from salespool.core.recycle import DueCustomer, RecycleRules, due, simulate
+from salespool.core.recycle import DueCustomer, due, simulate
+from salespool.core.recycle import recycle as recycle_customers
 from salespool.render import Col, Format, Output, plural
+
+# A first run over a big book recycles 100,000s: people see the first ones, scripts all.
+TABLE_ROWS = 100
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No human output (for cron).")]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")
+]
 
 DUE_COLUMNS = [
     Col("id", "id", "right"),
@@ -20,18 +29,6 @@ DUE_COLUMNS = [
     Col("days_left", "in days", "right"),
     Col("reason", "rule"),
 ]
-
-
-def recycle_rules(st: State) -> RecycleRules:
-    """The recycling rules from the config."""
-    config = st.config
-    return RecycleRules(
-        days=config["recycle.days"],
-        stage_days=config.stage_days(),
-        level_days=config.level_days(),
-        unconverted_days=config["recycle.unconverted_days"],
-        deal_exempt_days=config["recycle.deal_exempt_days"],
-    )
 
 
 def render_due(out: Output, rows: list[DueCustomer], within: int) -> None:
@@ -63,7 +60,15 @@ def lock(
     st = state(ctx)
     ends = st.clock.parse(until, "--until") if until else None
     with st.write() as session:
-        view = locks.lock(session, st.clock.now, st.actor, customer, reason, ends, st.clock.tz)
+        view = locks.lock(
+            session,
+            now=st.clock.now,
+            actor=st.actor,
+            customer_key=customer,
+            reason=reason,
+            until=ends,
+            tz=st.clock.tz,
+        )
     shown = f" until {locks.shown(ends, st.clock.tz)}" if ends else ""
     st.output(as_json).record(view, f"locked '{view.name}' (#{view.id}){shown}")
 
@@ -81,7 +86,14 @@ def unlock(
     """
     st = state(ctx)
     with st.write() as session:
-        view = locks.unlock(session, st.clock.now, st.actor, customer, reason, st.clock.tz)
+        view = locks.unlock(
+            session,
+            now=st.clock.now,
+            actor=st.actor,
+            customer_key=customer,
+            reason=reason,
+            tz=st.clock.tz,
+        )
     st.output(as_json).record(view, f"unlocked '{view.name}' (#{view.id})")
 
 
@@ -102,7 +114,14 @@ def due_(
     """
     st = state(ctx)
     with st.read() as session:
-        rows = due(session, st.clock.now, st.clock.tz, within, rep, recycle_rules(st))
+        rows = due(
+            session,
+            now=st.clock.now,
+            tz=st.clock.tz,
+            within=within,
+            rep=rep,
+            rules=st.config.recycle_rules(),
+        )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.table:
         render_due(out, rows, within)
@@ -141,8 +160,9 @@ def simulate_(
     """
     thresholds = parse_thresholds(days)
     st = state(ctx)
+    rules = st.config.recycle_rules()
     with st.read() as session:
-        result = simulate(session, st.clock.now, thresholds, recycle_rules(st))
+        result = simulate(session, now=st.clock.now, rules=[rules.only(n) for n in thresholds])
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         out.json(result)
@@ -165,3 +185,83 @@ def simulate_(
         if not reps
         else f"{plural(len(reps), 'rep')} would lose customers; nothing was changed"
     )
+
+
+@app.command()
+def recycle(
+    ctx: typer.Context,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            help="Recycle customers idle this many days or more, instead of the rules "
+            "(the unconverted rule is off then; locks and the deal exemption still apply).",
+        ),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="If another recycle is running, wait for it instead of exiting 3."
+        ),
+    ] = False,
+    warn_days: Annotated[
+        int | None,
+        typer.Option("--warn-days", min=0, help="Also list the customers due within N days."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move customers into the pool by the rules: idle too long, or owned long without a deal.
+
+    Idle thresholds come from recycle.level_days (the customer's level, if
+    listed), else recycle.stage_days (its stage), else recycle.days; see
+    `salespool config show`. Idle time runs from the later of the last
+    follow-up (or deal) and the moment the owner got the customer, so a
+    customer handed over today stays today. Locked customers and those with a
+    deal in the last recycle.deal_exempt_days stay.
+
+    Only one recycle runs at a time on a store: a second one exits 3
+    (another run holds the lock), or waits for the first with --wait.
+
+    Example (nightly, from cron): salespool recycle --quiet
+    """
+    st = state(ctx)
+    rules = st.config.recycle_rules()
+    # A dry run changes nothing, so it needs no run lock.
+    run_lock = nullcontext() if dry_run else st.store.exclusive("recycle", wait=wait)
+    with run_lock, st.write() as session:
+        result = recycle_customers(
+            session,
+            now=st.clock.now,
+            actor=st.actor,
+            rules=rules if days is None else rules.only(days),
+            dry_run=dry_run,
+            warn_days=warn_days,
+            tz=st.clock.tz,
+        )
+    out = st.output(as_json, quiet=quiet)
+    if out.fmt is Format.json:
+        out.json(result)
+        return
+    if result.recycled and not quiet:
+        out.console.print(
+            out.table(
+                result.recycled[:TABLE_ROWS],
+                [
+                    Col("id", "id", "right"),
+                    Col("name", "customer"),
+                    Col("previous_owner", "was with"),
+                    Col("idle_days", "idle days", "right"),
+                    Col("reason", "rule"),
+                ],
+            )
+        )
+        if result.count > TABLE_ROWS:
+            out.say(f"... and {result.count - TABLE_ROWS} more (--json lists every one)")
+    verb = "would recycle" if dry_run else "recycled"
+    rule = f"idle {days}+ days" if days is not None else "by the rules"
+    out.say(f"{verb} {plural(result.count, 'customer')} {rule} into the pool")
+    if result.due is not None and not quiet and warn_days is not None:
+        render_due(out, result.due, warn_days)
