@@ -16,7 +16,7 @@ import pytest
 from conftest import utc
 
 from salespool.cli.imports import parse_map, show_progress
-from salespool.core.sources import Limits, detect_encoding, sniff_delimiter
+from salespool.core.readers import Limits, detect_encoding, sniff_delimiter
 from salespool.keys import email_key, phone_key, text_key
 
 ENGLISH = ["external_id", "name", "contact", "phone", "email", "city", "level", "owner", "stage"]
@@ -584,10 +584,10 @@ def test_core_reports_progress_through_a_callback(tmp_path):
     with store.write() as session:
         import_customers(
             session,
-            datetime(2026, 11, 29, tzinfo=UTC),
-            "test",
-            path,
-            "UTC",
+            now=datetime(2026, 11, 29, tzinfo=UTC),
+            actor="test",
+            file=path,
+            tz="UTC",
             dry_run=True,
             progress=lambda done, total, unit: calls.append((done, total, unit)),
         )

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+from sqlmodel import Session
 
-from salespool.cli.app import JsonOpt, app, state
+from salespool.cli.app import JsonOpt, State, app, flag, state
 from salespool.cli.pool import claim_rules
 from salespool.core import deal_import, followup_import, importer
 from salespool.core.importer import OnDuplicate
-from salespool.core.sources import Format, Limits, Progress, ReadOptions
-from salespool.errors import SalespoolError
+from salespool.core.readers import Advised, Format, Limits, Progress, ReadOptions
+from salespool.errors import BadInput, SalespoolError
 from salespool.render import Col, Output, note, plural
 
 FileArg = Annotated[
@@ -128,6 +129,45 @@ def read_options(
     return ReadOptions(fmt, encoding, sheet, parse_map(mapping), limits)
 
 
+@contextmanager
+def worded() -> Iterator[None]:
+    """Core errors advising a reading option (`Advised`), with this command's flag for it."""
+    try:
+        yield
+    except Advised as exc:
+        if exc.advises is None:
+            raise
+        raise BadInput(exc.worded(flag(exc.advises))) from None
+
+
+Result = TypeVar("Result")
+# What an import command hands `run_import`: the core call, given what every import needs.
+ImportCall = Callable[[Session, State, ReadOptions, Progress | None], Result]
+
+
+def run_import(
+    ctx: typer.Context,
+    file: Path,
+    reading: tuple[str | None, str | None, str | None, list[str] | None],
+    quiet: bool,
+    as_json: bool,
+    call: ImportCall[Result],
+) -> tuple[State, Result]:
+    """Run one import in a write transaction, with a progress bar for a person watching.
+
+    `reading`: the --format, --encoding, --sheet and --map flags.
+    """
+    st = state(ctx)
+    read = read_options(*reading)
+    with (
+        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
+        st.write() as session,
+        worded(),
+    ):
+        result = call(session, st, read, progress)
+    return st, result
+
+
 @app.command("import")
 def import_(
     ctx: typer.Context,
@@ -168,18 +208,18 @@ def import_(
 
     Example: salespool import 客户.xlsx --map '公司全称=name' --rejects bad.csv
     """
-    st = state(ctx)
-    read = read_options(fmt, encoding, sheet, mapping)
-    with (
-        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
-        st.write() as session,
-    ):
-        result = importer.import_customers(
+    st, result = run_import(
+        ctx,
+        file,
+        (fmt, encoding, sheet, mapping),
+        quiet,
+        as_json,
+        lambda session, st, read, progress: importer.import_customers(
             session,
-            st.clock.now,
-            st.actor,
-            file,
-            st.clock.tz,
+            now=st.clock.now,
+            actor=st.actor,
+            file=file,
+            tz=st.clock.tz,
             dry_run=dry_run,
             read=read,
             region=st.config["phone_region"],
@@ -188,7 +228,8 @@ def import_(
             rejects=rejects,
             progress=progress,
             rules=claim_rules(st),
-        )
+        ),
+    )
     out = st.output(as_json)
     if not as_json and not quiet:
         file_notes(result)
@@ -265,23 +306,24 @@ def import_followups(
 
     Example: salespool import-followups followups.csv --dry-run
     """
-    st = state(ctx)
-    read = read_options(fmt, encoding, sheet, mapping)
-    with (
-        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
-        st.write() as session,
-    ):
-        result = followup_import.import_followups(
+    st, result = run_import(
+        ctx,
+        file,
+        (fmt, encoding, sheet, mapping),
+        quiet,
+        as_json,
+        lambda session, st, read, progress: followup_import.import_followups(
             session,
-            st.clock.now,
-            st.actor,
-            file,
-            st.clock.tz,
+            now=st.clock.now,
+            actor=st.actor,
+            file=file,
+            tz=st.clock.tz,
             dry_run=dry_run,
             read=read,
             progress=progress,
             rejects=rejects,
-        )
+        ),
+    )
     out = st.output(as_json)
     if not as_json and not quiet:
         file_notes(result)
@@ -329,24 +371,25 @@ def import_deals(
 
     Example: salespool import-deals 成交记录.xlsx --rejects bad.csv
     """
-    st = state(ctx)
-    read = read_options(fmt, encoding, sheet, mapping)
-    with (
-        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
-        st.write() as session,
-    ):
-        result = deal_import.import_deals(
+    st, result = run_import(
+        ctx,
+        file,
+        (fmt, encoding, sheet, mapping),
+        quiet,
+        as_json,
+        lambda session, st, read, progress: deal_import.import_deals(
             session,
-            st.clock.now,
-            st.actor,
-            file,
-            st.clock.tz,
+            now=st.clock.now,
+            actor=st.actor,
+            file=file,
+            tz=st.clock.tz,
             dry_run=dry_run,
             read=read,
             region=st.config["phone_region"],
             rejects=rejects,
             progress=progress,
-        )
+        ),
+    )
     if not as_json and not quiet:
         for bad in result.rejects[:10]:
             note(f"line {bad['line']}: {bad['reason']}")

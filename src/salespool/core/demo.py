@@ -63,7 +63,9 @@ def run_demo(session: Session, actor: str, data: Path | None = None) -> DemoResu
             int(row["capacity"]) if row.get("capacity") else None,
             parse_absolute(row["hired_at"], DEMO_TZ) if row.get("hired_at") else None,
         )
-    imported = importer.import_customers(session, now, actor, data / "customers.csv", DEMO_TZ)
+    imported = importer.import_customers(
+        session, now=now, actor=actor, file=data / "customers.csv", tz=DEMO_TZ
+    )
     follow_ups = 0
     for row in _rows(data / "followups.csv"):
         at = parse_absolute(row["at"], DEMO_TZ)
