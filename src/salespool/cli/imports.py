@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -16,6 +17,7 @@ from salespool.cli.pool import claim_rules
 from salespool.core import deal_import, followup_import, importer
 from salespool.core.importer import OnDuplicate
 from salespool.core.readers import Advised, Format, Limits, Progress, ReadOptions
+from salespool.core.staging import ImportJob
 from salespool.errors import BadInput, SalespoolError
 from salespool.render import Col, Output, note, plural
 
@@ -141,30 +143,48 @@ def worded() -> Iterator[None]:
 
 
 Result = TypeVar("Result")
-# What an import command hands `run_import`: the core call, given what every import needs.
-ImportCall = Callable[[Session, State, ReadOptions, Progress | None], Result]
+
+
+@dataclass(frozen=True)
+class ImportFlags:
+    """The flags every import command has."""
+
+    file: Path
+    fmt: str | None
+    encoding: str | None
+    sheet: str | None
+    mapping: list[str] | None
+    dry_run: bool
+    rejects: Path | None
+    quiet: bool
+    as_json: bool
 
 
 def run_import(
     ctx: typer.Context,
-    file: Path,
-    reading: tuple[str | None, str | None, str | None, list[str] | None],
-    quiet: bool,
-    as_json: bool,
-    call: ImportCall[Result],
+    flags: ImportFlags,
+    call: Callable[[Session, State, ImportJob], Result],
 ) -> tuple[State, Result]:
-    """Run one import in a write transaction, with a progress bar for a person watching.
-
-    `reading`: the --format, --encoding, --sheet and --map flags.
-    """
+    """Run one import (`call`) in a write transaction, with a progress bar for a person watching."""
     st = state(ctx)
-    read = read_options(*reading)
+    read = read_options(flags.fmt, flags.encoding, flags.sheet, flags.mapping)
+    watched = show_progress(flags.quiet, flags.as_json)
     with (
-        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
+        progress_bar(f"importing {flags.file.name}", watched) as progress,
         st.write() as session,
         worded(),
     ):
-        result = call(session, st, read, progress)
+        job = ImportJob(
+            file=flags.file,
+            now=st.clock.now,
+            tz=st.clock.tz,
+            actor=st.actor,
+            dry_run=flags.dry_run,
+            read=read,
+            rejects=flags.rejects,
+            progress=progress,
+        )
+        result = call(session, st, job)
     return st, result
 
 
@@ -208,25 +228,16 @@ def import_(
 
     Example: salespool import 客户.xlsx --map '公司全称=name' --rejects bad.csv
     """
+    flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, rejects, quiet, as_json)
     st, result = run_import(
         ctx,
-        file,
-        (fmt, encoding, sheet, mapping),
-        quiet,
-        as_json,
-        lambda session, st, read, progress: importer.import_customers(
+        flags,
+        lambda session, st, job: importer.import_customers(
             session,
-            now=st.clock.now,
-            actor=st.actor,
-            file=file,
-            tz=st.clock.tz,
-            dry_run=dry_run,
-            read=read,
+            job=job,
             region=st.config["phone_region"],
             on_duplicate=on_duplicate,
             take_owner=take_owner,
-            rejects=rejects,
-            progress=progress,
             rules=claim_rules(st),
         ),
     )
@@ -306,23 +317,11 @@ def import_followups(
 
     Example: salespool import-followups followups.csv --dry-run
     """
+    flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, rejects, quiet, as_json)
     st, result = run_import(
         ctx,
-        file,
-        (fmt, encoding, sheet, mapping),
-        quiet,
-        as_json,
-        lambda session, st, read, progress: followup_import.import_followups(
-            session,
-            now=st.clock.now,
-            actor=st.actor,
-            file=file,
-            tz=st.clock.tz,
-            dry_run=dry_run,
-            read=read,
-            progress=progress,
-            rejects=rejects,
-        ),
+        flags,
+        lambda session, _st, job: followup_import.import_followups(session, job=job),
     )
     out = st.output(as_json)
     if not as_json and not quiet:
@@ -371,23 +370,12 @@ def import_deals(
 
     Example: salespool import-deals 成交记录.xlsx --rejects bad.csv
     """
+    flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, rejects, quiet, as_json)
     st, result = run_import(
         ctx,
-        file,
-        (fmt, encoding, sheet, mapping),
-        quiet,
-        as_json,
-        lambda session, st, read, progress: deal_import.import_deals(
-            session,
-            now=st.clock.now,
-            actor=st.actor,
-            file=file,
-            tz=st.clock.tz,
-            dry_run=dry_run,
-            read=read,
-            region=st.config["phone_region"],
-            rejects=rejects,
-            progress=progress,
+        flags,
+        lambda session, st, job: deal_import.import_deals(
+            session, job=job, region=st.config["phone_region"]
         ),
     )
     if not as_json and not quiet:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import (
@@ -60,9 +59,9 @@ from sqlmodel import Session
 
 from salespool.core import importer
 from salespool.core.layout import Layout
-from salespool.core.readers import FileError, Progress, ReadOptions, shown
+from salespool.core.readers import FileError, shown
 from salespool.core.rejects import Problems, raw_cells
-from salespool.core.staging import BAD, Plan, Staging, settle_rejects, staged, temp_table
+from salespool.core.staging import BAD, ImportJob, Plan, Staging, settle_rejects, staged, temp_table
 from salespool.core.timeline import fill_followup_stages, owner_at
 from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.core.vocabulary import DEAL_ALIASES as ALIASES
@@ -194,31 +193,16 @@ def channel_of(text: str | None) -> str | None:
 def import_deals(
     session: Session,
     *,
-    now: datetime,
-    actor: str,
-    file: Path,
-    tz: str,
-    dry_run: bool = False,
-    read: ReadOptions | None = None,
+    job: ImportJob,
     region: str = "CN",
-    rejects: Path | None = None,
-    progress: Progress | None = None,
 ) -> DealImportResult:
-    """Import deal history from `file`: any bad row refuses the file, unless `rejects`.
+    """Import deal history from the job's file: any bad row refuses it, unless `rejects`.
 
-    `rejects`: import the good rows and write the bad ones, with line and reason, to
+    The job's `rejects`: import the good rows and write the bad ones, with line and reason, to
     this CSV; with `dry_run` nothing is written, the bad rows are listed instead.
     """
-    with staged(
-        session,
-        PLAN,
-        file=file,
-        read=read,
-        progress=progress,
-        rejects=rejects,
-        rows=lambda run: _rows(run, now, tz, region),
-    ) as run:
-        result = DealImportResult(file=run.file, dry_run=dry_run, **run.facts())
+    with staged(session, PLAN, job, lambda run: _rows(run, job, region)) as run:
+        result = DealImportResult(**run.facts(job))
         for index in STAGING_INDEXES:
             index.create(run.conn)
         _check(session, run.lay.labels, run.problems)
@@ -228,13 +212,13 @@ def import_deals(
         result.customers = _count(session, LATEST)
         result.contact_moved = _count_moved(session)
         result.won = _moves(session)
-        settle_rejects(run, result, rejects=rejects, dry_run=dry_run, listed=False)
-        if not dry_run:
-            _write(session, actor, run.file, result.inserted)
+        settle_rejects(run, job, result, listed=False)
+        if not job.dry_run:
+            _write(session, job.actor, run.file, result.inserted)
     return result
 
 
-def _rows(run: Staging, now: datetime, tz: str, region: str) -> Iterator[tuple]:
+def _rows(run: Staging, job: ImportJob, region: str) -> Iterator[tuple]:
     """Validate each record into a staging tuple (STAGED order); bad ones go to the problems.
 
     Runs once per row of files with millions: fields by position, channels through
@@ -243,7 +227,7 @@ def _rows(run: Staging, now: datetime, tz: str, region: str) -> Iterator[tuple]:
     problems, labels = run.problems, run.lay.labels
     keep_raw = problems.keep
     read = run.lay.reader(COLUMNS, run.source.unquote)
-    dates = run.dates(now, tz)
+    dates = run.dates(job.now, job.tz)
     amount_of = _amount_reader(problems, labels)
     for line, cells in run.records():
         deal_id, ref, external_id, phone, email, name, amount_text, channel_text, at_text, rep = (

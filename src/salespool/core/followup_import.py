@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import (
     Column,
@@ -50,9 +49,8 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from salespool.clock import to_db
-from salespool.core.readers import Progress, ReadOptions
 from salespool.core.rejects import Problems, raw_cells
-from salespool.core.staging import BAD, Plan, Staging, settle_rejects, staged, temp_table
+from salespool.core.staging import BAD, ImportJob, Plan, Staging, settle_rejects, staged, temp_table
 from salespool.core.timeline import followup_stage, steady_stage
 from salespool.core.vocabulary import FOLLOWUP_ALIASES as ALIASES
 from salespool.core.vocabulary import FOLLOWUP_COLUMNS as COLUMNS
@@ -140,31 +138,17 @@ def kind_of(text: str | None) -> str:
 def import_followups(
     session: Session,
     *,
-    now: datetime,
-    actor: str,
-    file: Path,
-    tz: str,
-    dry_run: bool = False,
-    read: ReadOptions | None = None,
-    progress: Progress | None = None,
-    rejects: Path | None = None,
+    job: ImportJob,
 ) -> FollowupImportResult:
-    """Import follow-up history from `file`; any bad row refuses the whole file.
+    """Import follow-up history from the job's file; any bad row refuses the whole file.
 
-    `rejects`: import the good rows and write the bad ones, with line and reason, to
+    The job's `rejects`: import the good rows and write the bad ones, with line and reason, to
     this CSV file (on a dry run only listed in the result).
     """
-    del actor  # follow-ups carry their rep; nothing changes hands, so no event is written
-    with staged(
-        session,
-        PLAN,
-        file=file,
-        read=read,
-        progress=progress,
-        rejects=rejects,
-        rows=lambda run: _rows(run, now, tz),
-    ) as run:
-        result = FollowupImportResult(file=run.file, dry_run=dry_run, **run.facts())
+    # The job's actor is not needed: follow-ups carry their rep, nothing changes hands,
+    # so no event is written.
+    with staged(session, PLAN, job, lambda run: _rows(run, job)) as run:
+        result = FollowupImportResult(**run.facts(job))
         total = run.staged - _resolve(session, run.lay.labels["customer"], run.problems)
         result.reps_created = _resolve_reps(session)
         result.skipped = _mark_known(session)
@@ -172,13 +156,13 @@ def import_followups(
         _latest(session)
         result.customers = session.execute(select(func.count()).select_from(LATEST)).scalar_one()
         result.contact_moved = _count_moved(session)
-        settle_rejects(run, result, rejects=rejects, dry_run=dry_run)
-        if not dry_run:
-            _write(session, now, result.reps_created, result.inserted)
+        settle_rejects(run, job, result)
+        if not job.dry_run:
+            _write(session, job.now, result.reps_created, result.inserted)
     return result
 
 
-def _rows(run: Staging, now: datetime, tz: str) -> Iterator[tuple]:
+def _rows(run: Staging, job: ImportJob) -> Iterator[tuple]:
     """Validate each record into a staging tuple (line, customer, rep, kind, note, at, next,
     raw); a bad one goes to the problems (which refuse the file without a rejects file).
 
@@ -187,7 +171,7 @@ def _rows(run: Staging, now: datetime, tz: str) -> Iterator[tuple]:
     """
     problems, labels = run.problems, run.lay.labels
     read = run.lay.reader(COLUMNS, run.source.unquote)
-    dates = run.dates(now, tz)
+    dates = run.dates(job.now, job.tz)
     kinds: dict[str | None, str] = {}
     keep_raw = problems.keep
     for line, cells in run.records():

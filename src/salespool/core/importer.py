@@ -55,9 +55,18 @@ from sqlmodel import Session
 
 from salespool.clock import to_db
 from salespool.core.limits import NO_LIMITS, ClaimRules, lock_reps, owned_counts
-from salespool.core.readers import Progress, ReadOptions, RowError
+from salespool.core.readers import RowError
 from salespool.core.rejects import Problems, raw_cells
-from salespool.core.staging import BAD, Dates, Plan, Staging, settle_rejects, staged, temp_table
+from salespool.core.staging import (
+    BAD,
+    Dates,
+    ImportJob,
+    Plan,
+    Staging,
+    settle_rejects,
+    staged,
+    temp_table,
+)
 from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.core.vocabulary import CUSTOMER_ALIASES as ALIASES
 from salespool.core.vocabulary import CUSTOMER_COLUMNS as COLUMNS
@@ -188,49 +197,36 @@ class ImportResult:
 def import_customers(
     session: Session,
     *,
-    now: datetime,
-    actor: str,
-    file: Path,
-    tz: str,
-    dry_run: bool = False,
-    read: ReadOptions | None = None,
+    job: ImportJob,
     region: str = "CN",
     on_duplicate: OnDuplicate | str = OnDuplicate.update,
     take_owner: bool = False,
-    rejects: Path | None = None,
-    progress: Progress | None = None,
     rules: ClaimRules = NO_LIMITS,
 ) -> ImportResult:
-    """Import customers from `file`; counts what was inserted, updated and unchanged.
+    """Import customers from the job's file; counts what was inserted, updated and unchanged.
 
-    `rejects`: import the good rows and write the bad ones, with line and reason, to
-    this CSV file (on a dry run only listed in the result); without it any bad row
-    refuses the whole file. `rules` give the capacities `take_owner` must respect.
+    The job's `rejects`: import the good rows and write the bad ones, with line and
+    reason, to this CSV file (on a dry run only listed in the result); without it any
+    bad row refuses the whole file. `rules` give the capacities `take_owner` must respect.
     """
     policy = OnDuplicate(on_duplicate)
-    with staged(
-        session,
-        PLAN,
-        file=file,
-        read=read,
-        progress=progress,
-        rejects=rejects,
-        rows=lambda run: _staged_rows(run, now, tz, region),
-    ) as run:
-        result = ImportResult(file=run.file, dry_run=dry_run, **run.facts())
+    with staged(session, PLAN, job, lambda run: _staged_rows(run, job, region)) as run:
+        result = ImportResult(**run.facts(job))
         for index in STAGING_INDEXES:
             index.create(run.conn)
-        _merge(session, now, actor, result, run.lay.labels, run.problems, policy, take_owner)
+        _merge(
+            session, job.now, job.actor, result, run.lay.labels, run.problems, policy, take_owner
+        )
         if take_owner:
             _check_capacity(session, run.file, rules)
         _phones_not_matchable(session, result)
-        settle_rejects(run, result, rejects=rejects, dry_run=dry_run)
-        if not dry_run:
-            _write(session, now, actor, run.file, result, take_owner)
+        settle_rejects(run, job, result)
+        if not job.dry_run:
+            _write(session, job.now, job.actor, run.file, result, take_owner)
     return result
 
 
-def _staged_rows(run: Staging, now: datetime, tz: str, region: str) -> Iterator[tuple]:
+def _staged_rows(run: Staging, job: ImportJob, region: str) -> Iterator[tuple]:
     """Validate each record into a staging tuple (STAGED order); bad ones go to the problems.
 
     This loop runs once per row of files with millions: fields are read by position
@@ -238,7 +234,7 @@ def _staged_rows(run: Staging, now: datetime, tz: str, region: str) -> Iterator[
     through a small cache or the ISO fast path.
     """
     problems, labels = run.problems, run.lay.labels
-    dates = run.dates(now, tz)
+    dates = run.dates(job.now, job.tz)
     keep_raw = problems.keep
     read = run.lay.reader(CUSTOMER_FILE_COLUMNS, run.source.unquote)
     stage_of = _stage_reader()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,21 @@ def temp_table(name: str, *columns: Column) -> Table:
 
 
 @dataclass(frozen=True)
+class ImportJob:
+    """What every import is given: the file and how to read it, when and by whom, and
+    whether to write (`dry_run`) and where bad rows go (`rejects`; else they refuse it)."""
+
+    file: Path
+    now: datetime
+    tz: str
+    actor: str
+    dry_run: bool = False
+    read: ReadOptions = field(default_factory=ReadOptions)
+    rejects: Path | None = None
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
 class Plan:
     """What is one import's own in the skeleton."""
 
@@ -82,9 +97,11 @@ class Staging:
     stamp: Callable[[datetime], object]
     staged: int = 0  # rows staged
 
-    def facts(self) -> dict[str, Any]:
+    def facts(self, job: ImportJob) -> dict[str, Any]:
         """What every import result tells of the file: how it was read, what it ignored."""
         return {
+            "file": self.file,
+            "dry_run": job.dry_run,
             "format": self.source.format.value,
             "encoding": self.source.encoding,
             "sheet": self.source.sheet,
@@ -150,28 +167,20 @@ class Dates:
 
 @contextmanager
 def staged(
-    session: Session,
-    plan: Plan,
-    *,
-    file: Path,
-    read: ReadOptions | None,
-    progress: Progress | None,
-    rejects: Path | None,
-    rows: Callable[[Staging], Iterator[tuple]],
+    session: Session, plan: Plan, job: ImportJob, rows: Callable[[Staging], Iterator[tuple]]
 ) -> Iterator[Staging]:
-    """Stage `file`'s rows as `rows` makes them; the tables live until the block ends.
+    """Stage the job's file as `rows` makes its tuples; the tables live until the block ends.
 
-    Bad rows refuse the file (a RowError) unless `rejects` names a file for them.
+    Bad rows refuse the file (a RowError) unless the job names a rejects file for them.
     """
-    name = str(file)
-    if rejects is not None:
-        check_rejects_path(rejects, file)
+    name, read = str(job.file), job.read
+    if job.rejects is not None:
+        check_rejects_path(job.rejects, job.file)
     if plan.lock is not None:
         serialize(session, plan.lock)
     conn = session.connection()
     tune_for_bulk(conn)
-    read = read or ReadOptions()
-    with open_source(file, read, progress) as source:
+    with open_source(job.file, read, job.progress) as source:
         lay = layout(name, source.header, plan.columns, plan.aliases, read.mapping, plan.required)
         if plan.check is not None:
             plan.check(name, lay)
@@ -180,7 +189,7 @@ def staged(
             table.drop(conn, checkfirst=True)
             conn.execute(CreateTable(table))
         try:
-            problems = Problems(conn, name, keep=rejects is not None)
+            problems = Problems(conn, name, keep=job.rejects is not None)
             run = Staging(name, source, lay, conn, problems, stamper(conn))
             names = list(plan.staged)
             run.staged = stage_rows(conn, plan.staging, names, rows(run), plan.batch_rows)
@@ -192,11 +201,10 @@ def staged(
                 table.drop(conn)
 
 
-def settle_rejects(
-    run: Staging, result: Any, *, rejects: Path | None, dry_run: bool, listed: bool = True
-) -> None:
-    """Count the bad rows kept; with `rejects`, list them (on a real run too, if `listed`)
-    in the result and, unless a dry run, write them there."""
+def settle_rejects(run: Staging, job: ImportJob, result: Any, listed: bool = True) -> None:
+    """Count the bad rows kept; with a rejects file, list them in the result (on a real
+    run too, if `listed`) and, unless a dry run, write them there."""
+    rejects, dry_run = job.rejects, job.dry_run
     run.problems.flush()
     result.rejected = run.problems.count
     if rejects is None:
