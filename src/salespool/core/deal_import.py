@@ -34,34 +34,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    and_,
-    cast,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, Text
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import and_, cast, delete, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
-from salespool.core import importer
+from salespool.core import importer, staging
 from salespool.core.layout import Layout
 from salespool.core.readers import FileError, shown
 from salespool.core.rejects import Problems, raw_cells
-from salespool.core.staging import BAD, ImportJob, Plan, Staging, settle_rejects, staged, temp_table
+from salespool.core.staging import BAD, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.timeline import fill_followup_stages, owner_at
 from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.core.vocabulary import DEAL_ALIASES as ALIASES
@@ -210,9 +192,9 @@ def import_deals(
         result.inserted = _count(session, STAGING) - result.unchanged
         _latest(session)
         result.customers = _count(session, LATEST)
-        result.contact_moved = _count_moved(session)
+        result.contact_moved = staging.contact_moves(session, LATEST)
         result.won = _moves(session)
-        settle_rejects(run, job, result, listed=False)
+        staging.settle_rejects(run, job, result, listed=False)
         if not job.dry_run:
             _write(session, job.actor, run.file, result.inserted)
     return result
@@ -498,11 +480,8 @@ def _take(session: Session, labels: dict[str, str], problems: Problems) -> None:
 def _credit(session: Session) -> None:
     """Each row's rep: the `rep` column, else the owner then (the trail), else the owner now."""
     r = Rep.__table__.c
-    _fill(
-        session,
-        _s.rep.is_not(None),
-        rep_id=select(r.id).where(r.name == _s.rep).scalar_subquery(),
-    )
+    named = select(r.id).where(r.name == _s.rep).scalar_subquery()
+    _fill(session, _s.rep.is_not(None), rep_id=named)
     now_owner = aliased(Customer)
     current = select(now_owner.owner_id).where(now_owner.id == _s.customer_id).scalar_subquery()
     session.execute(
@@ -525,27 +504,14 @@ def _mark_known(session: Session) -> int:
     if has_deals is None:
         return 0
     by_id = select(d.id).where(d.external_id == _s.deal_id).exists()
-    equal = (
-        select(d.id)
-        .where(
-            d.customer_id == _s.customer_id,
-            d.at == _s.at,
-            d.amount_minor == _s.amount_minor,
-            d.channel == _s.channel,
-            d.external_id.is_(None),
-        )
-        .exists()
+    same = (
+        d.customer_id == _s.customer_id,
+        d.at == _s.at,
+        d.amount_minor == _s.amount_minor,
+        d.channel == _s.channel,
     )
-    equal_any = (
-        select(d.id)
-        .where(
-            d.customer_id == _s.customer_id,
-            d.at == _s.at,
-            d.amount_minor == _s.amount_minor,
-            d.channel == _s.channel,
-        )
-        .exists()
-    )
+    equal = select(d.id).where(*same, d.external_id.is_(None)).exists()
+    equal_any = select(d.id).where(*same).exists()
     known = or_(
         and_(_s.deal_id.is_not(None), or_(by_id, equal)),
         and_(_s.deal_id.is_(None), equal_any),
@@ -565,17 +531,6 @@ def _latest(session: Session) -> None:
             select(_s.customer_id, func.max(_s.at)).where(_new()).group_by(_s.customer_id),
         )
     )
-
-
-def _moving():
-    c, n = Customer.__table__.c, LATEST.c
-    return and_(c.id == n.customer_id, or_(c.last_contact_at.is_(None), c.last_contact_at < n.at))
-
-
-def _count_moved(session: Session) -> int:
-    return session.execute(
-        select(func.count()).select_from(LATEST).join(Customer, _moving())
-    ).scalar_one()
 
 
 def _moves(session: Session) -> int:
@@ -633,7 +588,7 @@ def _write(session: Session, actor: str, file: str, inserted: int) -> None:
                 .order_by(_s.line),
             )
         )
-    session.execute(update(Customer.__table__).where(_moving()).values(last_contact_at=LATEST.c.at))
+    staging.move_contact(session, LATEST)
     if not _any(session, select(m.customer_id)):
         return
     session.execute(

@@ -30,27 +30,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    String,
-    Text,
-    and_,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Column, DateTime, Integer, String, Text
+from sqlalchemy.sql import and_, delete, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
 from salespool.clock import to_db
+from salespool.core import staging
 from salespool.core.rejects import Problems, raw_cells
-from salespool.core.staging import BAD, ImportJob, Plan, Staging, settle_rejects, staged, temp_table
+from salespool.core.staging import BAD, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.timeline import followup_stage, steady_stage
 from salespool.core.vocabulary import FOLLOWUP_ALIASES as ALIASES
 from salespool.core.vocabulary import FOLLOWUP_COLUMNS as COLUMNS
@@ -155,8 +142,8 @@ def import_followups(
         result.inserted = total - result.skipped
         _latest(session)
         result.customers = session.execute(select(func.count()).select_from(LATEST)).scalar_one()
-        result.contact_moved = _count_moved(session)
-        settle_rejects(run, job, result)
+        result.contact_moved = staging.contact_moves(session, LATEST)
+        staging.settle_rejects(run, job, result)
         if not job.dry_run:
             _write(session, job.now, result.reps_created, result.inserted)
     return result
@@ -322,18 +309,6 @@ def _latest(session: Session) -> None:
     )
 
 
-def _moving():
-    """Customers whose last contact is older than their newest imported follow-up."""
-    c, n = Customer.__table__.c, LATEST.c
-    return and_(c.id == n.customer_id, or_(c.last_contact_at.is_(None), c.last_contact_at < n.at))
-
-
-def _count_moved(session: Session) -> int:
-    return session.execute(
-        select(func.count()).select_from(LATEST).join(Customer, _moving())
-    ).scalar_one()
-
-
 def _write(session: Session, now: datetime, new_reps: list[str], inserted: int) -> None:
     s, k, r = STAGING.c, KEYS.c, REPS.c
     session.execute(update(KEYS).values(steady_stage=steady_stage(k.customer_id)))
@@ -371,4 +346,4 @@ def _write(session: Session, now: datetime, new_reps: list[str], inserted: int) 
                 .order_by(s.line),
             )
         )
-    session.execute(update(Customer.__table__).where(_moving()).values(last_contact_at=LATEST.c.at))
+    staging.move_contact(session, LATEST)

@@ -33,40 +33,16 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    String,
-    Text,
-    and_,
-    case,
-    cast,
-    delete,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Column, DateTime, Index, Integer, String, Text
+from sqlalchemy.sql import and_, case, cast, delete, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
 from salespool.clock import to_db
+from salespool.core import staging
 from salespool.core.limits import NO_LIMITS, ClaimRules, lock_reps, owned_counts
 from salespool.core.readers import RowError
 from salespool.core.rejects import Problems, raw_cells
-from salespool.core.staging import (
-    BAD,
-    Dates,
-    ImportJob,
-    Plan,
-    Staging,
-    settle_rejects,
-    staged,
-    temp_table,
-)
+from salespool.core.staging import BAD, Dates, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.core.vocabulary import CUSTOMER_ALIASES as ALIASES
 from salespool.core.vocabulary import CUSTOMER_COLUMNS as COLUMNS
@@ -220,7 +196,7 @@ def import_customers(
         if take_owner:
             _check_capacity(session, run.file, rules)
         _phones_not_matchable(session, result)
-        settle_rejects(run, job, result)
+        staging.settle_rejects(run, job, result)
         if not job.dry_run:
             _write(session, job.now, job.actor, run.file, result, take_owner)
     return result

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, Connection, MetaData, Table
+from sqlalchemy import Column, Connection, MetaData, Table, and_, func, or_, select, update
 from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
@@ -42,6 +42,7 @@ from salespool.core.rejects import (
     write_rejects,
 )
 from salespool.errors import BadInput
+from salespool.models import Customer
 from salespool.storage.bulk import stage_rows, stamper, tune_for_bulk
 from salespool.storage.store import serialize
 
@@ -214,3 +215,25 @@ def settle_rejects(run: Staging, job: ImportJob, result: Any, listed: bool = Tru
     if not dry_run:
         write_rejects(run.conn, rejects, run.source.header)
         result.rejects_file = str(rejects)
+
+
+# --- last contact: follow-ups and deals move it forward, never back ------------------
+
+
+def _moving(latest: Table):
+    """Customers whose last contact is older than their newest imported one in `latest`
+    (a table of customer_id, at)."""
+    c, n = Customer.__table__.c, latest.c
+    return and_(c.id == n.customer_id, or_(c.last_contact_at.is_(None), c.last_contact_at < n.at))
+
+
+def contact_moves(session: Session, latest: Table) -> int:
+    """How many customers' last contact `move_contact` moves forward."""
+    query = select(func.count()).select_from(latest).join(Customer, _moving(latest))
+    return session.execute(query).scalar_one()
+
+
+def move_contact(session: Session, latest: Table) -> None:
+    """Move each customer's last contact forward to its time in `latest`, never back."""
+    moving = _moving(latest)
+    session.execute(update(Customer.__table__).where(moving).values(last_contact_at=latest.c.at))
