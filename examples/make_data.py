@@ -1,9 +1,10 @@
 """Generate the example team and customer book used by `salespool demo`.
 
-Run ``python examples/make_data.py`` (Python 3.11+, standard library only). It
-rewrites ``customers.csv``, ``followups.csv`` and ``reps.csv`` next to this
-script. Everything comes from one seeded ``random.Random``, so every run on any
-machine writes byte-identical files.
+Run ``python examples/make_data.py`` (Python 3.11+, standard library only; the
+column names come from salespool's own vocabulary, src/salespool/core/vocabulary.py,
+itself plain data). It rewrites ``customers.csv``, ``followups.csv``, ``deals.csv``
+and ``reps.csv`` next to this script (or in ``--out``). Everything comes from one
+seeded ``random.Random``, so every run on any machine writes byte-identical files.
 
 The story in the data:
 
@@ -28,9 +29,14 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+
+# The vocabulary of this checkout, not of whichever salespool is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from salespool.core import vocabulary
 
 SEED = 2026
 TZ = timezone(timedelta(hours=8))
@@ -41,22 +47,10 @@ IDLE_UNTIL = date(2026, 10, 28)  # idle clocks start on or before this day
 ACTIVE_FROM = date(2026, 11, 2)  # all other owned clocks start on or after this day
 POOL_CREATED_UNTIL = date(2026, 11, 20)
 
-CUSTOMER_COLUMNS = [
-    "external_id",
-    "name",
-    "contact",
-    "phone",
-    "email",
-    "city",
-    "level",
-    "owner",
-    "stage",
-    "created_at",
-    "owned_since",
-    "last_contact_at",
-]
-FOLLOWUP_COLUMNS = ["customer", "rep", "kind", "note", "at", "stage"]
-REP_COLUMNS = ["name", "role", "coach", "capacity", "hired_at"]
+CUSTOMER_COLUMNS = list(vocabulary.CUSTOMER_FILE_COLUMNS)
+# The import's follow-up columns but next_at, and the stage `demo` logs each one with.
+FOLLOWUP_COLUMNS = [c for c in vocabulary.FOLLOWUP_COLUMNS if c != "next_at"] + ["stage"]
+REP_COLUMNS = list(vocabulary.REP_COLUMNS)
 
 REPS: list[tuple[str, str, str, str, str]] = [
     ("alice", "rep", "", "80", "2019-03-04"),
@@ -776,7 +770,7 @@ def make_follow_ups(rng: random.Random, customers: list[Customer]) -> list[Follo
     return follow_ups
 
 
-DEAL_COLUMNS = ["customer", "amount", "channel", "at"]
+DEAL_COLUMNS = ["customer", *vocabulary.DEAL_FACTS]
 DEALS_PER_STAGE = {"won": 1, "maintaining": 2, "deepening": 3}
 
 

@@ -320,9 +320,17 @@ def test_rows_are_streamed_in_batches(busy):
     try:
         with store.read() as session:
             stream = io.StringIO()
-            result = export(session, Kind.customers, ExportFormat.json, stream, batch=2)
+            result = export(
+                session, what=Kind.customers, fmt=ExportFormat.json, out=stream, batch=2
+            )
             prospects = io.StringIO()
-            export(session, Kind.customers, ExportFormat.csv, prospects, stage=Stage.prospecting)
+            export(
+                session,
+                what=Kind.customers,
+                fmt=ExportFormat.csv,
+                out=prospects,
+                stage=Stage.prospecting,
+            )
     finally:
         store.dispose()
     assert result.rows == 5

@@ -16,7 +16,7 @@ import pytest
 from conftest import utc
 
 from salespool.cli.imports import parse_map, show_progress
-from salespool.core.sources import Limits, detect_encoding, sniff_delimiter
+from salespool.core.readers import Limits, detect_encoding, sniff_delimiter
 from salespool.keys import email_key, phone_key, text_key
 
 ENGLISH = ["external_id", "name", "contact", "phone", "email", "city", "level", "owner", "stage"]
@@ -575,6 +575,7 @@ def test_core_reports_progress_through_a_callback(tmp_path):
     from datetime import UTC
 
     from salespool.core.importer import import_customers
+    from salespool.core.staging import ImportJob
     from salespool.storage.store import open_store
 
     path = tmp_path / "p.csv"
@@ -582,15 +583,15 @@ def test_core_reports_progress_through_a_callback(tmp_path):
     calls: list[tuple] = []
     store = open_store(str(tmp_path / "p.db"), create=True)
     with store.write() as session:
-        import_customers(
-            session,
-            datetime(2026, 11, 29, tzinfo=UTC),
-            "test",
-            path,
-            "UTC",
+        job = ImportJob(
+            file=path,
+            now=datetime(2026, 11, 29, tzinfo=UTC),
+            tz="UTC",
+            actor="test",
             dry_run=True,
             progress=lambda done, total, unit: calls.append((done, total, unit)),
         )
+        import_customers(session, job=job)
     store.dispose()
     size = path.stat().st_size
     assert calls[-1] == (size, size, "bytes")

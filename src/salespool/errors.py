@@ -7,18 +7,28 @@ flag a user typed (`--amount: ...`). No core message names a command-line flag.
 
 from __future__ import annotations
 
+# Where a message names the argument it advises (see SalespoolError.advises).
+FLAG = "{flag}"
+
 
 class SalespoolError(Exception):
     """A refusal or a bad input: the message is shown to the user as is.
 
     `option`: the argument the message is about (a keyword of the core function,
-    such as "amount" or "external_id"), or None.
+    such as "amount" or "external_id"), or None. `advises`: an argument the message
+    advises giving, marked FLAG in the text ("pass {flag} (e.g. big5)"); `str()` names
+    it by the argument, `worded(flag)` by the flag a caller has for it.
     """
 
-    def __init__(self, message: str, *, option: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.option = option
+    def __init__(
+        self, message: str, *, option: str | None = None, advises: str | None = None
+    ) -> None:
+        self.text, self.option, self.advises = message, option, advises
+        super().__init__(self.worded(advises) if advises else message)
+
+    def worded(self, flag: str) -> str:
+        """The message, naming the advised argument as `flag`."""
+        return self.text.replace(FLAG, flag) if self.advises else self.text
 
 
 class NotFound(SalespoolError):

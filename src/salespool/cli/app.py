@@ -74,7 +74,8 @@ def said(exc: SalespoolError) -> str:
     if isinstance(exc, OwnersDiffer):
         first, second = exc.owners
         return f"{exc.held}: say who keeps it with --owner {first} or --owner {second}"
-    return f"{flag(exc.option)}: {exc}" if exc.option else str(exc)
+    text = exc.worded(flag(exc.advises)) if exc.advises else str(exc)
+    return f"{flag(exc.option)}: {text}" if exc.option else text
 
 
 app = typer.Typer(

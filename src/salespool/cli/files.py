@@ -87,9 +87,9 @@ def export_(
     with st.read() as session:
         result = export(
             session,
-            what,
-            chosen,
-            out if out is not None else sys.stdout,
+            what=what,
+            fmt=chosen,
+            out=out if out is not None else sys.stdout,
             excel=excel,
             rep=rep,
             stage=stage_option(stage),

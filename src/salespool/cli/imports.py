@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+from sqlmodel import Session
 
-from salespool.cli.app import JsonOpt, app, state
+from salespool.cli.app import JsonOpt, State, app, state
 from salespool.core import deal_import, followup_import, importer
 from salespool.core.importer import OnDuplicate
-from salespool.core.sources import Format, Limits, Progress, ReadOptions
+from salespool.core.readers import Format, Limits, Progress, ReadOptions
+from salespool.core.staging import ImportJob
 from salespool.errors import SalespoolError
 from salespool.render import Col, Output, note, plural
 
@@ -127,6 +130,51 @@ def read_options(
     return ReadOptions(fmt, encoding, sheet, parse_map(mapping), limits)
 
 
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class ImportFlags:
+    """The flags every import command has."""
+
+    file: Path
+    fmt: str | None
+    encoding: str | None
+    sheet: str | None
+    mapping: list[str] | None
+    dry_run: bool
+    rejects: Path | None
+    quiet: bool
+    as_json: bool
+
+
+def run_import(
+    ctx: typer.Context,
+    flags: ImportFlags,
+    call: Callable[[Session, State, ImportJob], Result],
+) -> tuple[State, Result]:
+    """Run one import (`call`) in a write transaction, with a progress bar for a person watching."""
+    st = state(ctx)
+    read = read_options(flags.fmt, flags.encoding, flags.sheet, flags.mapping)
+    watched = show_progress(flags.quiet, flags.as_json)
+    with (
+        progress_bar(f"importing {flags.file.name}", watched) as progress,
+        st.write() as session,
+    ):
+        job = ImportJob(
+            file=flags.file,
+            now=st.clock.now,
+            tz=st.clock.tz,
+            actor=st.actor,
+            dry_run=flags.dry_run,
+            read=read,
+            rejects=flags.rejects,
+            progress=progress,
+        )
+        result = call(session, st, job)
+    return st, result
+
+
 @app.command("import")
 def import_(
     ctx: typer.Context,
@@ -167,27 +215,19 @@ def import_(
 
     Example: salespool import 客户.xlsx --map '公司全称=name' --rejects bad.csv
     """
-    st = state(ctx)
-    read = read_options(fmt, encoding, sheet, mapping)
-    with (
-        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
-        st.write() as session,
-    ):
-        result = importer.import_customers(
+    flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, rejects, quiet, as_json)
+    st, result = run_import(
+        ctx,
+        flags,
+        lambda session, st, job: importer.import_customers(
             session,
-            st.clock.now,
-            st.actor,
-            file,
-            st.clock.tz,
-            dry_run=dry_run,
-            read=read,
+            job=job,
             region=st.config["phone_region"],
             on_duplicate=on_duplicate,
             take_owner=take_owner,
-            rejects=rejects,
-            progress=progress,
             rules=st.config.claim_rules(st.clock.tz),
-        )
+        ),
+    )
     out = st.output(as_json)
     if not as_json and not quiet:
         file_notes(result)
@@ -264,23 +304,12 @@ def import_followups(
 
     Example: salespool import-followups followups.csv --dry-run
     """
-    st = state(ctx)
-    read = read_options(fmt, encoding, sheet, mapping)
-    with (
-        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
-        st.write() as session,
-    ):
-        result = followup_import.import_followups(
-            session,
-            st.clock.now,
-            st.actor,
-            file,
-            st.clock.tz,
-            dry_run=dry_run,
-            read=read,
-            progress=progress,
-            rejects=rejects,
-        )
+    flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, rejects, quiet, as_json)
+    st, result = run_import(
+        ctx,
+        flags,
+        lambda session, _st, job: followup_import.import_followups(session, job=job),
+    )
     out = st.output(as_json)
     if not as_json and not quiet:
         file_notes(result)
@@ -328,24 +357,14 @@ def import_deals(
 
     Example: salespool import-deals 成交记录.xlsx --rejects bad.csv
     """
-    st = state(ctx)
-    read = read_options(fmt, encoding, sheet, mapping)
-    with (
-        progress_bar(f"importing {file.name}", show_progress(quiet, as_json)) as progress,
-        st.write() as session,
-    ):
-        result = deal_import.import_deals(
-            session,
-            st.clock.now,
-            st.actor,
-            file,
-            st.clock.tz,
-            dry_run=dry_run,
-            read=read,
-            region=st.config["phone_region"],
-            rejects=rejects,
-            progress=progress,
-        )
+    flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, rejects, quiet, as_json)
+    st, result = run_import(
+        ctx,
+        flags,
+        lambda session, st, job: deal_import.import_deals(
+            session, job=job, region=st.config["phone_region"]
+        ),
+    )
     if not as_json and not quiet:
         for bad in result.rejects[:10]:
             note(f"line {bad['line']}: {bad['reason']}")

@@ -32,58 +32,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    cast,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, Text
 from sqlalchemy.orm import aliased
-from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql import and_, cast, delete, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
-from salespool.clock import parse_absolute, to_db
-from salespool.core import importer
-from salespool.core.rejects import (
-    REJECTS,
-    Problems,
-    listed_rejects,
-    raw_cells,
-    write_rejects,
-)
-from salespool.core.sources import (
-    FileError,
-    Layout,
-    Progress,
-    ReadOptions,
-    Source,
-    check_rejects_path,
-    clean,
-    layout,
-    open_source,
-    shown,
-)
+from salespool.core import importer, staging
+from salespool.core.layout import Layout
+from salespool.core.readers import FileError, shown
+from salespool.core.rejects import Problems, raw_cells
+from salespool.core.staging import BAD, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.timeline import fill_followup_stages, owner_at
 from salespool.core.trail import EVENT_INSERT_COLUMNS
+from salespool.core.vocabulary import DEAL_ALIASES as ALIASES
+from salespool.core.vocabulary import DEAL_COLUMNS as COLUMNS
+from salespool.core.vocabulary import DEAL_CUSTOMER_KEYS
 from salespool.errors import BadInput
 from salespool.keys import email_key, phone_key, text_key
 from salespool.models import (
@@ -98,97 +63,9 @@ from salespool.models import (
     Stage,
 )
 from salespool.money import parse_amount
-from salespool.storage.bulk import indexes_rebuilt, stage_rows, stamper, tune_for_bulk
-from salespool.storage.store import serialize
+from salespool.storage.bulk import indexes_rebuilt
 
-COLUMNS = (
-    "deal_id",
-    "customer",
-    "external_id",
-    "phone",
-    "email",
-    "name",
-    "amount",
-    "channel",
-    "at",
-    "rep",
-)
-KEY_FIELDS = ("external_id", "customer", "phone", "email", "name")
-# The customer import's names for the customer's own columns (客户编号, 手机, 邮箱,
-# 客户名称, ...), less the bare 编号 (in a deal file, as likely the deal's number).
-_CUSTOMER_ALIASES = {
-    alias: target
-    for alias, target in importer.ALIASES.items()
-    if target in ("external_id", "phone", "email", "name") and alias != "编号"
-}
-ALIASES: dict[str, str] = {
-    **_CUSTOMER_ALIASES,
-    # As `export deals` names them, so an export imports into another store.
-    "customer_external_id": "external_id",
-    "customer_name": "name",
-    "客户": "customer",
-    **dict.fromkeys(
-        [
-            "订单号",
-            "订单编号",
-            "成交编号",
-            "合同编号",
-            "合同号",
-            "单号",
-            "order_id",
-            "order_no",
-            "deal_no",
-            "deal_number",
-        ],
-        "deal_id",
-    ),
-    **dict.fromkeys(
-        [
-            "成交金额",
-            "金额",
-            "订单金额",
-            "合同金额",
-            "交易金额",
-            "销售额",
-            "deal_amount",
-            "total",
-            "value",
-        ],
-        "amount",
-    ),
-    **dict.fromkeys(
-        [
-            "成交日期",
-            "成交时间",
-            "签约日期",
-            "下单时间",
-            "日期",
-            "时间",
-            "date",
-            "deal_date",
-            "closed_at",
-            "time",
-            "when",
-        ],
-        "at",
-    ),
-    **dict.fromkeys(["渠道", "成交渠道", "销售渠道", "source"], "channel"),
-    **dict.fromkeys(
-        [
-            "销售",
-            "负责人",
-            "业务员",
-            "销售员",
-            "归属销售",
-            "所属销售",
-            "成交人",
-            "owner",
-            "sales_rep",
-            "salesperson",
-        ],
-        "rep",
-    ),
-}
+KEY_FIELDS = ("customer", *DEAL_CUSTOMER_KEYS)
 # Channel labels, as header_key-like text (trimmed, lower case): empty is direct.
 CHANNEL_ALIASES: dict[str, str] = {
     **{c.value: c.value for c in Channel},
@@ -196,13 +73,12 @@ CHANNEL_ALIASES: dict[str, str] = {
     **dict.fromkeys(["线下", "直销", "直接", "门店", "offline"], Channel.direct.value),
 }
 BATCH_ROWS = 10_000
-MAX_LISTED_REJECTS = 1000  # --dry-run --rejects lists at most these in its output
+NO_CUSTOMER = "a deal needs its customer (external_id, phone, email or name)"
+BAD_CHANNEL = "unknown channel (use direct or online, or 线上/线下)"
 MAX_CANDIDATES_SHOWN = 5
 
-_metadata = MetaData()
-STAGING = Table(
+STAGING = temp_table(
     "deal_staging",
-    _metadata,
     Column("line", Integer, primary_key=True),
     Column("raw", Text),  # the cells, kept only for a rejects file
     Column("deal_id", String),
@@ -226,7 +102,6 @@ STAGING = Table(
     Column("known", Integer),  # 1: the deal is already stored
     Column("problem", String),
     Column("problem_field", String),
-    prefixes=["TEMPORARY"],
 )
 STAGED = [c.name for c in STAGING.columns][:15]
 _s = STAGING.c
@@ -235,23 +110,40 @@ STAGING_INDEXES = [
     Index("ix_deal_staging_customer", _s.customer_id, _s.at),
 ]
 # Customers a deal moves to `won`: at the first new deal after their latest stage event.
-MOVES = Table(
+MOVES = temp_table(
     "deal_moves",
-    _metadata,
     Column("customer_id", Integer, primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("rep_id", Integer),
     Column("from_stage", String),
-    prefixes=["TEMPORARY"],
 )
-LATEST = Table(
+LATEST = temp_table(
     "deal_latest",
-    _metadata,
     Column("customer_id", Integer, primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
-    prefixes=["TEMPORARY"],
 )
-_TABLES = (STAGING, MOVES, LATEST, REJECTS)
+
+
+def _has_customer_column(file: str, lay: Layout) -> None:
+    if not any(k in lay.positions for k in KEY_FIELDS):
+        raise FileError(
+            file,
+            "no customer column in the header (external_id, phone, email, name or customer)",
+            line=1,
+        )
+
+
+PLAN = Plan(
+    columns=COLUMNS,
+    aliases=ALIASES,
+    required=("amount", "at"),
+    staging=STAGING,
+    staged=STAGED,
+    tables=(MOVES, LATEST),
+    batch_rows=BATCH_ROWS,
+    lock="import-deals",  # two runs of one file at once would both find its deals new
+    check=_has_customer_column,
+)
 
 
 @dataclass
@@ -282,154 +174,62 @@ def channel_of(text: str | None) -> str | None:
 
 def import_deals(
     session: Session,
-    now: datetime,
-    actor: str,
-    path: Path,
-    tz: str,
-    dry_run: bool = False,
     *,
-    read: ReadOptions | None = None,
+    job: ImportJob,
     region: str = "CN",
-    rejects: Path | None = None,
-    progress: Progress | None = None,
 ) -> DealImportResult:
-    """Import deal history from `path`: any bad row refuses the file, unless `rejects`.
+    """Import deal history from the job's file: any bad row refuses it, unless `rejects`.
 
-    `rejects`: import the good rows and write the bad ones, with line and reason, to
+    The job's `rejects`: import the good rows and write the bad ones, with line and reason, to
     this CSV; with `dry_run` nothing is written, the bad rows are listed instead.
     """
-    file = str(path)
-    if rejects is not None:
-        check_rejects_path(rejects, path)
-    # Two runs of one file at once would both find its deals new (PostgreSQL).
-    serialize(session, "import-deals")
-    conn = session.connection()
-    tune_for_bulk(conn)
-    read = read or ReadOptions()
-    with open_source(path, read, progress) as source:
-        lay = layout(file, source.header, COLUMNS, ALIASES, read.mapping, required=("amount", "at"))
-        if not any(k in lay.positions for k in KEY_FIELDS):
-            raise FileError(
-                file,
-                "no customer column in the header (external_id, phone, email, name or customer)",
-                line=1,
-            )
-        result = DealImportResult(
-            file=file,
-            dry_run=dry_run,
-            format=source.format.value,
-            encoding=source.encoding,
-            sheet=source.sheet,
-            ignored_columns=lay.ignored,
-        )
-        for table in _TABLES:
-            table.drop(conn, checkfirst=True)
-            conn.execute(CreateTable(table))
-        try:
-            problems = Problems(conn, file, keep=rejects is not None)
-            rows = _rows(source, lay, now, tz, region, problems, stamper(conn))
-            stage_rows(conn, STAGING, STAGED, rows, BATCH_ROWS)
-            problems.flush()
-            source.close()
-            for index in STAGING_INDEXES:
-                index.create(conn)
-            _check(session, lay.labels, problems)
-            result.rejected = problems.count
-            result.unchanged = _mark_known(session)
-            result.inserted = _count(session, STAGING) - result.unchanged
-            _latest(session)
-            result.customers = _count(session, LATEST)
-            result.contact_moved = _count_moved(session)
-            result.won = _moves(session)
-            if rejects is not None:
-                if dry_run:
-                    result.rejects, _n = listed_rejects(conn, MAX_LISTED_REJECTS)
-                else:
-                    write_rejects(conn, rejects, source.header)
-                    result.rejects_file = str(rejects)
-            if not dry_run:
-                _write(session, actor, file, result.inserted)
-        finally:
-            for table in _TABLES:
-                table.drop(conn)
+    with staged(session, PLAN, job, lambda run: _rows(run, job, region)) as run:
+        result = DealImportResult(**run.facts(job))
+        for index in STAGING_INDEXES:
+            index.create(run.conn)
+        _check(session, run.lay.labels, run.problems)
+        result.unchanged = _mark_known(session)
+        result.inserted = _count(session, STAGING) - result.unchanged
+        _latest(session)
+        result.customers = _count(session, LATEST)
+        result.contact_moved = staging.contact_moves(session, LATEST)
+        result.won = _moves(session)
+        staging.settle_rejects(run, job, result, listed=False)
+        if not job.dry_run:
+            _write(session, job.actor, run.file, result.inserted)
     return result
 
 
-def _rows(
-    source: Source,
-    lay: Layout,
-    now: datetime,
-    tz: str,
-    region: str,
-    problems: Problems,
-    stamp: Callable[[datetime], object],
-) -> Iterator[tuple]:
-    """Validate each record into a staging tuple (STAGED order); bad ones go to `problems`.
+def _rows(run: Staging, job: ImportJob, region: str) -> Iterator[tuple]:
+    """Validate each record into a staging tuple (STAGED order); bad ones go to the problems.
 
     Runs once per row of files with millions: fields by position, channels through
-    a small cache, times through the ISO fast path.
+    a small table, times through the ISO fast path.
     """
-    labels = lay.labels
-    width = len(lay.header)
+    problems, labels = run.problems, run.lay.labels
     keep_raw = problems.keep
-    read = lay.reader(COLUMNS, source.unquote)
-    now_stamp = stamp(to_db(now))
-    zone = ZoneInfo(tz)
-    amount_label = shown(labels["amount"])
-    bad_channel = "unknown channel (use direct or online, or 线上/线下)"
-
-    def when(text: str) -> object:
-        try:  # the common ISO forms without clock.parse_absolute's fallbacks
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return stamp(to_db(parse_absolute(text, tz)))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
-        return stamp(moment.astimezone(UTC))
-
-    for line, cells, issue in source.records:
-        if issue is not None and lay.matters(issue):
-            at, value, why = issue
-            problems.add(line, lay.label(at) if at >= 0 else None, value, why, cells)
-            continue
-        count = len(cells)
-        if count > width and any(clean(c) for c in cells[width:]):
-            problems.add(line, None, None, f"{count} fields but the header has {width}", cells)
-            continue
+    read = run.lay.reader(COLUMNS, run.source.unquote)
+    dates = run.dates(job.now, job.tz)
+    amount_of = _amount_reader(problems, labels)
+    for line, cells in run.records():
         deal_id, ref, external_id, phone, email, name, amount_text, channel_text, at_text, rep = (
             read(cells)
         )
         if not (external_id or ref or phone or email or name):
-            problems.add(
-                line,
-                None,
-                None,
-                "a deal needs its customer (external_id, phone, email or name)",
-                cells,
-            )
+            problems.add(line, None, None, NO_CUSTOMER, cells)
             continue
-        if amount_text is None:
-            problems.add(line, labels["amount"], "", "a deal needs its amount", cells)
-            continue
-        try:
-            amount = parse_amount(amount_text, f"column '{amount_label}'")
-        except BadInput as exc:
-            problems.add(line, None, None, str(exc), cells)
+        amount = amount_of(line, cells, amount_text)
+        if amount is None:
             continue
         channel = channel_of(channel_text)
         if channel is None:
-            problems.add(line, labels["channel"], channel_text, bad_channel, cells)
+            problems.add(line, labels["channel"], channel_text, BAD_CHANNEL, cells)
             continue
         if at_text is None:
             problems.add(line, labels["at"], "", "a deal needs its date", cells)
             continue
-        try:
-            at = when(at_text)
-        except BadInput:
-            problems.add(line, labels["at"], at_text, "not a date (use ISO 8601)", cells)
-            continue
-        if at > now_stamp:  # type: ignore[operator]
-            problems.add(line, labels["at"], at_text, "in the future", cells)
+        at = dates.read(line, cells, "at", at_text)
+        if at is BAD:
             continue
         yield (
             line,
@@ -451,12 +251,37 @@ def _rows(
         )
 
 
+def _amount_reader(
+    problems: Problems, labels: dict[str, str]
+) -> Callable[[int, list[str | None], str | None], int | None]:
+    """A row's amount in minor units, or None with the row's problem added."""
+    what = f"column '{shown(labels['amount'])}'"
+
+    def amount_of(line: int, cells: list[str | None], text: str | None) -> int | None:
+        if text is None:
+            problems.add(line, labels["amount"], "", "a deal needs its amount", cells)
+            return None
+        try:
+            return parse_amount(text, what)
+        except BadInput as exc:
+            problems.add(line, None, None, str(exc), cells)
+            return None
+
+    return amount_of
+
+
 def _count(session: Session, table: Table) -> int:
     return session.execute(select(func.count()).select_from(table)).scalar_one()
 
 
 def _any(session: Session, query) -> bool:
     return session.execute(query.limit(1)).first() is not None
+
+
+def _fill(session: Session, where, **values) -> None:
+    """Set `values` on the staged rows `where` picks, if a check stopping at one finds any."""
+    if _any(session, select(_s.line).where(where)):
+        session.execute(update(STAGING).where(where).values(**values))
 
 
 def _flag(session: Session, where, column: str, why) -> bool:
@@ -527,24 +352,18 @@ def _check(session: Session, labels: dict[str, str], problems: Problems) -> None
 def _match(session: Session) -> None:
     """Each row's customer: external_id, else `customer` as an external_id, else the keys."""
     c = Customer.__table__.c
-    if _any(session, select(_s.line).where(_s.external_id.is_not(None))):
-        session.execute(
-            update(STAGING)
-            .where(_s.external_id.is_not(None))
-            .values(
-                customer_id=select(c.id).where(c.external_id == _s.external_id).scalar_subquery(),
-                match_by=literal("external_id"),
-            )
-        )
-    if _any(session, select(_s.line).where(_s.ref.is_not(None), _s.customer_id.is_(None))):
-        session.execute(
-            update(STAGING)
-            .where(_s.ref.is_not(None), _s.customer_id.is_(None))
-            .values(
-                customer_id=select(c.id).where(c.external_id == _s.ref).scalar_subquery(),
-                match_by=literal("customer"),
-            )
-        )
+    _fill(
+        session,
+        _s.external_id.is_not(None),
+        customer_id=select(c.id).where(c.external_id == _s.external_id).scalar_subquery(),
+        match_by=literal("external_id"),
+    )
+    _fill(
+        session,
+        and_(_s.ref.is_not(None), _s.customer_id.is_(None)),
+        customer_id=select(c.id).where(c.external_id == _s.ref).scalar_subquery(),
+        match_by=literal("customer"),
+    )
     for key, _name in importer.MATCH_KEYS:
         # A row whose external_id the book does not know only takes a customer without one.
         where = and_(c[key] == _s[key], or_(_s.external_id.is_(None), c.external_id.is_(None)))
@@ -661,12 +480,8 @@ def _take(session: Session, labels: dict[str, str], problems: Problems) -> None:
 def _credit(session: Session) -> None:
     """Each row's rep: the `rep` column, else the owner then (the trail), else the owner now."""
     r = Rep.__table__.c
-    if _any(session, select(_s.line).where(_s.rep.is_not(None))):
-        session.execute(
-            update(STAGING)
-            .where(_s.rep.is_not(None))
-            .values(rep_id=select(r.id).where(r.name == _s.rep).scalar_subquery())
-        )
+    named = select(r.id).where(r.name == _s.rep).scalar_subquery()
+    _fill(session, _s.rep.is_not(None), rep_id=named)
     now_owner = aliased(Customer)
     current = select(now_owner.owner_id).where(now_owner.id == _s.customer_id).scalar_subquery()
     session.execute(
@@ -689,27 +504,14 @@ def _mark_known(session: Session) -> int:
     if has_deals is None:
         return 0
     by_id = select(d.id).where(d.external_id == _s.deal_id).exists()
-    equal = (
-        select(d.id)
-        .where(
-            d.customer_id == _s.customer_id,
-            d.at == _s.at,
-            d.amount_minor == _s.amount_minor,
-            d.channel == _s.channel,
-            d.external_id.is_(None),
-        )
-        .exists()
+    same = (
+        d.customer_id == _s.customer_id,
+        d.at == _s.at,
+        d.amount_minor == _s.amount_minor,
+        d.channel == _s.channel,
     )
-    equal_any = (
-        select(d.id)
-        .where(
-            d.customer_id == _s.customer_id,
-            d.at == _s.at,
-            d.amount_minor == _s.amount_minor,
-            d.channel == _s.channel,
-        )
-        .exists()
-    )
+    equal = select(d.id).where(*same, d.external_id.is_(None)).exists()
+    equal_any = select(d.id).where(*same).exists()
     known = or_(
         and_(_s.deal_id.is_not(None), or_(by_id, equal)),
         and_(_s.deal_id.is_(None), equal_any),
@@ -729,17 +531,6 @@ def _latest(session: Session) -> None:
             select(_s.customer_id, func.max(_s.at)).where(_new()).group_by(_s.customer_id),
         )
     )
-
-
-def _moving():
-    c, n = Customer.__table__.c, LATEST.c
-    return and_(c.id == n.customer_id, or_(c.last_contact_at.is_(None), c.last_contact_at < n.at))
-
-
-def _count_moved(session: Session) -> int:
-    return session.execute(
-        select(func.count()).select_from(LATEST).join(Customer, _moving())
-    ).scalar_one()
 
 
 def _moves(session: Session) -> int:
@@ -797,7 +588,7 @@ def _write(session: Session, actor: str, file: str, inserted: int) -> None:
                 .order_by(_s.line),
             )
         )
-    session.execute(update(Customer.__table__).where(_moving()).values(last_contact_at=LATEST.c.at))
+    staging.move_contact(session, LATEST)
     if not _any(session, select(m.customer_id)):
         return
     session.execute(

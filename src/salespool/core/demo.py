@@ -12,6 +12,7 @@ from sqlmodel import Session
 from salespool.clock import parse_absolute
 from salespool.core import activity, handover, importer, recycle, reps
 from salespool.core.report import Report, stage_report
+from salespool.core.staging import ImportJob
 from salespool.errors import SalespoolError
 from salespool.models import Channel, FollowUpKind, Role, parse_stage
 from salespool.money import parse_amount
@@ -64,9 +65,8 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
             capacity=int(row["capacity"]) if row.get("capacity") else None,
             hired_at=parse_absolute(row["hired_at"], DEMO_TZ) if row.get("hired_at") else None,
         )
-    imported = importer.import_customers(
-        session, now=now, actor=actor, path=data / "customers.csv", tz=DEMO_TZ
-    )
+    job = ImportJob(file=data / "customers.csv", now=now, tz=DEMO_TZ, actor=actor)
+    imported = importer.import_customers(session, job=job)
     follow_ups = 0
     for row in _rows(data / "followups.csv"):
         at = parse_absolute(row["at"], DEMO_TZ)

@@ -39,15 +39,19 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from salespool.clock import iso
-from salespool.core.importer import COLUMNS as IMPORT_COLUMNS
 from salespool.core.reps import find_rep
+from salespool.core.vocabulary import (
+    CUSTOMER_EXPORT,
+    DEAL_EXPORT,
+    EVENT_EXPORT,
+    FOLLOWUP_EXPORT,
+    neutralize,
+)
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, Event, FollowUp, Rep, Stage
 from salespool.money import to_decimal
 
 BATCH_ROWS = 1000
-# Cells starting with one of these are run as formulas by spreadsheet programs.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 # Control characters an XLSX file cannot hold (openpyxl refuses them).
 _XLSX_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
 XLSX_REPLACEMENT = "\ufffd"
@@ -71,28 +75,11 @@ class ExportFormat(StrEnum):
     json = "json"
 
 
-# The import's columns (external_id first) plus id, so an export imports as the same book.
-CUSTOMER_COLUMNS = (
-    "id",
-    "external_id",
-    *(column for column in IMPORT_COLUMNS if column != "external_id"),
-)
-_CUSTOMER_REF = ("customer_id", "customer_external_id", "customer_name")
-FOLLOWUP_COLUMNS = ("id", *_CUSTOMER_REF, "rep", "kind", "note", "at", "next_at")
-# A voided deal is exported too, marked: the export is the whole trail.
-DEAL_COLUMNS = ("id", *_CUSTOMER_REF, "rep", "amount", "channel", "at", "voided_at", "void_reason")
-EVENT_COLUMNS = (
-    "id",
-    *_CUSTOMER_REF,
-    "at",
-    "kind",
-    "from_rep",
-    "to_rep",
-    "from_stage",
-    "to_stage",
-    "reason",
-    "actor",
-)
+# The columns of each kind (core/vocabulary.py): the customer columns are the import's.
+CUSTOMER_COLUMNS = CUSTOMER_EXPORT
+FOLLOWUP_COLUMNS = FOLLOWUP_EXPORT
+DEAL_COLUMNS = DEAL_EXPORT
+EVENT_COLUMNS = EVENT_EXPORT
 COLUMNS: dict[Kind, tuple[str, ...]] = {
     Kind.customers: CUSTOMER_COLUMNS,
     Kind.followups: FOLLOWUP_COLUMNS,
@@ -113,7 +100,7 @@ class ExportResult:
 
 
 def guess_format(out: Path | None) -> ExportFormat:
-    """The format an --out file's extension asks for: .xlsx, .json/.jsonl, else CSV."""
+    """The format an `out` file's extension asks for: .xlsx, .json/.jsonl, else CSV."""
     suffix = out.suffix.lower() if out is not None else ""
     if suffix == ".xlsx":
         return ExportFormat.xlsx
@@ -127,17 +114,12 @@ def excel_default(fmt: ExportFormat, out: Path | None) -> bool:
     return fmt is ExportFormat.csv and out is not None and out.suffix.lower() == ".csv"
 
 
-def neutralize(text: str) -> str:
-    """Prefix a cell a spreadsheet would run as a formula with `'` (OWASP CSV injection)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def export(
     session: Session,
+    *,
     what: Kind,
     fmt: ExportFormat,
     out: Path | TextIO,
-    *,
     excel: bool | None = None,
     rep: str | None = None,
     stage: Stage | None = None,
@@ -153,9 +135,9 @@ def export(
     """
     path = out if isinstance(out, Path) else None
     if fmt is not ExportFormat.csv and excel:
-        raise BadInput("--excel applies to CSV only")
+        raise BadInput("applies to CSV only", option="excel")
     if fmt is ExportFormat.xlsx and path is None:
-        raise BadInput("an XLSX export needs a file: give --out FILE.xlsx")
+        raise BadInput("an XLSX export needs a file", option="out")
     bom = excel_default(fmt, path) if excel is None else excel
     columns = COLUMNS[what]
     query = _query(session, what, _customer_filters(session, rep, stage, pool))
@@ -223,38 +205,11 @@ def _query(session: Session, what: Kind, conditions: list[ColumnElement[bool]]) 
             .order_by(Customer.id)
         )
     if what is Kind.followups:
-        return (
-            select(
-                FollowUp.id,
-                *_customer_ref(),
-                Rep.name.label("rep"),
-                FollowUp.kind,
-                FollowUp.note,
-                FollowUp.at,
-                FollowUp.next_at,
-            )
-            .join(Customer, Customer.id == FollowUp.customer_id)
-            .outerjoin(Rep, Rep.id == FollowUp.rep_id)
-            .where(*conditions)
-            .order_by(FollowUp.id)
-        )
+        facts = (FollowUp.kind, FollowUp.note, FollowUp.at, FollowUp.next_at)
+        return _by_rep(FollowUp, facts, conditions)
     if what is Kind.deals:
-        return (
-            select(
-                Deal.id,
-                *_customer_ref(),
-                Rep.name.label("rep"),
-                Deal.amount_minor,
-                Deal.channel,
-                Deal.at,
-                Deal.voided_at,
-                Deal.void_reason,
-            )
-            .join(Customer, Customer.id == Deal.customer_id)
-            .outerjoin(Rep, Rep.id == Deal.rep_id)
-            .where(*conditions)
-            .order_by(Deal.id)
-        )
+        facts = (Deal.amount_minor, Deal.channel, Deal.at, Deal.voided_at, Deal.void_reason)
+        return _by_rep(Deal, facts, conditions)
     from_rep, to_rep = aliased(Rep), aliased(Rep)
     return (
         select(
@@ -274,6 +229,17 @@ def _query(session: Session, what: Kind, conditions: list[ColumnElement[bool]]) 
         .outerjoin(to_rep, to_rep.id == Event.to_rep_id)
         .where(*conditions)
         .order_by(Event.id)
+    )
+
+
+def _by_rep(model: Any, facts: tuple, conditions: list[ColumnElement[bool]]) -> Select:
+    """Follow-ups or deals: id, the customer, the rep's name, then `facts`, in id order."""
+    return (
+        select(model.id, *_customer_ref(), Rep.name.label("rep"), *facts)
+        .join(Customer, Customer.id == model.customer_id)
+        .outerjoin(Rep, Rep.id == model.rep_id)
+        .where(*conditions)
+        .order_by(model.id)
     )
 
 

@@ -26,79 +26,24 @@ once, in bounded memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.schema import CreateTable
+from sqlalchemy import Column, DateTime, Integer, String, Text
+from sqlalchemy.sql import and_, delete, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
-from salespool.clock import parse_absolute, to_db
-from salespool.core.rejects import REJECTS, Problems, listed_rejects, raw_cells, write_rejects
-from salespool.core.sources import (
-    REPORTED_REJECTS,
-    Layout,
-    Progress,
-    ReadOptions,
-    RowError,
-    Source,
-    check_rejects_path,
-    clean,
-    describe,
-    layout,
-    open_source,
-)
+from salespool.clock import to_db
+from salespool.core import staging
+from salespool.core.rejects import Problems, raw_cells
+from salespool.core.staging import BAD, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.timeline import followup_stage, steady_stage
-from salespool.errors import BadInput
+from salespool.core.vocabulary import FOLLOWUP_ALIASES as ALIASES
+from salespool.core.vocabulary import FOLLOWUP_COLUMNS as COLUMNS
 from salespool.models import Customer, FollowUp, FollowUpKind, Rep, Role
-from salespool.storage.bulk import indexes_rebuilt, stage_rows, stamper, tune_for_bulk
+from salespool.storage.bulk import indexes_rebuilt
 
-COLUMNS = ("customer", "rep", "kind", "note", "at", "next_at")
-ALIASES: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "客户",
-            "客户名称",
-            "公司名称",
-            "客户编号",
-            "external_id",
-            "customer_id",
-            "customer_name",
-            "name",
-            "company",
-        ],
-        "customer",
-    ),
-    **dict.fromkeys(
-        ["跟进人", "销售", "负责人", "业务员", "owner", "sales_rep", "salesperson", "user"], "rep"
-    ),
-    **dict.fromkeys(["跟进方式", "方式", "跟进类型", "类型", "type", "method"], "kind"),
-    **dict.fromkeys(
-        ["跟进内容", "内容", "备注", "跟进记录", "记录", "notes", "content", "comment"], "note"
-    ),
-    **dict.fromkeys(["跟进时间", "时间", "跟进日期", "日期", "date", "time", "when"], "at"),
-    **dict.fromkeys(["下次跟进时间", "下次跟进", "next", "next_followup"], "next_at"),
-}
 KIND_ALIASES: dict[str, str] = {
     **{k.value: k.value for k in FollowUpKind},
     **dict.fromkeys(["电话", "打电话", "电话沟通", "phone", "phone_call", "tel"], "call"),
@@ -109,10 +54,8 @@ KIND_ALIASES: dict[str, str] = {
 }
 BATCH_ROWS = 10_000
 
-_metadata = MetaData()
-STAGING = Table(
+STAGING = temp_table(
     "followup_staging",
-    _metadata,
     Column("line", Integer, primary_key=True),
     Column("customer_key", String, nullable=False),
     Column("rep", String, nullable=False),
@@ -122,11 +65,9 @@ STAGING = Table(
     Column("next_at", DateTime(timezone=True)),
     Column("known", Integer),  # 1: the same follow-up is already stored
     Column("raw", Text),  # the cells as JSON, kept only for a rejects file
-    prefixes=["TEMPORARY"],
 )
-KEYS = Table(
+KEYS = temp_table(
     "followup_keys",
-    _metadata,
     Column("key", String, primary_key=True),
     Column("customer_id", Integer),
     Column("candidates", Integer),
@@ -134,24 +75,25 @@ KEYS = Table(
     # The customer's stage when its trail never moved it: then it is the stage of
     # every follow-up, found once per customer instead of twice per row in the trail.
     Column("steady_stage", String),
-    prefixes=["TEMPORARY"],
 )
 # Each customer's newest imported follow-up (several keys may name one customer).
-LATEST = Table(
+LATEST = temp_table(
     "followup_latest",
-    _metadata,
     Column("customer_id", Integer, primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
-    prefixes=["TEMPORARY"],
 )
-REPS = Table(
-    "followup_reps",
-    _metadata,
-    Column("name", String, primary_key=True),
-    Column("rep_id", Integer),
-    prefixes=["TEMPORARY"],
+REPS = temp_table(
+    "followup_reps", Column("name", String, primary_key=True), Column("rep_id", Integer)
 )
-_TABLES = (STAGING, KEYS, LATEST, REPS, REJECTS)
+PLAN = Plan(
+    columns=COLUMNS,
+    aliases=ALIASES,
+    required=("customer", "rep", "at"),
+    staging=STAGING,
+    staged=[c.name for c in STAGING.columns if c.name != "known"],
+    tables=(KEYS, LATEST, REPS),
+    batch_rows=BATCH_ROWS,
+)
 
 
 @dataclass
@@ -182,141 +124,54 @@ def kind_of(text: str | None) -> str:
 
 def import_followups(
     session: Session,
-    now: datetime,
-    actor: str,
-    path: Path,
-    tz: str,
-    dry_run: bool = False,
     *,
-    read: ReadOptions | None = None,
-    progress: Progress | None = None,
-    rejects: Path | None = None,
+    job: ImportJob,
 ) -> FollowupImportResult:
-    """Import follow-up history from `path`; any bad row refuses the whole file.
+    """Import follow-up history from the job's file; any bad row refuses the whole file.
 
-    `rejects`: import the good rows and write the bad ones, with line and reason, to
+    The job's `rejects`: import the good rows and write the bad ones, with line and reason, to
     this CSV file (on a dry run only listed in the result).
     """
-    del actor  # follow-ups carry their rep; nothing changes hands, so no event is written
-    file = str(path)
-    if rejects is not None:
-        check_rejects_path(rejects, path)
-    conn = session.connection()
-    tune_for_bulk(conn)
-    read = read or ReadOptions()
-    with open_source(path, read, progress) as source:
-        lay = layout(
-            file, source.header, COLUMNS, ALIASES, read.mapping, required=("customer", "rep", "at")
-        )
-        result = FollowupImportResult(
-            file=file,
-            dry_run=dry_run,
-            format=source.format.value,
-            encoding=source.encoding,
-            sheet=source.sheet,
-            ignored_columns=lay.ignored,
-        )
-        for table in _TABLES:
-            table.drop(conn, checkfirst=True)
-            conn.execute(CreateTable(table))
-        try:
-            names = [c.name for c in STAGING.columns if c.name != "known"]
-            kept = Problems(conn, file, keep=True) if rejects is not None else None
-            rows = _rows(source, lay, now, tz, stamper(conn), kept)
-            total = stage_rows(conn, STAGING, names, rows, BATCH_ROWS)
-            source.close()
-            total -= _resolve(session, file, lay.labels["customer"], kept)
-            result.reps_created = _resolve_reps(session)
-            result.skipped = _mark_known(session)
-            result.inserted = total - result.skipped
-            _latest(session)
-            result.customers = session.execute(
-                select(func.count()).select_from(LATEST)
-            ).scalar_one()
-            result.contact_moved = _count_moved(session)
-            if kept is not None:
-                kept.flush()
-                result.rejected = kept.count
-                result.rejects = listed_rejects(conn, REPORTED_REJECTS)[0]
-                if not dry_run:
-                    write_rejects(conn, rejects, source.header)  # type: ignore[arg-type]
-                    result.rejects_file = str(rejects)
-            if not dry_run:
-                _write(session, now, result.reps_created, result.inserted)
-        finally:
-            for table in _TABLES:
-                table.drop(conn)
+    # The job's actor is not needed: follow-ups carry their rep, nothing changes hands,
+    # so no event is written.
+    with staged(session, PLAN, job, lambda run: _rows(run, job)) as run:
+        result = FollowupImportResult(**run.facts(job))
+        total = run.staged - _resolve(session, run.lay.labels["customer"], run.problems)
+        result.reps_created = _resolve_reps(session)
+        result.skipped = _mark_known(session)
+        result.inserted = total - result.skipped
+        _latest(session)
+        result.customers = session.execute(select(func.count()).select_from(LATEST)).scalar_one()
+        result.contact_moved = staging.contact_moves(session, LATEST)
+        staging.settle_rejects(run, job, result)
+        if not job.dry_run:
+            _write(session, job.now, result.reps_created, result.inserted)
     return result
 
 
-def _rows(
-    source: Source,
-    lay: Layout,
-    now: datetime,
-    tz: str,
-    stamp: Callable[[datetime], object],
-    kept: Problems | None = None,
-) -> Iterator[tuple]:
+def _rows(run: Staging, job: ImportJob) -> Iterator[tuple]:
     """Validate each record into a staging tuple (line, customer, rep, kind, note, at, next,
-    raw); a bad one raises, or with `kept` goes to the rejects.
+    raw); a bad one goes to the problems (which refuse the file without a rejects file).
 
     This loop runs once per row of files with millions: no per-row allocations
     beyond the tuple, and kinds and times are converted through small caches.
     """
-    file = source.file
-    labels = lay.labels
-    width = len(lay.header)
-    read = lay.reader(COLUMNS, source.unquote)
+    problems, labels = run.problems, run.lay.labels
+    read = run.lay.reader(COLUMNS, run.source.unquote)
+    dates = run.dates(job.now, job.tz)
     kinds: dict[str | None, str] = {}
-    now_stamp = stamp(to_db(now))
-
-    zone = ZoneInfo(tz)
-
-    def when(text: str, key: str, line: int) -> object:
-        try:  # the common ISO forms without clock.parse_absolute's fallbacks
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=zone)
-            return stamp(moment.astimezone(UTC))
-        try:
-            return stamp(to_db(parse_absolute(text, tz)))
-        except BadInput:
-            raise RowError(file, line, labels[key], text, "not a date (use ISO 8601)") from None
-
-    keep_raw = kept is not None
-    for line, cells, issue in source.records:
-        try:
-            if issue is not None and lay.matters(issue):
-                at, value, why = issue
-                raise RowError(file, line, lay.label(at) if at >= 0 else None, value, why)
-            if len(cells) > width and any(clean(c) for c in cells[width:]):
-                raise RowError(
-                    file, line, None, None, f"{len(cells)} fields but the header has {width}"
-                )
-            customer, rep, raw_kind, note, at_text, next_text = read(cells)
-            if customer is None:
-                raise RowError(
-                    file,
-                    line,
-                    labels["customer"],
-                    "",
-                    "a follow-up needs its customer's external_id or exact name",
-                )
-            if rep is None:
-                raise RowError(file, line, labels["rep"], "", "a follow-up needs its rep")
-            if at_text is None:
-                raise RowError(file, line, labels["at"], "", "a follow-up needs its time")
-            at = when(at_text, "at", line)
-            if at > now_stamp:  # type: ignore[operator]
-                raise RowError(file, line, labels["at"], at_text, "in the future")
-            next_at = None if next_text is None else when(next_text, "next_at", line)
-        except RowError as exc:
-            if kept is None:
-                raise
-            kept.add_reason(line, exc.reason, raw_cells(cells))
+    keep_raw = problems.keep
+    for line, cells in run.records():
+        customer, rep, raw_kind, note, at_text, next_text = read(cells)
+        missing = _missing(customer, rep, at_text)
+        if missing is not None:
+            problems.add(line, labels[missing[0]], "", missing[1], cells)
+            continue
+        at = dates.read(line, cells, "at", at_text)  # type: ignore[arg-type]
+        if at is BAD:
+            continue
+        next_at = None if next_text is None else dates.read(line, cells, "next_at", next_text, True)
+        if next_at is BAD:
             continue
         kind = kinds.get(raw_kind)
         if kind is None:
@@ -327,11 +182,22 @@ def _rows(
         yield line, customer, rep, kind, note, at, next_at, raw
 
 
-def _resolve(session: Session, file: str, label: str, kept: Problems | None = None) -> int:
+def _missing(customer: str | None, rep: str | None, at: str | None) -> tuple[str, str] | None:
+    """The first required cell a row leaves empty, and what it says: (column, why)."""
+    if customer is None:
+        return "customer", "a follow-up needs its customer's external_id or exact name"
+    if rep is None:
+        return "rep", "a follow-up needs its rep"
+    if at is None:
+        return "at", "a follow-up needs its time"
+    return None
+
+
+def _resolve(session: Session, label: str, problems: Problems) -> int:
     """Find each customer key's customer: an external_id, else one exact name.
 
-    A key naming no customer, or several, refuses the file; with `kept` its rows go to
-    the rejects instead. Returns how many staged rows were so removed.
+    A key naming no customer, or several, refuses the file; with a rejects file its rows
+    go there instead. Returns how many staged rows were so removed.
     """
     s, k, c = STAGING.c, KEYS.c, Customer.__table__.c
     # One pass over the staging rows: each key, and its newest follow-up for _latest.
@@ -363,7 +229,7 @@ def _resolve(session: Session, file: str, label: str, kept: Problems | None = No
             return f"{candidates} customers have this name; use their external_id"
         return "no customer has this external_id or name"
 
-    if kept is None:
+    if not problems.keep:
         line, key, candidates = session.execute(
             select(func.min(s.line), k.key, k.candidates)
             .join(KEYS, k.key == s.customer_key)
@@ -372,7 +238,7 @@ def _resolve(session: Session, file: str, label: str, kept: Problems | None = No
             .order_by(func.min(s.line))
             .limit(1)
         ).one()
-        raise RowError(file, line, label, key, why(candidates))
+        problems.add(line, label, key, why(candidates), None)  # raises
     # With a rejects file every row of such a key goes there, and the key is dropped.
     rows = session.execute(
         select(s.line, k.key, k.candidates, s.raw)
@@ -381,8 +247,8 @@ def _resolve(session: Session, file: str, label: str, kept: Problems | None = No
         .order_by(s.line)
     )
     for line, key, candidates, raw in rows:
-        kept.add_reason(line, describe(label, key, why(candidates)), raw)
-    kept.flush()
+        problems.add(line, label, key, why(candidates), raw)
+    problems.flush()
     bad_keys = select(k.key).where(unresolved)
     removed = session.execute(delete(STAGING).where(s.customer_key.in_(bad_keys))).rowcount
     session.execute(delete(KEYS).where(unresolved))
@@ -443,18 +309,6 @@ def _latest(session: Session) -> None:
     )
 
 
-def _moving():
-    """Customers whose last contact is older than their newest imported follow-up."""
-    c, n = Customer.__table__.c, LATEST.c
-    return and_(c.id == n.customer_id, or_(c.last_contact_at.is_(None), c.last_contact_at < n.at))
-
-
-def _count_moved(session: Session) -> int:
-    return session.execute(
-        select(func.count()).select_from(LATEST).join(Customer, _moving())
-    ).scalar_one()
-
-
 def _write(session: Session, now: datetime, new_reps: list[str], inserted: int) -> None:
     s, k, r = STAGING.c, KEYS.c, REPS.c
     session.execute(update(KEYS).values(steady_stage=steady_stage(k.customer_id)))
@@ -492,4 +346,4 @@ def _write(session: Session, now: datetime, new_reps: list[str], inserted: int) 
                 .order_by(s.line),
             )
         )
-    session.execute(update(Customer.__table__).where(_moving()).values(last_contact_at=LATEST.c.at))
+    staging.move_contact(session, LATEST)

@@ -1,10 +1,9 @@
 """Importing customers from CSV, XLSX or JSON Lines, all or nothing, in bulk.
 
-Rows are read by `sources` (formats, encodings, hostile files), validated as
-they stream in, and written in batches of plain tuples (`storage.bulk.stage_rows`: COPY
-on psycopg, else the DB-API's executemany; times pre-formatted by `storage.bulk.stamper`) to a
-temporary staging table inside the caller's write transaction. Everything
-after that is a handful of set-based statements over the staging table:
+Rows are read by `readers` (formats, encodings, hostile files), validated as
+they stream in, and staged by the imports' shared skeleton (`staging`: batches of
+plain tuples into a temporary table inside the caller's write transaction).
+Everything after that is a handful of set-based statements over the staging table:
 
 1. duplicates inside the file (same external_id; else, unless both rows carry
    different external_ids, the same phone, e-mail or name key);
@@ -30,135 +29,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    case,
-    cast,
-    delete,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.schema import CreateTable
+from sqlalchemy import Column, DateTime, Index, Integer, String, Text
+from sqlalchemy.sql import and_, case, cast, delete, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
-from salespool.clock import parse_absolute, to_db
+from salespool.clock import to_db
+from salespool.core import staging
 from salespool.core.limits import NO_LIMITS, ClaimRules, lock_reps, owned_counts
-from salespool.core.rejects import REJECTS, listed_rejects
-from salespool.core.rejects import Problems as _Problems
-from salespool.core.rejects import raw_cells as _raw
-from salespool.core.rejects import write_rejects as _write_rejects
-from salespool.core.sources import (
-    REPORTED_REJECTS,
-    Layout,
-    Progress,
-    ReadOptions,
-    RowError,
-    Source,
-    check_rejects_path,
-    clean,
-    layout,
-    open_source,
-)
+from salespool.core.readers import RowError
+from salespool.core.rejects import Problems, raw_cells
+from salespool.core.staging import BAD, Dates, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.trail import EVENT_INSERT_COLUMNS
-from salespool.errors import BadInput, Refused
+from salespool.core.vocabulary import CUSTOMER_ALIASES as ALIASES
+from salespool.core.vocabulary import CUSTOMER_COLUMNS as COLUMNS
+from salespool.core.vocabulary import CUSTOMER_FILE_COLUMNS
+from salespool.errors import Refused
 from salespool.keys import email_key, phone_key, text_key
 from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
-from salespool.storage.bulk import indexes_rebuilt, stage_rows, stamper, tune_for_bulk
-from salespool.storage.store import serialize
+from salespool.storage.bulk import indexes_rebuilt
 
 __all__ = ["ALIASES", "COLUMNS", "ImportResult", "OnDuplicate", "RowError", "import_customers"]
 
-COLUMNS = (
-    "name",
-    "external_id",
-    "contact",
-    "phone",
-    "email",
-    "city",
-    "level",
-    "owner",
-    "stage",
-    "created_at",
-    "owned_since",
-    "last_contact_at",
-)
-# Other names for the columns, as header_key() spells them: what other CRMs and
-# Chinese spreadsheets call them. `--map` adds more per import.
-ALIASES: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "客户名称",
-            "公司名称",
-            "客户名",
-            "企业名称",
-            "单位名称",
-            "company",
-            "company_name",
-            "customer",
-            "customer_name",
-        ],
-        "name",
-    ),
-    **dict.fromkeys(
-        ["客户编号", "编号", "客户id", "客户代码", "ext_id", "external_key"], "external_id"
-    ),
-    **dict.fromkeys(["联系人", "联系人姓名", "contact_name", "contact_person"], "contact"),
-    **dict.fromkeys(
-        [
-            "手机",
-            "手机号",
-            "手机号码",
-            "电话",
-            "联系电话",
-            "电话号码",
-            "座机",
-            "mobile",
-            "tel",
-            "telephone",
-            "phone_number",
-        ],
-        "phone",
-    ),
-    **dict.fromkeys(["邮箱", "电子邮箱", "邮件", "e_mail", "mail", "email_address"], "email"),
-    **dict.fromkeys(["城市", "所在城市", "所在地"], "city"),
-    **dict.fromkeys(
-        [
-            "负责人",
-            "销售",
-            "归属销售",
-            "所属销售",
-            "销售负责人",
-            "跟进人",
-            "rep",
-            "sales_rep",
-            "salesperson",
-        ],
-        "owner",
-    ),
-    **dict.fromkeys(["阶段", "客户阶段", "销售阶段"], "stage"),
-    **dict.fromkeys(["客户级别", "级别", "客户等级", "等级"], "level"),
-    **dict.fromkeys(["创建时间", "创建日期", "录入时间"], "created_at"),
-    **dict.fromkeys(["领取时间", "分配时间"], "owned_since"),
-    **dict.fromkeys(["最后跟进时间", "最近跟进时间", "最后联系时间"], "last_contact_at"),
-}
 DATE_COLUMNS = ("created_at", "owned_since", "last_contact_at")
 # Details an import may change on a customer that already exists. Owner, stage and
 # dates move only through claim/assign/log/recycle, which leave a trail.
@@ -175,17 +70,18 @@ STAGED = (
     *DATE_COLUMNS,
     *KEY_COLUMNS,
 )
+# _staged_rows yields the cells it reads in CUSTOMER_FILE_COLUMNS order as they come.
+assert STAGED[2:10] == CUSTOMER_FILE_COLUMNS[:8]
 # The order rows are matched in: external_id first, then the normalized keys.
 MATCH_KEYS = (("phone_key", "phone"), ("email_key", "email"), ("name_key", "name"))
 BATCH_ROWS = 5000
 MAX_REPORTED_DUPLICATES = 1000
 # Lines of phones_not_matchable listed in the result (by line); its count has them all.
 MAX_REPORTED_PHONES = 100
+BAD_STAGE = "unknown stage (use " + ", ".join(s.value for s in Stage) + ")"
 
-_staging_metadata = MetaData()
-STAGING = Table(
+STAGING = temp_table(
     "import_staging",
-    _staging_metadata,
     Column("line", Integer, primary_key=True),
     Column("customer_id", Integer),
     Column("match_by", String),
@@ -210,9 +106,19 @@ STAGING = Table(
     Column("name_key", String),
     Column("phone_key", String),
     Column("email_key", String),
-    prefixes=["TEMPORARY"],
 )
 _s = STAGING.c
+PLAN = Plan(
+    columns=COLUMNS,
+    aliases=ALIASES,
+    required=("name",),
+    staging=STAGING,
+    staged=STAGED,
+    batch_rows=BATCH_ROWS,
+    # One import at a time: _write finds the new customers by id > the max id before
+    # it, which a concurrent import's committed rows would break (PostgreSQL).
+    lock="import",
+)
 # Built after the rows are in: cheaper than keeping them up to date on every insert.
 STAGING_INDEXES = [
     Index("ix_import_staging_external_id", _s.external_id, _s.line),
@@ -266,185 +172,114 @@ class ImportResult:
 
 def import_customers(
     session: Session,
-    now: datetime,
-    actor: str,
-    path: Path,
-    tz: str,
-    dry_run: bool = False,
     *,
-    read: ReadOptions | None = None,
+    job: ImportJob,
     region: str = "CN",
     on_duplicate: OnDuplicate | str = OnDuplicate.update,
     take_owner: bool = False,
-    rejects: Path | None = None,
-    progress: Progress | None = None,
     rules: ClaimRules = NO_LIMITS,
 ) -> ImportResult:
-    """Import customers from `path`; counts what was inserted, updated and unchanged.
+    """Import customers from the job's file; counts what was inserted, updated and unchanged.
 
-    `rejects`: import the good rows and write the bad ones, with line and reason, to
-    this CSV file (on a dry run only listed in the result); without it any bad row
-    refuses the whole file. `rules` give the capacities --take-owner must respect.
+    The job's `rejects`: import the good rows and write the bad ones, with line and
+    reason, to this CSV file (on a dry run only listed in the result); without it any
+    bad row refuses the whole file. `rules` give the capacities `take_owner` must respect.
     """
     policy = OnDuplicate(on_duplicate)
-    file = str(path)
-    if rejects is not None:
-        check_rejects_path(rejects, path)
-    # One import at a time: _write finds the new customers by id > the max id before
-    # it, which a concurrent import's committed rows would break (PostgreSQL).
-    serialize(session, "import")
-    conn = session.connection()
-    tune_for_bulk(conn)
-    read = read or ReadOptions()
-    with open_source(path, read, progress) as source:
-        lay = layout(file, source.header, COLUMNS, ALIASES, read.mapping, required=("name",))
-        result = ImportResult(
-            file=file,
-            dry_run=dry_run,
-            format=source.format.value,
-            encoding=source.encoding,
-            sheet=source.sheet,
-            ignored_columns=lay.ignored,
+    with staged(session, PLAN, job, lambda run: _staged_rows(run, job, region)) as run:
+        result = ImportResult(**run.facts(job))
+        for index in STAGING_INDEXES:
+            index.create(run.conn)
+        _merge(
+            session, job.now, job.actor, result, run.lay.labels, run.problems, policy, take_owner
         )
-        STAGING.drop(conn, checkfirst=True)
-        REJECTS.drop(conn, checkfirst=True)
-        conn.execute(CreateTable(STAGING))
-        REJECTS.create(conn)
-        try:
-            problems = _Problems(conn, file, keep=rejects is not None)
-            rows = _staged_rows(source, lay, now, tz, region, problems, stamper(conn))
-            stage_rows(conn, STAGING, list(STAGED), rows, BATCH_ROWS)
-            problems.flush()
-            source.close()
-            for index in STAGING_INDEXES:
-                index.create(conn)
-            _merge(session, now, actor, result, lay.labels, problems, policy, take_owner)
-            if take_owner:
-                _check_capacity(session, file, rules)
-            _phones_not_matchable(session, result)
-            if rejects is not None:
-                result.rejects = _listed_rejects(conn)
-                if not dry_run:
-                    _write_rejects(conn, rejects, source.header)
-                    result.rejects_file = str(rejects)
-            if not dry_run:
-                _write(session, now, actor, file, result, take_owner)
-        finally:
-            STAGING.drop(conn)
-            REJECTS.drop(conn)
+        if take_owner:
+            _check_capacity(session, run.file, rules)
+        _phones_not_matchable(session, result)
+        staging.settle_rejects(run, job, result)
+        if not job.dry_run:
+            _write(session, job.now, job.actor, run.file, result, take_owner)
     return result
 
 
-def _staged_rows(
-    source: Source,
-    lay: Layout,
-    now: datetime,
-    tz: str,
-    region: str,
-    problems: _Problems,
-    stamp: Callable[[datetime], object],
-) -> Iterator[tuple]:
-    """Validate each record into a staging tuple (STAGED order); bad ones go to `problems`.
+def _staged_rows(run: Staging, job: ImportJob, region: str) -> Iterator[tuple]:
+    """Validate each record into a staging tuple (STAGED order); bad ones go to the problems.
 
-    This loop runs once per row of files with millions: fields are read by position,
-    and stages and dates go through small caches or the ISO fast path.
+    This loop runs once per row of files with millions: fields are read by position
+    (in CUSTOMER_FILE_COLUMNS order, which STAGED follows), and stages and dates go
+    through a small cache or the ISO fast path.
     """
-    import_time = stamp(to_db(now))
-    width = len(lay.header)
-    labels = lay.labels
+    problems, labels = run.problems, run.lay.labels
+    dates = run.dates(job.now, job.tz)
     keep_raw = problems.keep
-    read = lay.reader(COLUMNS, source.unquote)
-    stages: dict[str, str | None] = {}
-    bad_stage = "unknown stage (use " + ", ".join(s.value for s in Stage) + ")"
-
-    def when(text: str) -> object:
-        try:  # the common ISO forms, as clock.parse_absolute reads them first
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return stamp(to_db(parse_absolute(text, tz)))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(tz))  # ZoneInfo keeps its own cache
-        return stamp(moment.astimezone(UTC))
-
-    for line, cells, issue in source.records:
-        if issue is not None and lay.matters(issue):
-            at, value, why = issue
-            problems.add(line, lay.label(at) if at >= 0 else None, value, why, cells)
-            continue
-        count = len(cells)
-        if count > width and any(clean(c) for c in cells[width:]):
-            problems.add(line, None, None, f"{count} fields but the header has {width}", cells)
-            continue
-        (
-            name,
-            external_id,
-            contact,
-            phone,
-            email,
-            city,
-            level,
-            owner,
-            stage_text,
-            *date_texts,
-        ) = read(cells)
+    read = run.lay.reader(CUSTOMER_FILE_COLUMNS, run.source.unquote)
+    stage_of = _stage_reader()
+    for line, cells in run.records():
+        values = read(cells)
+        name, stage_text = values[1], values[8]
         if name is None:
             problems.add(line, labels.get("name", "name"), "", "a customer needs a name", cells)
             continue
-        if stage_text is None:
-            stage: str | None = Stage.prospecting.value
-        else:
-            stage = stages.get(stage_text, "")
-            if stage == "":
-                try:
-                    stage = parse_stage(stage_text).value
-                except ValueError:
-                    stage = None
-                if len(stages) < 10_000:  # a file of made-up stages: keep the cache small
-                    stages[stage_text] = stage
+        stage = stage_of(stage_text)
         if stage is None:
-            problems.add(line, labels.get("stage", "stage"), stage_text, bad_stage, cells)
+            problems.add(line, labels.get("stage", "stage"), stage_text, BAD_STAGE, cells)
             continue
-        dates: list[object] = []
-        for key, text in zip(DATE_COLUMNS, date_texts, strict=True):
-            if text is None:
-                dates.append(None)
-                continue
+        moments = _dated(dates, line, cells, values[9:])
+        if moments is None:
+            continue
+        created_at, owned_since, last_contact_at = moments
+        created_at = created_at or dates.now
+        yield (
+            line,
+            raw_cells(cells) if keep_raw else None,
+            *values[:8],  # external_id, the details, owner
+            stage,
+            created_at,
+            # Never make a customer look idle without evidence: the clock starts
+            # at owned_since, else created_at, else now.
+            (owned_since or created_at) if values[7] else None,
+            last_contact_at,
+            text_key(name),
+            phone_key(values[3], region),
+            email_key(values[4]),
+        )
+
+
+def _stage_reader() -> Callable[[str | None], str | None]:
+    """A stage cell's stage (empty: prospecting), None for no stage; cached by text."""
+    stages: dict[str, str | None] = {}
+
+    def stage_of(text: str | None) -> str | None:
+        if text is None:
+            return Stage.prospecting.value
+        stage = stages.get(text, "")
+        if stage == "":
             try:
-                moment = when(text)
-            except BadInput:
-                problems.add(line, labels.get(key, key), text, "not a date (use ISO 8601)", cells)
-                break
-            # A future last contact makes idle_days negative and the customer is never
-            # recycled; a future created_at/owned_since is as wrong. Stamps compare as
-            # the database does (text in one fixed form on SQLite).
-            if moment > import_time:  # type: ignore[operator]
-                problems.add(line, labels.get(key, key), text, "in the future", cells)
-                break
-            dates.append(moment)
-        else:
-            created_at, owned_since, last_contact_at = dates
-            created_at = created_at or import_time
-            yield (
-                line,
-                _raw(cells) if keep_raw else None,
-                external_id,
-                name,
-                contact,
-                phone,
-                email,
-                city,
-                level,
-                owner,
-                stage,
-                created_at,
-                # Never make a customer look idle without evidence: the clock starts
-                # at owned_since, else created_at, else now.
-                (owned_since or created_at) if owner else None,
-                last_contact_at,
-                text_key(name),
-                phone_key(phone, region),
-                email_key(email),
-            )
+                stage = parse_stage(text).value
+            except ValueError:
+                stage = None
+            if len(stages) < 10_000:  # a file of made-up stages: keep the cache small
+                stages[text] = stage
+        return stage
+
+    return stage_of
+
+
+def _dated(
+    dates: Dates, line: int, cells: list[str | None], texts: list[str | None]
+) -> list[object] | None:
+    """The DATE_COLUMNS cells as staged times; None once one is a problem.
+
+    A future last contact makes idle_days negative and the customer is never
+    recycled; a future created_at/owned_since is as wrong.
+    """
+    moments: list[object] = []
+    for key, text in zip(DATE_COLUMNS, texts, strict=True):
+        moment = None if text is None else dates.read(line, cells, key, text)
+        if moment is BAD:
+            return None
+        moments.append(moment)
+    return moments
 
 
 def _merge(
@@ -453,7 +288,7 @@ def _merge(
     actor: str,
     result: ImportResult,
     labels: dict[str, str],
-    problems: _Problems,
+    problems: Problems,
     policy: OnDuplicate,
     take_owner: bool,
 ) -> None:
@@ -548,7 +383,6 @@ def _merge(
         literal("this rep has left"),
     ):
         _take_problems(session, labels, problems)
-    result.rejected = problems.count
 
     changed = _changed()
     total = _count(session, select(func.count()).select_from(STAGING))
@@ -605,7 +439,7 @@ def _flag(session: Session, where, column, why) -> bool:
     return marked.rowcount != 0
 
 
-def _take_problems(session: Session, labels: dict[str, str], problems: _Problems) -> None:
+def _take_problems(session: Session, labels: dict[str, str], problems: Problems) -> None:
     """Refuse the first flagged row, or move every flagged row to the rejects."""
     s = STAGING.c
     flagged = (
@@ -759,11 +593,6 @@ def _new_owners(session: Session, take_owner: bool) -> list[str]:
             select(s.owner).where(scope, s.owner.is_not(None), ~known).distinct().order_by(s.owner)
         ).scalars()
     )
-
-
-def _listed_rejects(conn: Connection) -> list[dict]:
-    """The first REPORTED_REJECTS bad rows by line, as {"line", "reason"}."""
-    return listed_rejects(conn, REPORTED_REJECTS)[0]
 
 
 def _phones_not_matchable(session: Session, result: ImportResult) -> None:

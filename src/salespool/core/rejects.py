@@ -8,15 +8,21 @@ CSV people open in Excel.
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text, func, insert, select
 
-from salespool.core.sources import RowError, describe
-from salespool.core.sources import write_rejects as write_rows
+from salespool.core.readers import FileError, RowError, describe
+from salespool.errors import BadInput
 
 BATCH_ROWS = 5000
+# How many would-be rejects a dry run lists (by line); the result's count has them all.
+REPORTED_REJECTS = 1000
 
 _metadata = MetaData()
 REJECTS = Table(
@@ -83,6 +89,65 @@ def write_rejects(conn: Connection, path: Path, header: list[str]) -> None:
     rows = conn.execute(
         select(REJECTS.c.line, REJECTS.c.reason, REJECTS.c.raw).order_by(REJECTS.c.line)
     )
-    write_rows(
+    _write_csv(
         path, header, ((line, why, json.loads(raw) if raw else None) for line, why, raw in rows)
     )
+
+
+def check_rejects_path(rejects: Path, source: Path) -> None:
+    """Refuse, before any work, a rejects file that could not be written, in one line.
+
+    A missing or unwritable directory, a directory given as the file, or the file
+    being imported: found after an hour's import of a million rows this would be a
+    traceback, or the input overwritten. Nothing is left behind by the check.
+    """
+    if _same_path(rejects, source):
+        raise BadInput(f"{rejects} is the file being imported", option="rejects")
+    if rejects.is_dir():
+        raise BadInput(f"{rejects} is a directory (name a file in it)", option="rejects")
+    parent = rejects.parent
+    if not parent.is_dir():
+        raise BadInput(f"{rejects}: no such directory '{parent}'", option="rejects")
+    try:  # the real test, as the write will be done: permissions, read-only mounts
+        handle, probe = tempfile.mkstemp(prefix=f".{rejects.name}.", dir=parent)
+    except OSError as exc:
+        raise BadInput(
+            f"{rejects}: cannot write in '{parent}': {exc.strerror}", option="rejects"
+        ) from None
+    os.close(handle)
+    Path(probe).unlink(missing_ok=True)
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _write_csv(
+    path: Path, header: list[str], rows: Iterable[tuple[int, str, list[str | None] | None]]
+) -> None:
+    """Write `(line, reason, cells)` rows as CSV: line, reason, then the row's cells as read.
+
+    UTF-8 with a BOM, for Excel; written to a temporary file beside `path` (mode 0600:
+    customer data) and moved into place, so a failed write leaves no half file.
+    """
+    target = path.resolve()
+    temp: str | None = None
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        with open(handle, "w", newline="", encoding="utf-8-sig") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "reason", *header])
+            for line, reason, cells in rows:
+                writer.writerow([line, reason, *("" if c is None else c for c in cells or [])])
+        os.replace(temp, target)
+    except OSError as exc:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        raise FileError(str(path), f"cannot write the rejects: {exc.strerror}") from exc
+    except BaseException:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        raise

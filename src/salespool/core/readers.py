@@ -1,4 +1,4 @@
-"""Reading the files people bring: CSV, XLSX and JSON Lines, streamed row by row.
+"""The file readers: CSV, XLSX and JSON Lines as people bring them, streamed row by row.
 
 Every reader yields `(line, cells, issue)` records: the line (the sheet's row
 number for XLSX), the cells as text (None for an empty XLSX cell or JSON null),
@@ -19,6 +19,10 @@ UTF-16 BOM (Excel's "Unicode text"), strict UTF-8, strict GB18030 (a superset
 of GBK, what Chinese Windows saves), and only then charset-normalizer, which
 reads short GBK files as Big5. Bytes that do not decode later in the file are
 reported with their line.
+
+What the header means (which column is which) is `layout`'s business, not a reader's.
+Advice naming a reading option (the encoding, the format) names the argument
+(`advises=`, see salespool.errors); the CLI words it with its flag.
 """
 
 from __future__ import annotations
@@ -32,18 +36,16 @@ import json
 import os
 import re
 import stat
-import tempfile
-import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from salespool.errors import BadInput
+from salespool.errors import FLAG, BadInput
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -76,8 +78,6 @@ EXTENSIONS = {
     ".json": Format.jsonl,
 }
 DELIMITERS = (",", ";", "\t")
-# What the CSV export puts a ' before (OWASP CSV injection); reading it back drops the '.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old binary .xls / .doc
 _UNDECODED = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
@@ -126,67 +126,6 @@ class ReadOptions:
     limits: Limits = field(default_factory=Limits)
 
 
-# How many would-be rejects a dry run lists (by line); the result's count has them all.
-REPORTED_REJECTS = 1000
-
-
-def check_rejects_path(rejects: Path, source: Path, option: str = "--rejects") -> None:
-    """Refuse, before any work, a rejects file that could not be written, in one line.
-
-    A missing or unwritable directory, a directory given as the file, or the file
-    being imported: found after an hour's import of a million rows this would be a
-    traceback, or the input overwritten. Nothing is left behind by the check.
-    """
-    if _same_path(rejects, source):
-        raise BadInput(f"{option}: {rejects} is the file being imported")
-    if rejects.is_dir():
-        raise BadInput(f"{option}: {rejects} is a directory (name a file in it)")
-    parent = rejects.parent
-    if not parent.is_dir():
-        raise BadInput(f"{option}: {rejects}: no such directory '{parent}'")
-    try:  # the real test, as the write will be done: permissions, read-only mounts
-        handle, probe = tempfile.mkstemp(prefix=f".{rejects.name}.", dir=parent)
-    except OSError as exc:
-        raise BadInput(f"{option}: {rejects}: cannot write in '{parent}': {exc.strerror}") from None
-    os.close(handle)
-    Path(probe).unlink(missing_ok=True)
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def write_rejects(
-    path: Path, header: list[str], rows: Iterable[tuple[int, str, list[str | None] | None]]
-) -> None:
-    """Write `(line, reason, cells)` rows as CSV: line, reason, then the row's cells as read.
-
-    UTF-8 with a BOM, for Excel; written to a temporary file beside `path` (mode 0600:
-    customer data) and moved into place, so a failed write leaves no half file.
-    """
-    target = path.resolve()
-    temp: str | None = None
-    try:
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with open(handle, "w", newline="", encoding="utf-8-sig") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "reason", *header])
-            for line, reason, cells in rows:
-                writer.writerow([line, reason, *("" if c is None else c for c in cells or [])])
-        os.replace(temp, target)
-    except OSError as exc:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)
-        raise FileError(str(path), f"cannot write the rejects: {exc.strerror}") from exc
-    except BaseException:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def shown(value: str, width: int = 60) -> str:
     """A cell as quoted in an error: one line, control characters escaped, cut short."""
     text = value if len(value) <= width else value[:width] + "..."
@@ -196,9 +135,11 @@ def shown(value: str, width: int = 60) -> str:
 class FileError(BadInput):
     """A file that cannot be read at all: `file: why` or `file:line: why`."""
 
-    def __init__(self, file: str, why: str, line: int | None = None) -> None:
+    def __init__(
+        self, file: str, why: str, line: int | None = None, advises: str | None = None
+    ) -> None:
         where = file if line is None else f"{file}:{line}"
-        super().__init__(f"{where}: {why}")
+        super().__init__(f"{where}: {why}", advises=advises)
 
 
 class RowError(BadInput):
@@ -218,131 +159,6 @@ def describe(column: str | None, value: str | None, why: str) -> str:
     if value is not None:
         where += f"value '{shown(value)}': "
     return where + why
-
-
-def header_key(text: str) -> str:
-    """`External ID` -> `external_id`: header names are matched loosely (NFKC, any case)."""
-    return "_".join(unicodedata.normalize("NFKC", text).strip().lower().replace("-", " ").split())
-
-
-def clean(value: str | None, unquote: bool = False) -> str | None:
-    """A cell as stored: trimmed, None when blank; `unquote` drops the export's ' guard."""
-    if value is None:
-        return None
-    value = value.strip()
-    if unquote and value[:1] == "'" and value[1:2] in FORMULA_STARTS and value[1:2]:
-        value = value[1:].strip()
-    return value or None
-
-
-@dataclass
-class Layout:
-    """Which header positions feed which field."""
-
-    positions: dict[str, list[int]]  # field -> header indexes; the first non-blank wins
-    labels: dict[str, str]  # field -> the header text, as errors name it
-    ignored: list[str]
-    header: list[str]
-    fields: Callable[[str], str | None] = field(repr=False, default=lambda _name: None)
-
-    def label(self, index: int) -> str:
-        return self.header[index] if index < len(self.header) else f"#{index + 1}"
-
-    def reader(
-        self, columns: tuple[str, ...], unquote: bool
-    ) -> Callable[[list[str | None]], list[str | None]]:
-        """A function from a record's cells to the `columns`' values, each as `clean` gives it.
-
-        The first non-blank of a field's positions wins; an absent field is None.
-        Imports call it once per row of files with millions: a row as wide as the
-        header, all text, takes a few list comprehensions instead of a call per cell.
-        """
-        width = len(self.header)
-        spots = [self.positions.get(c) for c in columns]
-
-        def slow(cells: list[str | None]) -> list[str | None]:
-            count = len(cells)
-            return [
-                None
-                if spot is None
-                else next((v for i in spot if i < count and (v := clean(cells[i], unquote))), None)
-                for spot in spots
-            ]
-
-        if any(spot is not None and len(spot) > 1 for spot in spots):
-            return slow
-        picks = [-1 if spot is None else spot[0] for spot in spots]
-
-        def read(cells: list[str | None]) -> list[str | None]:
-            if len(cells) != width:
-                return slow(cells)
-            try:
-                values = [cells[i].strip() if i >= 0 else "" for i in picks]  # type: ignore[union-attr]
-            except AttributeError:  # a None cell (XLSX, JSON null)
-                return slow(cells)
-            if unquote and "'" in "".join(values):
-                return [clean(v, unquote) if v[:1] == "'" else v or None for v in values]
-            return [v or None for v in values]
-
-        return read
-
-    def matters(self, issue: Issue) -> bool:
-        """Whether a reader's issue is in a column this import reads (else it is ignored)."""
-        at, value, _why = issue
-        if at == UNKNOWN_KEY:
-            return self.fields(header_key(value)) is not None
-        if at < 0:
-            return True
-        return any(at in indexes for indexes in self.positions.values())
-
-
-def layout(
-    file: str,
-    header: list[str],
-    columns: tuple[str, ...],
-    aliases: Mapping[str, str],
-    mapping: Mapping[str, str] | None = None,
-    required: tuple[str, ...] = (),
-) -> Layout:
-    """Read a header: contract names (any case), aliases, then `--map` pairs, which win.
-
-    Two different headers naming one field (手机 and 电话) are both read, the first
-    non-blank cell winning; the same header twice is refused.
-    """
-    wanted = {header_key(source): target for source, target in (mapping or {}).items()}
-    for source, target in (mapping or {}).items():
-        if target not in columns:
-            raise BadInput(
-                f"--map '{source}={target}': '{target}' is not a column "
-                f"(use one of: {', '.join(columns)})"
-            )
-    keys = [header_key(h) for h in header]
-    for source in mapping or {}:
-        if header_key(source) not in keys:
-            raise BadInput(f"--map '{source}=...': {file} has no column '{source}'")
-    positions: dict[str, list[int]] = {}
-    labels: dict[str, str] = {}
-    seen: dict[str, str] = {}
-    ignored: list[str] = []
-    for index, (raw, key) in enumerate(zip(header, keys, strict=True)):
-        target = wanted.get(key) or (key if key in columns else aliases.get(key))
-        if target is None:
-            if raw.strip():
-                ignored.append(raw.strip())
-            continue
-        if key in seen:
-            raise RowError(file, 1, raw, None, "column appears twice in the header")
-        seen[key] = target
-        positions.setdefault(target, []).append(index)
-        labels.setdefault(target, raw.strip())
-    for name in required:
-        if name not in positions:
-            raise FileError(file, f"no '{name}' column in the header", line=1)
-
-    def fields(key: str) -> str | None:
-        return wanted.get(key) or (key if key in columns else aliases.get(key))
-
-    return Layout(positions, labels, ignored, header, fields)
 
 
 @dataclass
@@ -377,7 +193,7 @@ def choose_format(path: Path, fmt: Format | str | None) -> Format:
         try:
             return Format(str(fmt).lower())
         except ValueError:
-            raise BadInput(f"--format: '{fmt}' is not one of csv, xlsx, jsonl") from None
+            raise BadInput(f"'{fmt}' is not one of csv, xlsx, jsonl", option="format") from None
     by_extension = EXTENSIONS.get(path.suffix.lower())
     if by_extension is not None:
         return by_extension
@@ -402,10 +218,10 @@ def open_source(
     file = str(path)
     chosen = choose_format(path, fmt)
     if chosen is not Format.xlsx and sheet is not None:
-        raise BadInput(f"--sheet: {file} is not an XLSX file")
+        raise BadInput(f"{file} is not an XLSX file", option="sheet")
     if chosen is Format.xlsx:
         if encoding is not None:
-            raise BadInput("--encoding: an XLSX file carries its own encoding")
+            raise BadInput("an XLSX file carries its own encoding", option="encoding")
         source = _open_xlsx(path, file, sheet, limits, progress)
     else:
         source = _open_text(path, file, chosen, encoding, limits, progress)
@@ -501,7 +317,7 @@ def _open_binary(path: Path, file: str, limits: Limits) -> tuple[BinaryIO, int |
 
 def _kind_of_binary(head: bytes) -> str | None:
     if head.startswith(_ZIP_MAGIC):
-        return "a zip archive (an XLSX file? use --format xlsx)"
+        return f"a zip archive (an XLSX file? use {FLAG} xlsx)"
     if head.startswith(_OLE_MAGIC):
         return "an old binary Excel .xls file: save it as .xlsx or CSV"
     return None
@@ -523,7 +339,9 @@ def detect_encoding(sample: bytes, complete: bool) -> str:
 
     best = from_bytes(sample[: 64 * 1024]).best()
     if best is None:
-        raise BadInput("cannot tell the text encoding; pass --encoding (e.g. gb18030, big5)")
+        raise BadInput(
+            f"cannot tell the text encoding; pass {FLAG} (e.g. gb18030, big5)", advises="encoding"
+        )
     return codecs.lookup(best.encoding).name
 
 
@@ -539,31 +357,7 @@ def _open_text(
     try:
         sample = raw.read(SAMPLE_BYTES)
         complete = len(sample) < SAMPLE_BYTES
-        if encoding is not None:
-            try:
-                encoding = codecs.lookup(encoding).name
-            except LookupError:
-                raise BadInput(f"--encoding: unknown encoding '{encoding}'") from None
-            if encoding == "utf-8" and sample.startswith(codecs.BOM_UTF8):
-                encoding = "utf-8-sig"
-        wide = (encoding or "").startswith(("utf-16", "utf-32")) or sample.startswith(
-            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-        )
-        if not wide:
-            kind = _kind_of_binary(sample)
-            if kind:
-                raise FileError(file, f"this is {kind}, not {fmt.value.upper()} text")
-            at = sample.find(b"\0")
-            if at >= 0:
-                raise FileError(file, f"binary data (a NUL byte at byte {at:,}), not text")
-        if encoding is None:
-            if fmt is Format.jsonl and not wide:
-                encoding = "utf-8-sig"  # JSON is UTF-8 by definition (RFC 8259)
-            else:
-                try:
-                    encoding = detect_encoding(sample, complete)
-                except BadInput as exc:
-                    raise FileError(file, str(exc)) from None
+        encoding, wide = _text_encoding(file, fmt, encoding, sample, complete)
         guard = _Guard(raw, sample, file, not wide, limits, size, progress)
         text = io.TextIOWrapper(
             io.BufferedReader(guard, buffer_size=MiB),
@@ -587,6 +381,48 @@ def _open_text(
     return Source(file, fmt, encoding, None, [], records, unquote, [text.close, raw.close])
 
 
+def _text_encoding(
+    file: str, fmt: Format, encoding: str | None, sample: bytes, complete: bool
+) -> tuple[str, bool]:
+    """The encoding to read a text file in, from the one given or its first bytes; and
+    whether it is a wide one (UTF-16/32, where NUL bytes are text)."""
+    if encoding is not None:
+        encoding = _named_encoding(encoding, sample)
+    wide = (encoding or "").startswith(("utf-16", "utf-32")) or sample.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    )
+    if not wide:
+        _refuse_binary(file, fmt, sample)
+    if encoding is None:
+        if fmt is Format.jsonl and not wide:
+            encoding = "utf-8-sig"  # JSON is UTF-8 by definition (RFC 8259)
+        else:
+            try:
+                encoding = detect_encoding(sample, complete)
+            except BadInput as exc:
+                raise FileError(file, exc.text, advises=exc.advises) from None
+    return encoding, wide
+
+
+def _named_encoding(encoding: str, sample: bytes) -> str:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise BadInput(f"unknown encoding '{encoding}'", option="encoding") from None
+    if name == "utf-8" and sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    return name
+
+
+def _refuse_binary(file: str, fmt: Format, sample: bytes) -> None:
+    kind = _kind_of_binary(sample)
+    if kind:
+        raise FileError(file, f"this is {kind}, not {fmt.value.upper()} text", advises="format")
+    at = sample.find(b"\0")
+    if at >= 0:
+        raise FileError(file, f"binary data (a NUL byte at byte {at:,}), not text")
+
+
 def _lines(text: io.TextIOWrapper, file: str, encoding: str, limits: Limits) -> Iterator[str]:
     """Physical lines, each at most `limits.max_line` characters and cleanly decoded."""
     number = 0
@@ -603,8 +439,9 @@ def _lines(text: io.TextIOWrapper, file: str, encoding: str, limits: Limits) -> 
             raise FileError(
                 file,
                 f"byte 0x{byte:02x} is not valid {encoding} text "
-                "(pass --encoding if the file is in another encoding)",
+                "(pass {flag} if the file is in another encoding)",
                 line=number,
+                advises="encoding",
             )
         yield line
 
@@ -719,7 +556,7 @@ def check_zip(path: Path, file: str, limits: Limits) -> None:
         with contextlib.suppress(OSError), path.open("rb") as handle:
             kind = _kind_of_binary(handle.read(8))
             if kind and "xls" in kind:
-                raise FileError(file, f"this is {kind}") from None
+                raise FileError(file, f"this is {kind}", advises="format") from None
         raise FileError(file, "not an XLSX file (not a zip archive)") from None
     except OSError as exc:
         raise FileError(file, f"cannot open: {exc.strerror}") from exc
@@ -753,7 +590,9 @@ def _open_xlsx(
     try:
         names = book.sheetnames
         if sheet is not None and sheet not in names:
-            raise BadInput(f"--sheet: {file} has no sheet '{sheet}' (sheets: {', '.join(names)})")
+            raise BadInput(
+                f"{file} has no sheet '{sheet}' (sheets: {', '.join(names)})", option="sheet"
+            )
         if not names:
             raise FileError(file, "the workbook has no sheets")
         ws = book[sheet] if sheet is not None else book.worksheets[0]
