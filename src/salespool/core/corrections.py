@@ -9,7 +9,6 @@ own trail; a merge moves them only as far as the two records force it to.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from sqlmodel import Session
 from salespool.clock import from_db, iso, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view
 from salespool.core.reps import find_rep
+from salespool.core.trail import record_event, record_in_place
 from salespool.errors import BadInput, Refused
 from salespool.keys import email_key, phone_key, text_key
 from salespool.models import Customer, CustomerAlias, Deal, Event, EventKind, FollowUp, Rep
@@ -131,10 +131,10 @@ def edit_customer(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    _record(
+    record_in_place(
         session,
-        customer=found,
-        now=now,
+        found,
+        at=now,
         actor=actor,
         kind=EventKind.edited,
         reason="edited " + ", ".join(changed),
@@ -237,16 +237,18 @@ def _merge(
         insert(CustomerAlias).values(id=drop.id, customer_id=keep.id, merged_at=to_db(now))
     )
     dropped = {"id": drop.id, "name": drop.name, "external_id": drop.external_id}
-    _record(
+    record_event(
         session,
-        customer=keep,
-        now=now,
-        actor=actor,
+        customer_id=keep.id,
+        at=now,
         kind=EventKind.merged,
+        actor=actor,
+        from_rep_id=keep.owner_id,
+        to_rep_id=new_owner,
+        from_stage=keep.stage,
+        to_stage=values["stage"],
         reason=f"merged {shown(drop)}" + (f" ({drop.external_id})" if drop.external_id else ""),
         detail={"dropped": dropped, "fields": taken, "moved": moved},
-        to_rep_id=new_owner,
-        to_stage=values["stage"],
     )
     return MergeResult(
         customer=get_view(session, keep.id, now=now), dropped=dropped, taken=taken, moved=moved
@@ -338,36 +340,6 @@ def _locked(session: Session, customer_id: int) -> Customer:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
-
-
-def _record(
-    session: Session,
-    *,
-    customer: Customer,
-    now: datetime,
-    actor: str,
-    kind: EventKind,
-    reason: str,
-    detail: dict[str, Any],
-    to_rep_id: int | None = None,
-    to_stage: str | None = None,
-) -> None:
-    """The correction's event: owner and stage before (and after, unchanged by an edit)."""
-    merged = kind is EventKind.merged
-    session.execute(
-        insert(Event).values(
-            customer_id=customer.id,
-            at=to_db(now),
-            kind=kind.value,
-            actor=actor,
-            from_rep_id=customer.owner_id,
-            to_rep_id=to_rep_id if merged else customer.owner_id,
-            from_stage=customer.stage,
-            to_stage=to_stage if merged else customer.stage,
-            reason=reason,
-            detail=json.dumps(detail, ensure_ascii=False),
-        )
-    )
 
 
 def _clean(value: str) -> str | None:

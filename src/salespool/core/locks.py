@@ -16,7 +16,7 @@ from sqlmodel import Session
 from salespool.clock import shown, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view, update_while_owned
 from salespool.core.timeline import refuse_out_of_order
-from salespool.core.trail import record_event
+from salespool.core.trail import record_in_place
 from salespool.errors import BadInput, Refused
 from salespool.models import Customer, EventKind
 
@@ -52,16 +52,12 @@ def lock(
         lock_reason=reason,
     )
     refuse_out_of_order(session, Customer.id == customer.id, at=now, what="lock", tz=tz)
-    record_event(
+    record_in_place(
         session,
-        customer_id=customer.id,
+        customer,
         at=now,
         kind=EventKind.locked,
         actor=actor,
-        from_rep_id=customer.owner_id,
-        to_rep_id=customer.owner_id,
-        from_stage=customer.stage,
-        to_stage=customer.stage,
         reason=f"{reason} (until {shown(until, tz)})" if until is not None else reason,
     )
     return get_view(session, customer.id, now=now)
@@ -87,16 +83,12 @@ def unlock(
     if done != 1:
         raise Refused(f"'{customer.name}' is not locked")
     refuse_out_of_order(session, Customer.id == customer.id, at=now, what="unlock", tz=tz)
-    record_event(
+    record_in_place(
         session,
-        customer_id=customer.id,
+        customer,
         at=now,
         kind=EventKind.unlocked,
         actor=actor,
-        from_rep_id=customer.owner_id,
-        to_rep_id=customer.owner_id,
-        from_stage=customer.stage,
-        to_stage=customer.stage,
         reason=(reason or "").strip() or f"lock lifted (was: {customer.lock_reason})",
     )
     return get_view(session, customer.id, now=now)

@@ -175,28 +175,24 @@ def _add_activity(
     ):
         reps[rid].deals = n
         reps[rid].deal_amount = to_decimal(amount)
-    in_window = (Event.at >= start, Event.at <= end)
-    for rid, kind, n in session.execute(
-        select(Event.to_rep_id, Event.kind, func.count())
-        .where(
-            Event.to_rep_id.in_(ids),
-            Event.kind.in_([EventKind.claimed.value, EventKind.assigned.value]),
-            *in_window,
-        )
-        .group_by(Event.to_rep_id, Event.kind)
-    ):
-        setattr(reps[rid], kind, n)
-    for rid, kind, n in session.execute(
-        select(Event.from_rep_id, Event.kind, func.count())
-        .where(
-            Event.from_rep_id.in_(ids),
-            Event.kind.in_([EventKind.recycled.value, EventKind.released.value]),
-            *in_window,
-        )
-        .group_by(Event.from_rep_id, Event.kind)
-    ):
-        attr = "recycled_away" if kind == EventKind.recycled.value else "released"
-        setattr(reps[rid], attr, n)
+    taken = (EventKind.claimed, EventKind.assigned)
+    lost = (EventKind.recycled, EventKind.released)
+    for side, kinds, named in ((Event.to_rep_id, taken, {}), (Event.from_rep_id, lost, LOST)):
+        for rid, kind, n in session.execute(
+            select(side, Event.kind, func.count())
+            .where(
+                side.in_(ids),
+                Event.kind.in_([k.value for k in kinds]),
+                Event.at >= start,
+                Event.at <= end,
+            )
+            .group_by(side, Event.kind)
+        ):
+            setattr(reps[rid], named.get(kind, kind), n)
+
+
+# The report's field for each kind of event by which a rep lost a customer.
+LOST = {EventKind.recycled.value: "recycled_away", EventKind.released.value: "released"}
 
 
 def _book_as_of(session: Session, end: datetime) -> tuple[list[tuple[int, str, int]], int]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, insert, literal, select, update
 from sqlmodel import Session
@@ -36,8 +38,9 @@ def record_event(
     from_stage: str | None = None,
     to_stage: str | None = None,
     reason: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """Write one event."""
+    """Write one event (`detail`: facts a correction records, stored as JSON)."""
     session.execute(
         insert(Event).values(
             customer_id=customer_id,
@@ -49,7 +52,34 @@ def record_event(
             to_stage=to_stage,
             reason=reason,
             actor=actor,
+            detail=json.dumps(detail, ensure_ascii=False) if detail is not None else None,
         )
+    )
+
+
+def record_in_place(
+    session: Session,
+    customer: Customer,
+    *,
+    at: datetime,
+    kind: EventKind,
+    actor: str,
+    reason: str | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write an event that leaves `customer` with its owner and stage (a lock, an edit)."""
+    record_event(
+        session,
+        customer_id=customer.id,
+        at=at,
+        kind=kind,
+        actor=actor,
+        from_rep_id=customer.owner_id,
+        to_rep_id=customer.owner_id,
+        from_stage=customer.stage,
+        to_stage=customer.stage,
+        reason=reason,
+        detail=detail,
     )
 
 
