@@ -1,4 +1,5 @@
-"""Fixtures: a CLI runner bound to a fresh temporary store, and ways to inspect it."""
+"""Fixtures: a CLI runner bound to a fresh temporary store, ways to inspect it, the
+same store opened for tests that call core functions, and helpers the tests share."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,11 +19,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner, Result
 
 from salespool.cli import app
-from salespool.storage.store import to_url
+from salespool.storage.store import Store, open_store, to_url
 
 NOW = "2026-11-29T09:00:00"
 TZ = "Asia/Shanghai"
@@ -174,13 +177,9 @@ def pg_server() -> Iterator[Engine]:
         engine.dispose()
 
 
-@pytest.fixture
-def pg_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """A fresh PostgreSQL database for one test, dropped after it (None without a server)."""
-    if not PG_URL:
-        yield None
-        return
-    server: Engine = request.getfixturevalue("pg_server")
+@contextmanager
+def server_database(server: Engine) -> Iterator[str]:
+    """A fresh PostgreSQL database on `server`, its URL for the block; dropped after it."""
     name = f"salespool_test_{uuid.uuid4().hex[:12]}"
     with server.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -193,6 +192,68 @@ def pg_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 @pytest.fixture
+def pg_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A fresh PostgreSQL database for one test, dropped after it (None without a server)."""
+    if not PG_URL:
+        yield None
+        return
+    with server_database(request.getfixturevalue("pg_server")) as url:
+        yield url
+
+
+@contextmanager
+def own_database() -> Iterator[tuple[Path, str | None]]:
+    """A new temp directory and, with a server, a new PostgreSQL database; both gone after.
+
+    For what a function-scoped fixture cannot give: a store per hypothesis example.
+    """
+    with tempfile.TemporaryDirectory(prefix="salespool-test-") as tmp:
+        if not PG_URL:
+            yield Path(tmp), None
+            return
+        server = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            with server_database(server) as url:
+                yield Path(tmp), url
+        finally:
+            server.dispose()
+
+
+@contextmanager
+def opened(url: str) -> Iterator[Store]:
+    """The store at `url` (created if missing) for the block, its connections closed after."""
+    store = open_store(url, create=True)
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+@contextmanager
+def fresh_store() -> Iterator[Store]:
+    """An opened store nobody else uses (a new SQLite file or PostgreSQL database)."""
+    with own_database() as (directory, url), opened(url or str(directory / "test.db")) as store:
+        yield store
+
+
+@contextmanager
+def fresh_cli() -> Iterator[Cli]:
+    """A CLI on a store of its own (`init` run), gone after the block: the `cli` fixture
+    for one hypothesis example."""
+    with own_database() as (directory, url):
+        runner = Cli(db=directory / "test.db", runner=CliRunner(), server_url=url)
+        runner("init")
+        yield runner
+
+
+@contextmanager
+def fresh_book() -> Iterator[Cli]:
+    """The `book` fixture for one hypothesis example (see `fresh_cli`)."""
+    with fresh_cli() as runner:
+        yield import_book(runner)
+
+
+@pytest.fixture
 def cli(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None) -> Cli:
     """A CLI on a store `init` has created (only `init` creates a store).
 
@@ -202,6 +263,24 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None)
     if request.node.get_closest_marker("no_store") is None:
         runner("init")
     return runner
+
+
+@pytest.fixture
+def store(cli: Cli) -> Iterator[Store]:
+    """The `cli` fixture's database opened as a Store, for tests that call core directly."""
+    with opened(cli.url) as store:
+        yield store
+
+
+@pytest.fixture
+def session(store: Store) -> Iterator[Session]:
+    """A write session on `store`, committed when the test ends.
+
+    It holds the write lock from its first statement on (SQLite), so a test using it
+    runs the CLI before that, not after.
+    """
+    with store.write() as session:
+        yield session
 
 
 @pytest.fixture
@@ -228,8 +307,28 @@ C5,Acme Trading,,商务谈判,2026-03-06,,
 """
 
 
-@pytest.fixture
-def book(cli: Cli, write_csv) -> Cli:
-    """A store with reps alice and bob, three owned customers and two in the pool."""
-    cli("import", str(write_csv(BOOK)))
+def import_book(cli: Cli) -> Cli:
+    """Import BOOK (written beside the store): reps alice and bob, five customers."""
+    path = cli.db.parent / "customers.csv"
+    path.write_text(BOOK, encoding="utf-8")
+    cli("import", str(path))
     return cli
+
+
+@pytest.fixture
+def book(cli: Cli) -> Cli:
+    """A store with reps alice and bob, three owned customers and two in the pool."""
+    return import_book(cli)
+
+
+def use_rules(cli: Cli, **rules: int) -> None:
+    """Run `cli` with a rules file holding these [recycle] keys (`__` stands for a dot)."""
+    lines = ["[recycle]", *(f"{key.replace('__', '.')} = {v}" for key, v in rules.items())]
+    path = cli.db.parent / "salespool.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli.config = path
+
+
+def taken(result: dict) -> dict[str, str]:
+    """What a `recycle --json` result took: {customer name: reason}."""
+    return {r["name"]: r["reason"] for r in result["recycled"]}
