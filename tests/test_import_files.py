@@ -571,16 +571,14 @@ def test_progress_bar_only_for_a_person_at_a_terminal(cli, write_csv):
     assert result.stderr == ""
 
 
-def test_core_reports_progress_through_a_callback(tmp_path):
+def test_core_reports_progress_through_a_callback(tmp_path, store):
     from datetime import UTC
 
     from salespool.core.importer import import_customers
-    from salespool.storage.store import open_store
 
     path = tmp_path / "p.csv"
     path.write_text("name,note\n" + "".join(f"Co {i},{'n' * 1000}\n" for i in range(3000)))
     calls: list[tuple] = []
-    store = open_store(str(tmp_path / "p.db"), create=True)
     with store.write() as session:
         import_customers(
             session,
@@ -591,7 +589,6 @@ def test_core_reports_progress_through_a_callback(tmp_path):
             dry_run=True,
             progress=lambda done, total, unit: calls.append((done, total, unit)),
         )
-    store.dispose()
     size = path.stat().st_size
     assert calls[-1] == (size, size, "bytes")
     assert len(calls) >= 2 and all(c[0] <= size for c in calls)
