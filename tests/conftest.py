@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,11 +179,13 @@ def pg_server() -> Iterator[Engine]:
 
 
 @contextmanager
-def server_database(server: Engine) -> Iterator[str]:
-    """A fresh PostgreSQL database on `server`, its URL for the block; dropped after it."""
+def server_database(server: Engine, template: str | None = None) -> Iterator[str]:
+    """A fresh PostgreSQL database on `server` (a copy of `template`, if named), its URL
+    for the block; dropped after it."""
     name = f"salespool_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -202,19 +205,29 @@ def pg_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 @contextmanager
-def own_database() -> Iterator[tuple[Path, str | None]]:
-    """A new temp directory and, with a server, a new PostgreSQL database; both gone after.
+def own_database(like: Cli | None = None) -> Iterator[tuple[Path, str | None]]:
+    """A SQLite path in a new temp directory and, with a server, a new PostgreSQL database;
+    both gone after the block. Empty, or a copy of `like`'s store.
 
     For what a function-scoped fixture cannot give: a store per hypothesis example.
     """
     with tempfile.TemporaryDirectory(prefix="salespool-test-") as tmp:
+        db = Path(tmp) / "test.db"
         if not PG_URL:
-            yield Path(tmp), None
+            if like is not None:
+                source, target = sqlite3.connect(like.db), sqlite3.connect(db)
+                try:
+                    source.backup(target)
+                finally:
+                    source.close()
+                    target.close()
+            yield db, None
             return
         server = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         try:
-            with server_database(server) as url:
-                yield Path(tmp), url
+            template = make_url(like.url).database if like is not None else None
+            with server_database(server, template) as url:
+                yield db, url
         finally:
             server.dispose()
 
@@ -232,25 +245,31 @@ def opened(url: str) -> Iterator[Store]:
 @contextmanager
 def fresh_store() -> Iterator[Store]:
     """An opened store nobody else uses (a new SQLite file or PostgreSQL database)."""
-    with own_database() as (directory, url), opened(url or str(directory / "test.db")) as store:
+    with own_database() as (db, url), opened(url or str(db)) as store:
         yield store
 
 
 @contextmanager
-def fresh_cli() -> Iterator[Cli]:
-    """A CLI on a store of its own (`init` run), gone after the block: the `cli` fixture
-    for one hypothesis example."""
-    with own_database() as (directory, url):
-        runner = Cli(db=directory / "test.db", runner=CliRunner(), server_url=url)
-        runner("init")
+def fresh_cli(like: Cli | None = None) -> Iterator[Cli]:
+    """A CLI on a store of its own, gone after the block: the `cli` fixture for one
+    hypothesis example (`init` run), or a copy of `like`'s store."""
+    with own_database(like) as (db, url):
+        runner = Cli(db=db, runner=CliRunner(), server_url=url)
+        if like is None:
+            runner("init")
         yield runner
 
 
-@contextmanager
-def fresh_book() -> Iterator[Cli]:
-    """The `book` fixture for one hypothesis example (see `fresh_cli`)."""
-    with fresh_cli() as runner:
-        yield import_book(runner)
+@pytest.fixture(scope="session")
+def fresh_book() -> Iterator[Callable[[], AbstractContextManager[Cli]]]:
+    """`with fresh_book() as book:` the `book` fixture for one hypothesis example.
+
+    Each is a copy of one store built once: importing the book anew for every
+    example would make the fuzz tests several times slower.
+    """
+    with fresh_cli() as template:
+        import_book(template)
+        yield lambda: fresh_cli(like=template)
 
 
 @pytest.fixture

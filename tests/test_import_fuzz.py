@@ -11,7 +11,6 @@ import csv
 import io
 from pathlib import Path
 
-from conftest import fresh_book
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,7 +41,7 @@ def check(cli, path: Path, *args: str) -> None:
 
 @FUZZ
 @given(data=st.binary(max_size=2000), ext=st.sampled_from([".csv", ".xlsx", ".jsonl", ".dat"]))
-def test_random_bytes(data, ext):
+def test_random_bytes(fresh_book, data, ext):
     with fresh_book() as book:
         path = book.db.parent / f"fuzz{ext}"
         path.write_bytes(data)
@@ -58,7 +57,7 @@ def test_random_bytes(data, ext):
     options=st.sampled_from([[], ["--on-duplicate", "skip"], ["--on-duplicate", "error"],
                              ["--take-owner"], ["--dry-run"]]),
 )  # fmt: skip
-def test_random_csv_shapes(header, rows, delimiter, encoding, options):
+def test_random_csv_shapes(fresh_book, header, rows, delimiter, encoding, options):
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)
     writer.writerow(header)
@@ -74,7 +73,7 @@ def test_random_csv_shapes(header, rows, delimiter, encoding, options):
     header=st.lists(st.sampled_from(HEADERS), min_size=1, max_size=6),
     rows=st.lists(st.lists(CELLS, max_size=8), max_size=8),
 )
-def test_random_csv_shapes_with_rejects(header, rows):
+def test_random_csv_shapes_with_rejects(fresh_book, header, rows):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -99,7 +98,7 @@ def test_random_csv_shapes_with_rejects(header, rows):
     ),
     data=st.binary(max_size=200),
 )
-def test_random_followups(rows, data):
+def test_random_followups(fresh_book, rows, data):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["customer", "rep", "kind", "note", "at"])
