@@ -168,10 +168,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
+def maintenance_engine() -> Engine:
+    """An AUTOCOMMIT connection pool to the server's maintenance database."""
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[Engine]:
-    """An AUTOCOMMIT connection pool to the server's maintenance database."""
-    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    """The server's maintenance database, for CREATE and DROP DATABASE."""
+    engine = maintenance_engine()
     try:
         yield engine
     finally:
@@ -223,7 +228,7 @@ def own_database(like: Cli | None = None) -> Iterator[tuple[Path, str | None]]:
                     target.close()
             yield db, None
             return
-        server = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        server = maintenance_engine()
         try:
             template = make_url(like.url).database if like is not None else None
             with server_database(server, template) as url:
