@@ -22,44 +22,47 @@
 4. Prints the table with the targets of issue 5 marked met/missed, and writes it to
    benchmarks/RESULTS.md with the machine and the exact command.
 
-Standard library only (the salespool CLI runs in the child processes).
+Standard library only (the salespool CLI runs in the child processes). This file is the
+runner (options, steps, the results table); dataset.py writes the data set, measure.py
+times the children, reference.py holds the plain-SQLite reference.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
-import random
 import shlex
 import shutil
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+
+from dataset import (
+    BENCH_NOW,
+    BENCH_TZ,
+    CUSTOMER_COLUMNS,
+    DEAL_COLUMNS,
+    FOLLOWUP_COLUMNS,
+    RECYCLE_DAYS,
+    DataSet,
+    generate_deals,
+    rep_names,
+)
+from measure import Measure, log, measure, rss_floor
+from reference import SQLITE_IMPORT_SCRIPT, run_reference_child
 
 HERE = Path(__file__).resolve().parent
 RESULTS_FILE = HERE / "RESULTS.md"
-DATASET_VERSION = 2  # bump when the generator changes: a stale data set is regenerated
 
-BENCH_NOW = "2026-11-29T09:00:00"
-BENCH_TZ = "Asia/Shanghai"
-TZ_OFFSET = timedelta(hours=8)  # Asia/Shanghai has had no DST since 1991
-NOW_UTC = datetime(2026, 11, 29, 1, 0, 0, tzinfo=UTC)  # BENCH_NOW read in BENCH_TZ
-NOW_TS = int(NOW_UTC.timestamp())
-DAY = 86_400
-RECYCLE_DAYS = 30
-REPORT_WINDOW_DAYS = 30  # `report` without --since: the last 30 days
 ASSIGN_LIMIT = 10_000
 ASSIGN_REPS = 10
-ACTOR = "bench"
-SLOW_SECONDS = 20.0  # a read-only step slower than this is not repeated
 
 # Targets from issue 5.
 IMPORT_MAX_RATIO = 2.0
@@ -98,389 +101,8 @@ CONFIG_TOML = """\
 rep = 10000000
 """
 
-CUSTOMER_COLUMNS = (
-    "external_id",
-    "name",
-    "contact",
-    "phone",
-    "email",
-    "city",
-    "level",
-    "owner",
-    "stage",
-    "created_at",
-    "owned_since",
-    "last_contact_at",
-)
-FOLLOWUP_COLUMNS = ("customer", "rep", "kind", "note", "at")
-DEAL_COLUMNS = ("deal_id", "customer", "amount", "channel", "at", "rep")
-DEALS_VERSION = 1  # bump when the deal generator changes
-# Deals per customer, by customer number modulo 4: one per customer on average.
-DEALS_PER_CUSTOMER = (0, 1, 1, 2)
-# Channels as other CRMs write them: canonical, Chinese labels, or empty (direct).
-DEAL_CHANNELS = ("direct", "direct", "online", "线上", "线下", "")
 
-# --- the data set -----------------------------------------------------------------
-
-
-def words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
-
-
-def pipes(text: str) -> tuple[str, ...]:
-    return tuple(text.split("|"))
-
-
-CN_BRANDS = words(
-    "恒达 华信 鼎盛 嘉禾 瑞丰 金桥 宏远 天成 永信 博睿 中科 "
-    "新源 海纳 联创 星辰 汇通 安泰 盛世 同欣 明德 四方 启航 "
-    "东方 银河 科维 万象 锦程 云帆 浩然 众诚"
-)
-CN_TRADES = words(
-    "科技 贸易 物流 电子 机械 建材 医疗器械 食品 化工 软件 "
-    "教育咨询 纺织 新能源 环保 餐饮管理 广告 包装 汽车配件 家居 "
-    "供应链"
-)
-CN_SUFFIXES = ("有限公司", "股份有限公司", "集团有限公司", "贸易商行", "工作室")
-CITIES = words(
-    "上海 北京 深圳 广州 杭州 苏州 南京 成都 重庆 武汉 西安 "
-    "天津 宁波 无锡 厦门 青岛 长沙 郑州 合肥 福州 东莞 佛山 "
-    "济南 昆明 大连"
-)
-EN_FIRST = pipes(
-    "Blue River|Golden Gate|Silver Oak|Red Maple|Green Field|North Star|"
-    "Bright Path|Iron Bridge|Pacific Rim|Summit Harbor|Eastern Wind|"
-    "Clear Water|Jade Lotus|Grand Lake"
-)
-EN_TRADES = words(
-    "Logistics Trading Software Foods Medical Electronics Machinery "
-    "Textiles Energy Packaging Consulting Media Robotics Furniture "
-    "Chemicals"
-)
-EN_SUFFIXES = ("Ltd", "Co., Ltd.", "Inc.", "Group", "Holdings", "LLC")
-SURNAMES = words("王 李 张 刘 陈 杨 黄 赵 吴 周 徐 孙 马 朱 胡 郭 何 林 高 罗")
-GIVEN = words("伟 芳 娜 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 秀英 霞 平 刚 桂英")
-EN_CONTACTS = pipes(
-    "Alice Brown|Bob Smith|Carol White|David Lee|Emma Wang|Frank Zhang|"
-    "Grace Liu|Henry Chen|Ivy Zhao|Jack Wu|Kate Lin|Leo Huang"
-)
-LEVELS = ("A", "B", "B", "C", "C", "C", "D")
-# (stage, Chinese label, weight): a fifth of the rows use the Chinese label (an alias).
-STAGES = (
-    ("prospecting", "寻找客户", 35),
-    ("negotiating", "商务谈判", 25),
-    ("won", "业绩合格", 15),
-    ("maintaining", "维系客户", 12),
-    ("deepening", "深耕客户", 5),
-    ("lost", "流失", 8),
-)
-KINDS = ("call", "call", "wechat", "wechat", "visit", "email", "meeting", "电话", "微信", "拜访")
-NOTES = (
-    "电话沟通，客户有意向",
-    "微信发了报价单",
-    "上门拜访，见到了采购负责人",
-    "客户说下个月再联系",
-    "Sent the quote, waiting for a reply",
-    "Call back after the trade fair",
-    "Demo went well; wants a trial, 30 days",
-    "",
-    "寄送样品",
-    'Asked for "best price" on 500 units',
-)
-POOL_SHARE = 0.10
-IDLE_SHARE = 1 / 3  # of the owned customers: idle 30 days or more at the bench time
-NO_CONTACT_SHARE = 0.05
-
-
-def rep_names(count: int) -> list[str]:
-    return [f"rep{i:03d}" for i in range(1, count + 1)]
-
-
-def local_iso(ts: int) -> str:
-    """A UTC timestamp as ISO 8601 local time in the bench zone, with its offset."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(ts + 8 * 3600))
-
-
-@dataclass
-class DataSet:
-    customers: Path
-    followups: Path
-    customer_rows: int
-    followup_rows: int
-    owned: int
-    pool: int
-    idle: int  # owned customers idle RECYCLE_DAYS or more at the bench time
-    seconds: float
-    reused: bool
-    deals: Path | None = None
-    deal_rows: int = 0
-
-
-def _pick_stage(rng: random.Random) -> str:
-    roll = rng.random() * 100
-    for stage, label, weight in STAGES:
-        if roll < weight:
-            return label if rng.random() < 0.2 else stage
-        roll -= weight
-    return STAGES[0][0]
-
-
-def _company(rng: random.Random) -> tuple[str, str, str | None]:
-    """(name, contact, e-mail domain or None) for a Chinese or an English company."""
-    if rng.random() < 0.6:
-        city = rng.choice(CITIES)
-        name = f"{city}{rng.choice(CN_BRANDS)}{rng.choice(CN_TRADES)}{rng.choice(CN_SUFFIXES)}"
-        contact = rng.choice(SURNAMES) + rng.choice(GIVEN)
-        domain = None
-        if rng.random() < 0.5:
-            domain = f"{rng.choice(['hd', 'hx', 'ds', 'jh', 'rf', 'jq'])}{rng.randrange(1000)}.cn"
-        return name, contact, domain
-    first = rng.choice(EN_FIRST)
-    trade = rng.choice(EN_TRADES)
-    name = f"{first} {trade} {rng.choice(EN_SUFFIXES)}"
-    contact = rng.choice(EN_CONTACTS)
-    domain = f"{first.lower()}-{trade.lower()}{rng.randrange(1000)}.com"
-    return name, contact, domain
-
-
-def _customer_rows(
-    n: int, k: int, reps: list[str], seed: int, counts: dict[str, int]
-) -> Iterator[tuple[list[str], list[list[str]], tuple[int, int, str]]]:
-    """Each customer's CSV row, its follow-up rows, and (created, newest contact, the
-    rep who called: its owner, or a former rep for a pool customer), one at a time."""
-    rng = random.Random(seed)
-    year_ago = NOW_TS - 365 * DAY
-    for i in range(1, n + 1):
-        external_id = f"C{i:07d}"
-        name, contact, domain = _company(rng)
-        phone = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
-        email = ""
-        if domain is not None and rng.random() < 0.7:
-            email = f"sales{rng.randrange(100)}@{domain}"
-        city = rng.choice(CITIES)
-        level = rng.choice(LEVELS)
-        stage = _pick_stage(rng)
-        pooled = rng.random() < POOL_SHARE
-        if rng.random() < IDLE_SHARE:
-            idle_secs = rng.randrange(RECYCLE_DAYS * DAY + 3600, 330 * DAY)
-        else:
-            idle_secs = rng.randrange(0, (RECYCLE_DAYS - 1) * DAY)
-        idle_from = NOW_TS - idle_secs  # when the idleness clock starts
-        created = rng.randrange(year_ago, idle_from + 1)
-        owned_since = rng.randrange(created, idle_from + 1)
-        no_contact = rng.random() < NO_CONTACT_SHARE
-        followups: list[list[str]] = []
-        if pooled:
-            owner = ""
-            owned_text = ""
-            last_text = "" if no_contact else local_iso(idle_from)
-            counts["pool"] += 1
-            # History from the rep who had it before it went to the pool.
-            caller, newest = rng.choice(reps), idle_from
-        else:
-            owner = rng.choice(reps)
-            counts["owned"] += 1
-            if idle_secs >= RECYCLE_DAYS * DAY:
-                counts["idle"] += 1
-            if no_contact:
-                # Never called: the clock runs from owned_since (= idle_from); any
-                # follow-up in the file is older, so it cannot make the customer less idle.
-                owned_since = idle_from
-                last_text = ""
-                newest = owned_since
-            else:
-                last_text = local_iso(idle_from)
-                newest = idle_from
-            owned_text = local_iso(owned_since)
-            caller = owner
-        if k:
-            times = sorted(rng.randrange(created, newest + 1) for _ in range(k - 1))
-            times.append(newest)
-            for at in times:
-                followups.append(
-                    [external_id, caller, rng.choice(KINDS), rng.choice(NOTES), local_iso(at)]
-                )
-        yield (
-            [
-                external_id,
-                name,
-                contact,
-                phone,
-                email,
-                city,
-                level,
-                owner,
-                stage,
-                local_iso(created),
-                owned_text,
-                last_text,
-            ],
-            followups,
-            (created, newest, caller),
-        )
-
-
-def generate(workdir: Path, n: int, k: int, reps: int, seed: int, force: bool) -> DataSet:
-    """Write customers.csv and followups.csv (streamed), or reuse a matching set."""
-    customers = workdir / "customers.csv"
-    followups = workdir / "followups.csv"
-    manifest = workdir / "dataset.json"
-    wanted = {"version": DATASET_VERSION, "customers": n, "k": k, "reps": reps, "seed": seed}
-    if not force and manifest.exists() and customers.exists() and followups.exists():
-        try:
-            saved = json.loads(manifest.read_text())
-        except ValueError:
-            saved = {}
-        if saved.get("params") == wanted:
-            return DataSet(customers, followups, **saved["counts"], seconds=0.0, reused=True)
-    manifest.unlink(missing_ok=True)
-    started = time.perf_counter()
-    counts = {"owned": 0, "pool": 0, "idle": 0}
-    followup_rows = 0
-    names = rep_names(reps)
-    with (
-        customers.open("w", newline="", encoding="utf-8") as cf,
-        followups.open("w", newline="", encoding="utf-8") as ff,
-    ):
-        cw, fw = csv.writer(cf), csv.writer(ff)
-        cw.writerow(CUSTOMER_COLUMNS)
-        fw.writerow(FOLLOWUP_COLUMNS)
-        for row, rows, _meta in _customer_rows(n, k, names, seed, counts):
-            cw.writerow(row)
-            if rows:
-                fw.writerows(rows)
-                followup_rows += len(rows)
-    saved_counts = {
-        "customer_rows": n,
-        "followup_rows": followup_rows,
-        "owned": counts["owned"],
-        "pool": counts["pool"],
-        "idle": counts["idle"],
-    }
-    manifest.write_text(json.dumps({"params": wanted, "counts": saved_counts}, indent=2))
-    return DataSet(
-        customers,
-        followups,
-        **saved_counts,
-        seconds=time.perf_counter() - started,
-        reused=False,
-    )
-
-
-def _amount(rng: random.Random) -> str:
-    """An amount as CRMs export it: plain, or with thousands separators (a fifth)."""
-    minor = rng.randrange(10_000, 50_000_000)
-    units, cents = divmod(minor, 100)
-    return f"{units:,}.{cents:02d}" if rng.random() < 0.2 else f"{units}.{cents:02d}"
-
-
-def generate_deals(workdir: Path, n: int, k: int, reps: int, seed: int, force: bool) -> DataSet:
-    """Write deals.csv beside the customers (a pass over the same generator), or reuse it.
-
-    Deals fall between a customer's creation and its newest contact, so importing them
-    changes no one's idleness (recycle takes the same customers). A pool customer's
-    deals name their rep (the trail has no owner for them); a twentieth of the others
-    do too; the rest are credited from the trail. Its own random stream (seed + 1):
-    customers.csv and followups.csv are the same with or without it.
-    """
-    data = generate(workdir, n, k, reps, seed, force)
-    deals = workdir / "deals.csv"
-    manifest = workdir / "deals.json"
-    wanted = {"version": DEALS_VERSION, "customers": n, "k": k, "reps": reps, "seed": seed}
-    if not force and manifest.exists() and deals.exists():
-        try:
-            saved = json.loads(manifest.read_text())
-        except ValueError:
-            saved = {}
-        if saved.get("params") == wanted:
-            data.deals, data.deal_rows = deals, saved["rows"]
-            return data
-    manifest.unlink(missing_ok=True)
-    started = time.perf_counter()
-    rng = random.Random(seed + 1)
-    counts = {"owned": 0, "pool": 0, "idle": 0}
-    rows = 0
-    with deals.open("w", newline="", encoding="utf-8") as df:
-        writer = csv.writer(df)
-        writer.writerow(DEAL_COLUMNS)
-        for i, (row, _followups, meta) in enumerate(
-            _customer_rows(n, k, rep_names(reps), seed, counts), start=1
-        ):
-            created, newest, caller = meta
-            owner = row[CUSTOMER_COLUMNS.index("owner")]
-            for _ in range(DEALS_PER_CUSTOMER[i % len(DEALS_PER_CUSTOMER)]):
-                rows += 1
-                credited = caller if not owner or rng.random() < 0.05 else ""
-                writer.writerow(
-                    [
-                        f"D{rows:08d}",
-                        row[0],
-                        _amount(rng),
-                        rng.choice(DEAL_CHANNELS),
-                        local_iso(rng.randrange(created, newest + 1)),
-                        credited,
-                    ]
-                )
-    manifest.write_text(json.dumps({"params": wanted, "rows": rows}, indent=2))
-    data.deals, data.deal_rows = deals, rows
-    data.seconds += time.perf_counter() - started
-    data.reused = False
-    return data
-
-
-# --- running and measuring child processes ------------------------------------------
-
-
-@dataclass
-class Measure:
-    seconds: float  # wall
-    cpu: float  # user + system seconds of the child
-    rss_mb: float
-    returncode: int
-    stdout: Path
-    stderr: Path
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    def error_text(self) -> str:
-        text = self.stderr.read_text(errors="replace").strip()
-        return text.splitlines()[-1] if text else f"exit status {self.returncode}"
-
-
-def _maxrss_mb(ru_maxrss: int) -> float:
-    # Linux (and the BSDs) report KiB; macOS reports bytes.
-    return ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else ru_maxrss / 1024
-
-
-def run_measured(
-    argv: list[str], outdir: Path, label: str, stdin: Path | None = None, cwd: Path | None = None
-) -> Measure:
-    """Run one child; its wall time and its own peak RSS (wait4 on its pid)."""
-    stdout = outdir / f"{label}.out"
-    stderr = outdir / f"{label}.err"
-    with (
-        stdout.open("wb") as out,
-        stderr.open("wb") as err,
-        stdin.open("rb") if stdin else open(os.devnull, "rb") as inp,
-    ):
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=inp, stdout=out, stderr=err, cwd=cwd)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    cpu = usage.ru_utime + usage.ru_stime
-    return Measure(seconds, cpu, _maxrss_mb(usage.ru_maxrss), proc.returncode, stdout, stderr)
-
-
-def best_of(runs: list[Measure]) -> Measure:
-    """Repeated read-only runs: the fastest wall time, and the highest peak RSS of any."""
-    failed = [m for m in runs if not m.ok]
-    if failed:
-        return failed[0]
-    best = min(runs, key=lambda m: m.seconds)
-    return Measure(best.seconds, best.cpu, max(m.rss_mb for m in runs), 0, best.stdout, best.stderr)
+# --- the children and their stores ----------------------------------------------------
 
 
 def salespool_argv(db: Path, config: Path, *args: str) -> list[str]:
@@ -521,138 +143,6 @@ def remove_db(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-# --- the reference: hand-written SQL --------------------------------------------------
-
-
-def db_time(moment: datetime) -> str:
-    """A moment as salespool stores it on SQLite: naive UTC text with microseconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _connect(path: str) -> sqlite3.Connection:
-    """A connection with salespool's pragmas (store.py), in autocommit mode.
-
-    Temporary storage stays SQLite's default (files), as store.py sets it; the page
-    cache stays the default too (salespool grows it for bulk work, core/recycle.py).
-    """
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA busy_timeout = 60000")
-    con.execute("PRAGMA foreign_keys = ON")
-    con.execute("PRAGMA synchronous = NORMAL")
-    return con
-
-
-# The recycle rule of `recycle --days 30` under the bench's config, as salespool
-# evaluates it (core/recycle.py): owned; the idleness clock (the later of
-# last_contact_at and owned_since) at or before now - 30 days; not protected by a
-# lock set under the current owner, nor by a deal in the last deal_exempt_days.
-RECYCLE_WHERE = """
-    owner_id IS NOT NULL
-    AND max(coalesce(last_contact_at, owned_since), owned_since) <= :cutoff
-    AND NOT (locked_at IS NOT NULL AND locked_at >= owned_since
-             AND (locked_until IS NULL OR locked_until > :now))
-    AND NOT EXISTS (SELECT 1 FROM deal WHERE deal.customer_id = customer.id
-                    AND deal.at > :deal_cutoff)
-"""
-RECYCLE_EVENTS = f"""
-    INSERT INTO event (customer_id, at, kind, from_rep_id, from_stage, to_stage, reason, actor)
-    SELECT id, :now, 'recycled', owner_id, stage, stage, :reason, :actor
-    FROM customer WHERE {RECYCLE_WHERE}
-"""
-RECYCLE_UPDATE = f"""
-    UPDATE customer SET owner_id = NULL, owned_since = NULL, pooled_at = :now
-    WHERE {RECYCLE_WHERE}
-"""
-DEAL_EXEMPT_DAYS = 30  # salespool's default recycle.deal_exempt_days, kept by --days
-
-
-def reference_recycle(path: str) -> dict:
-    """recycle --days 30 by hand: the event INSERT ... SELECT, then the UPDATE."""
-    params = {
-        "now": db_time(NOW_UTC),
-        "cutoff": db_time(NOW_UTC - timedelta(days=RECYCLE_DAYS)),
-        "deal_cutoff": db_time(NOW_UTC - timedelta(days=DEAL_EXEMPT_DAYS)),
-        "reason": f"idle {RECYCLE_DAYS}+ days",
-        "actor": ACTOR,
-    }
-    con = _connect(path)
-    try:
-        con.execute("BEGIN IMMEDIATE")
-        events = con.execute(RECYCLE_EVENTS, params).rowcount
-        count = con.execute(RECYCLE_UPDATE, params).rowcount
-        con.execute("COMMIT")
-    finally:
-        con.close()
-    return {"count": count, "events": events}
-
-
-def reference_report(path: str, rep: str | None) -> dict:
-    """report [--rep R] by hand: the same GROUP BY queries as core/report.py."""
-    start = db_time(NOW_UTC - timedelta(days=REPORT_WINDOW_DAYS))
-    end = db_time(NOW_UTC)
-    con = _connect(path)
-    try:
-        if rep is None:
-            reps = con.execute(
-                "SELECT id, name FROM rep WHERE left_at IS NULL OR left_at >= ? ORDER BY name",
-                (start,),
-            ).fetchall()
-        else:
-            reps = con.execute("SELECT id, name FROM rep WHERE name = ?", (rep,)).fetchall()
-        ids = ",".join(str(rid) for rid, _name in reps) or "NULL"
-        window = (start, end)
-        out: dict = {
-            "reps": len(reps),
-            "stages": con.execute(
-                f"SELECT owner_id, stage, count(*) FROM customer WHERE owner_id IN ({ids}) "
-                "GROUP BY owner_id, stage"
-            ).fetchall(),
-            "follow_ups": con.execute(
-                f"SELECT rep_id, kind, count(*) FROM follow_up WHERE rep_id IN ({ids}) "
-                "AND at >= ? AND at <= ? GROUP BY rep_id, kind",
-                window,
-            ).fetchall(),
-            "deals": con.execute(
-                f"SELECT rep_id, count(*), sum(amount_minor) FROM deal WHERE rep_id IN ({ids}) "
-                "AND at >= ? AND at <= ? GROUP BY rep_id",
-                window,
-            ).fetchall(),
-            "taken": con.execute(
-                f"SELECT to_rep_id, kind, count(*) FROM event WHERE to_rep_id IN ({ids}) "
-                "AND kind IN ('claimed', 'assigned') AND at >= ? AND at <= ? "
-                "GROUP BY to_rep_id, kind",
-                window,
-            ).fetchall(),
-            "lost": con.execute(
-                f"SELECT from_rep_id, kind, count(*) FROM event WHERE from_rep_id IN ({ids}) "
-                "AND kind IN ('recycled', 'released') AND at >= ? AND at <= ? "
-                "GROUP BY from_rep_id, kind",
-                window,
-            ).fetchall(),
-            "pool": con.execute("SELECT count(*) FROM customer WHERE owner_id IS NULL").fetchone()[
-                0
-            ],
-        }
-    finally:
-        con.close()
-    return {
-        "reps": out["reps"],
-        "customers": sum(n for *_k, n in out["stages"]),
-        "follow_ups": sum(n for *_k, n in out["follow_ups"]),
-        "deals": sum(n for _r, n, _a in out["deals"]),
-        "recycled_away": sum(n for r, kind, n in out["lost"] if kind == "recycled"),
-        "assigned": sum(n for r, kind, n in out["taken"] if kind == "assigned"),
-        "pool": out["pool"],
-    }
-
-
-def run_reference_child(kind: str, db: str, rep: str | None) -> int:
-    """The child side of a reference run: do the SQL, print its counts as JSON."""
-    result = reference_recycle(db) if kind == "recycle" else reference_report(db, rep)
-    print(json.dumps(result))
-    return 0
-
-
 def summarize(path: str) -> dict:
     """A JSON document's top-level scalars, its lists as lengths, and report sums."""
     try:
@@ -666,13 +156,6 @@ def summarize(path: str) -> dict:
         for key in ("customers", "follow_ups"):
             out[f"reps_{key}"] = sum(r.get(key, 0) for r in doc["reps"] if isinstance(r, dict))
     return out
-
-
-SQLITE_IMPORT_SCRIPT = """\
-CREATE TABLE {table} ({columns});
-.import --csv --skip 1 '{csv}' {table}
-SELECT count(*) FROM {table};
-"""
 
 
 # --- the steps ------------------------------------------------------------------------
@@ -755,19 +238,7 @@ class Bench:
         self, label: str, argv: list[str], repeat: int = 1, stdin: Path | None = None
     ) -> Measure:
         """Run a child `repeat` times (read-only steps only) and keep the best wall time."""
-        runs: list[Measure] = []
-        for _ in range(repeat):
-            if runs and runs[-1].seconds > SLOW_SECONDS:
-                break  # one slow run says enough; repeating only costs time
-            m = run_measured(argv, self.outdir, label, stdin=stdin, cwd=self.workdir)
-            log(
-                f"    {m.seconds:.2f} s wall, {m.cpu:.2f} s CPU, {m.rss_mb:.0f} MB"
-                + ("" if m.ok else f": {m.error_text()}")
-            )
-            runs.append(m)
-            if not m.ok:
-                break
-        return best_of(runs)
+        return measure(argv, self.outdir, label, repeat, stdin=stdin, cwd=self.workdir)
 
     def salespool(self, label: str, *args: str, repeat: int = 1) -> Measure:
         log(f"  salespool {' '.join(args)}")
@@ -986,10 +457,6 @@ class Bench:
 # --- output ---------------------------------------------------------------------------
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def _fmt_s(m: Measure | None) -> str:
     if m is None:
         return "—"
@@ -1075,17 +542,6 @@ def checkout() -> str:
         return "unknown (not a git checkout)"
     changed = [line[3:] for line in dirty if line.strip()]
     return head + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
-
-
-def rss_floor(outdir: Path) -> float:
-    """The peak RSS a trivial child reports: the bench process's own peak.
-
-    Linux charges an exec'ed child with the high-water RSS of the memory it was
-    spawned from (the parent's, with vfork), so no child reports less than this.
-    """
-    trivial = shutil.which("true")
-    argv = [trivial] if trivial else [sys.executable, "-c", "pass"]
-    return run_measured(argv, outdir, "rss-floor").rss_mb
 
 
 def machine(sqlite_cli: str | None, floor: float) -> dict[str, str]:

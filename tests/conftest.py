@@ -1,13 +1,17 @@
-"""Fixtures: a CLI runner bound to a fresh temporary store, and ways to inspect it."""
+"""Fixtures: a CLI runner bound to a fresh temporary store, ways to inspect it, the
+same store opened for tests that call core functions, and helpers the tests share."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,11 +20,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner, Result
 
 from salespool.cli import app
-from salespool.storage.store import to_url
+from salespool.storage.store import Store, open_store, to_url
 
 NOW = "2026-11-29T09:00:00"
 TZ = "Asia/Shanghai"
@@ -164,14 +168,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
+def maintenance_engine() -> Engine:
+    """An AUTOCOMMIT connection pool to the server's maintenance database."""
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[Engine]:
-    """An AUTOCOMMIT connection pool to the server's maintenance database."""
-    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    """The server's maintenance database, for CREATE and DROP DATABASE."""
+    engine = maintenance_engine()
     try:
         yield engine
     finally:
         engine.dispose()
+
+
+@contextmanager
+def server_database(server: Engine, template: str | None = None) -> Iterator[str]:
+    """A fresh PostgreSQL database on `server` (a copy of `template`, if named), its URL
+    for the block; dropped after it."""
+    name = f"salespool_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            # FORCE: a process a test started (and killed) may still hold a connection.
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -180,16 +205,76 @@ def pg_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if not PG_URL:
         yield None
         return
-    server: Engine = request.getfixturevalue("pg_server")
-    name = f"salespool_test_{uuid.uuid4().hex[:12]}"
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    with server_database(request.getfixturevalue("pg_server")) as url:
+        yield url
+
+
+@contextmanager
+def own_database(like: Cli | None = None) -> Iterator[tuple[Path, str | None]]:
+    """A SQLite path in a new temp directory and, with a server, a new PostgreSQL database;
+    both gone after the block. Empty, or a copy of `like`'s store.
+
+    For what a function-scoped fixture cannot give: a store per hypothesis example.
+    """
+    with tempfile.TemporaryDirectory(prefix="salespool-test-") as tmp:
+        db = Path(tmp) / "test.db"
+        if not PG_URL:
+            if like is not None:
+                source, target = sqlite3.connect(like.db), sqlite3.connect(db)
+                try:
+                    source.backup(target)
+                finally:
+                    source.close()
+                    target.close()
+            yield db, None
+            return
+        server = maintenance_engine()
+        try:
+            template = make_url(like.url).database if like is not None else None
+            with server_database(server, template) as url:
+                yield db, url
+        finally:
+            server.dispose()
+
+
+@contextmanager
+def opened(url: str) -> Iterator[Store]:
+    """The store at `url` (created if missing) for the block, its connections closed after."""
+    store = open_store(url, create=True)
     try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield store
     finally:
-        with server.connect() as conn:
-            # FORCE: a process a test started (and killed) may still hold a connection.
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        store.dispose()
+
+
+@contextmanager
+def fresh_store() -> Iterator[Store]:
+    """An opened store nobody else uses (a new SQLite file or PostgreSQL database)."""
+    with own_database() as (db, url), opened(url or str(db)) as store:
+        yield store
+
+
+@contextmanager
+def fresh_cli(like: Cli | None = None) -> Iterator[Cli]:
+    """A CLI on a store of its own, gone after the block: the `cli` fixture for one
+    hypothesis example (`init` run), or a copy of `like`'s store."""
+    with own_database(like) as (db, url):
+        runner = Cli(db=db, runner=CliRunner(), server_url=url)
+        if like is None:
+            runner("init")
+        yield runner
+
+
+@pytest.fixture(scope="session")
+def fresh_book() -> Iterator[Callable[[], AbstractContextManager[Cli]]]:
+    """`with fresh_book() as book:` the `book` fixture for one hypothesis example.
+
+    Each is a copy of one store built once: importing the book anew for every
+    example would make the fuzz tests several times slower.
+    """
+    with fresh_cli() as template:
+        import_book(template)
+        yield lambda: fresh_cli(like=template)
 
 
 @pytest.fixture
@@ -202,6 +287,24 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None)
     if request.node.get_closest_marker("no_store") is None:
         runner("init")
     return runner
+
+
+@pytest.fixture
+def store(cli: Cli) -> Iterator[Store]:
+    """The `cli` fixture's database opened as a Store, for tests that call core directly."""
+    with opened(cli.url) as store:
+        yield store
+
+
+@pytest.fixture
+def session(store: Store) -> Iterator[Session]:
+    """A write session on `store`, committed when the test ends.
+
+    It holds the write lock from its first statement on (SQLite), so a test using it
+    runs the CLI before that, not after.
+    """
+    with store.write() as session:
+        yield session
 
 
 @pytest.fixture
@@ -228,8 +331,28 @@ C5,Acme Trading,,商务谈判,2026-03-06,,
 """
 
 
-@pytest.fixture
-def book(cli: Cli, write_csv) -> Cli:
-    """A store with reps alice and bob, three owned customers and two in the pool."""
-    cli("import", str(write_csv(BOOK)))
+def import_book(cli: Cli) -> Cli:
+    """Import BOOK (written beside the store): reps alice and bob, five customers."""
+    path = cli.db.parent / "customers.csv"
+    path.write_text(BOOK, encoding="utf-8")
+    cli("import", str(path))
     return cli
+
+
+@pytest.fixture
+def book(cli: Cli) -> Cli:
+    """A store with reps alice and bob, three owned customers and two in the pool."""
+    return import_book(cli)
+
+
+def use_rules(cli: Cli, **rules: int) -> None:
+    """Run `cli` with a rules file holding these [recycle] keys (`__` stands for a dot)."""
+    lines = ["[recycle]", *(f"{key.replace('__', '.')} = {v}" for key, v in rules.items())]
+    path = cli.db.parent / "salespool.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli.config = path
+
+
+def taken(result: dict) -> dict[str, str]:
+    """What a `recycle --json` result took: {customer name: reason}."""
+    return {r["name"]: r["reason"] for r in result["recycled"]}

@@ -102,6 +102,7 @@ def test_backup_refuses_the_store_itself_and_a_missing_store(book, tmp_path):
     assert not missing.db.exists()  # backup never creates the store it copies
 
 
+@pytest.mark.slow
 @pytest.mark.sqlite_only
 def test_backup_while_another_process_writes_is_consistent(cli, write_csv, tmp_path):
     rows = "\n".join(f"P{i:03d},Pool Co {i},,2026-01-01" for i in range(1, 21))

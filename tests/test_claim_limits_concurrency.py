@@ -7,6 +7,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test here runs processes of its own
+
 WORKER = r"""
 import json, random, sys, time
 from datetime import UTC, datetime

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here runs processes of its own
+
 CLAIMER = r"""
 import json, random, sys, time
 from datetime import UTC, datetime

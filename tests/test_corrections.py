@@ -393,6 +393,7 @@ def _outcomes(procs: list) -> list[tuple[int, str]]:
     return sorted(results)
 
 
+@pytest.mark.slow
 def test_two_edits_giving_one_phone_to_two_customers_at_once_one_is_refused(book):
     start = time.time() + 2.0
     procs = [
@@ -404,6 +405,7 @@ def test_two_edits_giving_one_phone_to_two_customers_at_once_one_is_refused(book
     assert book.sql("select count(*) from customer where phone_key = '+8613800138000'") == [(1,)]
 
 
+@pytest.mark.slow
 def test_a_merge_and_a_claim_of_keep_at_once_one_of_them_wins(book):
     start = time.time() + 2.0
     procs = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_recycle_rules import taken, use_rules
+from conftest import taken, use_rules
 
 # At 2026-11-29 09:00 Shanghai, with the default rules (prospecting 15, negotiating 30,
 # won 60, unconverted 90, deal exemption 30):

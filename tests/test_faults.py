@@ -15,10 +15,11 @@ import sys
 import time
 from collections import defaultdict
 
+import pytest
 from conftest import Cli
 from sqlalchemy import create_engine, text
 
-from salespool.storage.store import Store, to_url
+from salespool.storage.store import Store
 
 # A rep working the book through the core operations, in a process of its own:
 # `claim` mode claims each customer it can and logs a call on it; `log` mode only
@@ -83,42 +84,36 @@ def _recyclable(cli: Cli) -> int:
     return cli.json("recycle", "--days", "30", "--dry-run")["count"]
 
 
-def test_recycle_exits_3_while_another_run_holds_the_lock(book):
+def test_recycle_exits_3_while_another_run_holds_the_lock(book, store):
     due = _recyclable(book)
     assert due == 2  # C1 and C3 have been idle for months
-    store = Store(to_url(book.url))
-    try:
-        with store.exclusive("recycle"):
-            before = book.snapshot()
-            result = book("recycle", "--days", "30", "--json", ok=False)
-            assert result.exit_code == 3
-            assert result.stdout == ""
-            assert result.stderr.startswith(LOCKED_PREFIX), result.stderr
-            assert result.stderr.count("\n") == 1
-            assert book.snapshot() == before
-            # A dry run changes nothing, so it needs no lock and still answers.
-            assert _recyclable(book) == due
-        assert book.json("recycle", "--days", "30")["count"] == due
-    finally:
-        store.dispose()
+    with store.exclusive("recycle"):
+        before = book.snapshot()
+        result = book("recycle", "--days", "30", "--json", ok=False)
+        assert result.exit_code == 3
+        assert result.stdout == ""
+        assert result.stderr.startswith(LOCKED_PREFIX), result.stderr
+        assert result.stderr.count("\n") == 1
+        assert book.snapshot() == before
+        # A dry run changes nothing, so it needs no lock and still answers.
+        assert _recyclable(book) == due
+    assert book.json("recycle", "--days", "30")["count"] == due
 
 
-def test_recycle_wait_waits_for_the_run_holding_the_lock(book):
-    store = Store(to_url(book.url))
-    try:
-        with store.exclusive("recycle"):
-            proc = book.spawn("recycle", "--days", "30", "--wait", "--json")
-            time.sleep(3.0)  # time to start and reach the lock
-            assert proc.poll() is None, proc.communicate()
-            assert book.sql("select count(*) from event where kind = 'recycled'") == [(0,)]
-        out, err = proc.communicate(timeout=60)
-    finally:
-        store.dispose()
+@pytest.mark.slow
+def test_recycle_wait_waits_for_the_run_holding_the_lock(book, store):
+    with store.exclusive("recycle"):
+        proc = book.spawn("recycle", "--days", "30", "--wait", "--json")
+        time.sleep(3.0)  # time to start and reach the lock
+        assert proc.poll() is None, proc.communicate()
+        assert book.sql("select count(*) from event where kind = 'recycled'") == [(0,)]
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert json.loads(out)["count"] == 2
     assert book.sql("select count(*) from event where kind = 'recycled'") == [(2,)]
 
 
+@pytest.mark.slow
 def test_a_killed_run_leaves_no_stale_lock(book):
     holder = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, book.url], stdout=subprocess.PIPE, text=True
@@ -156,6 +151,7 @@ def _replay_owner(events: list[tuple]) -> int | None:
     return owner
 
 
+@pytest.mark.slow
 def test_recycle_while_reps_claim_and_log_loses_nothing(cli, write_csv):
     """alice works her idle book while recycle runs; bob and carol claim what comes free."""
     owned = [f"A{i:03d},Idle Co {i},alice,2026-01-01,2026-09-01" for i in range(1, 121)]
@@ -245,6 +241,7 @@ def _write_lock_held(cli: Cli) -> bool:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_import_killed_halfway_leaves_the_store_as_it_was(book, write_csv):
     n = 40_000  # seconds of work on either backend, so the kill lands mid-import
     rows = "\n".join(

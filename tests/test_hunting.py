@@ -7,12 +7,10 @@ import io
 
 import pytest
 from conftest import Cli
-from sqlalchemy import create_engine, select
-from sqlmodel import Session
+from sqlalchemy import select
 
 from salespool.core.timeline import steady_stage
 from salespool.models import Customer
-from salespool.storage.store import to_url
 
 # Everything imported on 1 May 2026; alice owns one customer in each stage.
 BOOK = """external_id,name,owner,stage
@@ -100,17 +98,12 @@ def test_imported_follow_ups_count_by_the_stage_at_their_time(team, write_csv):
     assert (alice["hunting"], alice["farming"]) == (1, 3)
 
 
-def test_a_steady_stage_is_known_only_for_customers_the_trail_never_moved(team):
+def test_a_steady_stage_is_known_only_for_customers_the_trail_never_moved(team, session):
     log(team, "P1", "2026-11-12T10:00", "alice", "--stage", "won")
     team("claim", "Q1", "--rep", "bob", now="2026-11-13T10:00:00")  # owner moves, stage stays
-    engine = create_engine(to_url(team.url))
-    try:
-        with Session(engine) as session:
-            rows = session.execute(
-                select(Customer.external_id, steady_stage(Customer.id)).order_by(Customer.id)
-            ).all()
-    finally:
-        engine.dispose()
+    rows = session.execute(
+        select(Customer.external_id, steady_stage(Customer.id)).order_by(Customer.id)
+    ).all()
     steady = dict(rows)
     assert steady["P1"] is None  # prospecting, then won
     assert steady["W1"] == "won" and steady["Q1"] == "won" and steady["B1"] == "prospecting"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from conftest import Cli, utc
+from conftest import Cli, fresh_cli, utc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,11 +21,18 @@ C4,Pool Lead,,prospecting,,,2026-03-05
 IMPORTED_AT = "2026-10-01T09:00:00"
 
 
-@pytest.fixture
-def team(cli: Cli, write_csv) -> Cli:
-    cli("import", str(write_csv(TEAM, name="team.csv")), now=IMPORTED_AT)
-    cli.config = write_csv('[commission]\ndirect = "0.05"\nonline = "0.03"\n', "salespool.toml")
+def with_team(cli: Cli) -> Cli:
+    """TEAM imported on IMPORTED_AT, and commission rates for direct and online deals."""
+    (cli.db.parent / "team.csv").write_text(TEAM, encoding="utf-8")
+    cli("import", str(cli.db.parent / "team.csv"), now=IMPORTED_AT)
+    cli.config = cli.db.parent / "salespool.toml"
+    cli.config.write_text('[commission]\ndirect = "0.05"\nonline = "0.03"\n', encoding="utf-8")
     return cli
+
+
+@pytest.fixture
+def team(cli: Cli) -> Cli:
+    return with_team(cli)
 
 
 def deals(cli: Cli) -> list[tuple]:
@@ -298,11 +305,7 @@ def test_channel_labels():
     assert channel_of("phone") is None
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.lists(
         st.tuples(
@@ -317,17 +320,20 @@ def test_channel_labels():
     ),
     rejects=st.booleans(),
 )
-def test_random_deal_files_end_cleanly(team, tmp_path, rows, rejects):
-    path = tmp_path / "deals.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["deal_id", "customer", "amount", "channel", "at", "rep"])
-        writer.writerows(rows)
-    before = team.snapshot()
-    extra = ["--rejects", str(tmp_path / "bad.csv")] if rejects else []
-    result = team("import-deals", str(path), *extra, ok=False)
-    assert "Traceback" not in result.stderr + result.stdout
-    assert result.exit_code in (0, 1), (result.exit_code, result.stderr, result.exception)
-    if result.exit_code == 1:
-        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
-        assert team.snapshot() == before
+def test_random_deal_files_end_cleanly(rows, rejects):
+    with fresh_cli() as cli:
+        team = with_team(cli)
+        tmp_path = cli.db.parent
+        path = tmp_path / "deals.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["deal_id", "customer", "amount", "channel", "at", "rep"])
+            writer.writerows(rows)
+        before = team.snapshot()
+        extra = ["--rejects", str(tmp_path / "bad.csv")] if rejects else []
+        result = team("import-deals", str(path), *extra, ok=False)
+        assert "Traceback" not in result.stderr + result.stdout
+        assert result.exit_code in (0, 1), (result.exit_code, result.stderr, result.exception)
+        if result.exit_code == 1:
+            assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+            assert team.snapshot() == before

@@ -571,17 +571,15 @@ def test_progress_bar_only_for_a_person_at_a_terminal(cli, write_csv):
     assert result.stderr == ""
 
 
-def test_core_reports_progress_through_a_callback(tmp_path):
+def test_core_reports_progress_through_a_callback(tmp_path, store):
     from datetime import UTC
 
     from salespool.core.importer import import_customers
     from salespool.core.staging import ImportJob
-    from salespool.storage.store import open_store
 
     path = tmp_path / "p.csv"
     path.write_text("name,note\n" + "".join(f"Co {i},{'n' * 1000}\n" for i in range(3000)))
     calls: list[tuple] = []
-    store = open_store(str(tmp_path / "p.db"), create=True)
     with store.write() as session:
         job = ImportJob(
             file=path,
@@ -592,7 +590,6 @@ def test_core_reports_progress_through_a_callback(tmp_path):
             progress=lambda done, total, unit: calls.append((done, total, unit)),
         )
         import_customers(session, job=job)
-    store.dispose()
     size = path.stat().st_size
     assert calls[-1] == (size, size, "bytes")
     assert len(calls) >= 2 and all(c[0] <= size for c in calls)

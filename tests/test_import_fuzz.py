@@ -1,7 +1,8 @@
 """Fuzzing the importers: random bytes and random CSV shapes end in a clean result.
 
 Every run either imports (exit 0) or is refused with one `error:` line, exit 1,
-no traceback, and the store exactly as it was.
+no traceback, and the store exactly as it was. Each example starts from a store of its
+own holding the book, so what one example imported never shapes the next.
 """
 
 from __future__ import annotations
@@ -13,11 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-FUZZ = settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEADERS = ["name", "external_id", "phone", "email", "owner", "stage", "created_at", "客户名称",
            "手机", "city", "", "Name"]  # fmt: skip
 CELLS = st.one_of(
@@ -44,10 +41,11 @@ def check(cli, path: Path, *args: str) -> None:
 
 @FUZZ
 @given(data=st.binary(max_size=2000), ext=st.sampled_from([".csv", ".xlsx", ".jsonl", ".dat"]))
-def test_random_bytes(book, tmp_path, data, ext):
-    path = tmp_path / f"fuzz{ext}"
-    path.write_bytes(data)
-    check(book, path)
+def test_random_bytes(fresh_book, data, ext):
+    with fresh_book() as book:
+        path = book.db.parent / f"fuzz{ext}"
+        path.write_bytes(data)
+        check(book, path)
 
 
 @FUZZ
@@ -59,14 +57,15 @@ def test_random_bytes(book, tmp_path, data, ext):
     options=st.sampled_from([[], ["--on-duplicate", "skip"], ["--on-duplicate", "error"],
                              ["--take-owner"], ["--dry-run"]]),
 )  # fmt: skip
-def test_random_csv_shapes(book, tmp_path, header, rows, delimiter, encoding, options):
+def test_random_csv_shapes(fresh_book, header, rows, delimiter, encoding, options):
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)
     writer.writerow(header)
     writer.writerows(rows)
-    path = tmp_path / "shape.csv"
-    path.write_bytes(buffer.getvalue().encode(encoding, errors="replace"))
-    check(book, path, *options)
+    with fresh_book() as book:
+        path = book.db.parent / "shape.csv"
+        path.write_bytes(buffer.getvalue().encode(encoding, errors="replace"))
+        check(book, path, *options)
 
 
 @FUZZ
@@ -74,14 +73,15 @@ def test_random_csv_shapes(book, tmp_path, header, rows, delimiter, encoding, op
     header=st.lists(st.sampled_from(HEADERS), min_size=1, max_size=6),
     rows=st.lists(st.lists(CELLS, max_size=8), max_size=8),
 )
-def test_random_csv_shapes_with_rejects(book, tmp_path, header, rows):
+def test_random_csv_shapes_with_rejects(fresh_book, header, rows):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     writer.writerows(rows)
-    path = tmp_path / "shape.csv"
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    check(book, path, "--rejects", str(tmp_path / "rejects.csv"))
+    with fresh_book() as book:
+        path = book.db.parent / "shape.csv"
+        path.write_text(buffer.getvalue(), encoding="utf-8")
+        check(book, path, "--rejects", str(book.db.parent / "rejects.csv"))
 
 
 @FUZZ
@@ -98,17 +98,18 @@ def test_random_csv_shapes_with_rejects(book, tmp_path, header, rows):
     ),
     data=st.binary(max_size=200),
 )
-def test_random_followups(book, tmp_path, rows, data):
+def test_random_followups(fresh_book, rows, data):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["customer", "rep", "kind", "note", "at"])
     writer.writerows(rows)
-    path = tmp_path / "followups.csv"
-    path.write_bytes(buffer.getvalue().encode() + data)
-    before = book.snapshot()
-    result = book("import-followups", str(path), ok=False)
-    assert result.exit_code in (0, 1), (result.exit_code, result.stderr, result.exception)
-    assert "Traceback" not in result.stderr
-    if result.exit_code == 1:
-        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
-        assert book.snapshot() == before
+    with fresh_book() as book:
+        path = book.db.parent / "followups.csv"
+        path.write_bytes(buffer.getvalue().encode() + data)
+        before = book.snapshot()
+        result = book("import-followups", str(path), ok=False)
+        assert result.exit_code in (0, 1), (result.exit_code, result.stderr, result.exception)
+        assert "Traceback" not in result.stderr
+        if result.exit_code == 1:
+            assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+            assert book.snapshot() == before

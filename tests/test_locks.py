@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import utc
-from test_recycle_rules import taken, use_rules
+from conftest import taken, use_rules, utc
 
 # C1 Acme Logistics (alice, negotiating) is idle 58 days at 2026-11-29 09:00 Shanghai.
 

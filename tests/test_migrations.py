@@ -218,6 +218,7 @@ def test_opening_a_v1_store_upgrades_it_and_keeps_every_row(cli):
         assert "name_key" not in _v1_columns(old)["customer"]
 
 
+@pytest.mark.slow
 def test_two_processes_opening_an_old_store_migrate_it_once(cli):
     build_v1_store(cli)
     start = time.time() + 2.0

@@ -14,25 +14,18 @@ straight into it, and asks the three operations the same questions:
 
 from __future__ import annotations
 
-import tempfile
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from conftest import PG_URL
+from conftest import fresh_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy import insert
 
 from salespool.core.recycle import due, recycle, simulate
 from salespool.models import Customer, Deal, Rep, Stage
 from salespool.rules import RecycleRules
-from salespool.storage.store import Store, open_store
+from salespool.storage.store import Store
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 TZ = "Asia/Shanghai"
@@ -79,33 +72,6 @@ rules = st.builds(
     unconverted_days=days_or_off,
     deal_exempt_days=st.one_of(st.just(0), st.integers(1, 60)),
 )
-
-
-@contextmanager
-def fresh_store() -> Iterator[Store]:
-    """A store nobody else uses: a new SQLite file, or a new PostgreSQL database."""
-    if not PG_URL:
-        with tempfile.TemporaryDirectory(prefix="salespool-agree-") as tmp:
-            store = open_store(str(Path(tmp) / "agree.db"), create=True)
-            try:
-                yield store
-            finally:
-                store.dispose()
-        return
-    server = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"salespool_agree_{uuid.uuid4().hex[:12]}"
-    try:
-        with server.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        store = open_store(make_url(PG_URL).set(database=name).render_as_string(False), create=True)
-        try:
-            yield store
-        finally:
-            store.dispose()
-            with server.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        server.dispose()
 
 
 def write_book(store: Store, book: list[dict]) -> None:

@@ -3,25 +3,13 @@ exemption, the reason each customer carries, and `simulate`."""
 
 from __future__ import annotations
 
-from conftest import Cli
+from conftest import Cli, taken, use_rules
 
 # The book (conftest.BOOK) at 2026-11-29 09:00 Shanghai:
 #   C1 Acme Logistics    alice  negotiating  idle 58 days, owned since 2026-01-10, no deal
 #   C2 上海华瑞科技有限公司  alice  won          idle 9 days,  owned since 2026-02-01, no deal
 #   C3 Blue River Foods  bob    prospecting  idle 273 days
 #   C4, C5 in the pool
-
-
-def use_rules(cli: Cli, **rules: int) -> None:
-    """Run `cli` with a rules file holding these [recycle] keys (`__` stands for a dot)."""
-    lines = ["[recycle]", *(f"{key.replace('__', '.')} = {v}" for key, v in rules.items())]
-    path = cli.db.parent / "salespool.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    cli.config = path
-
-
-def taken(result: dict) -> dict[str, str]:
-    return {r["name"]: r["reason"] for r in result["recycled"]}
 
 
 def pool_ids(cli: Cli) -> set[str]:

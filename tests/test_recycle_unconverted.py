@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from conftest import taken, use_rules
 from sqlalchemy import create_engine, insert, select
-from test_recycle_rules import taken, use_rules
 
 from salespool.models import Customer, Deal
 from salespool.storage.store import to_url
