@@ -9,11 +9,15 @@ from __future__ import annotations
 import csv
 import json
 import random
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from salespool.core import vocabulary
 
 DATASET_VERSION = 2  # bump when the generator changes: a stale data set is regenerated
 
@@ -24,22 +28,11 @@ NOW_TS = int(NOW_UTC.timestamp())
 DAY = 86_400
 RECYCLE_DAYS = 30
 
-CUSTOMER_COLUMNS = (
-    "external_id",
-    "name",
-    "contact",
-    "phone",
-    "email",
-    "city",
-    "level",
-    "owner",
-    "stage",
-    "created_at",
-    "owned_since",
-    "last_contact_at",
-)
-FOLLOWUP_COLUMNS = ("customer", "rep", "kind", "note", "at")
-DEAL_COLUMNS = ("deal_id", "customer", "amount", "channel", "at", "rep")
+# The files' columns come from salespool's own vocabulary, the one the importers read
+# (this checkout's: the module imports nothing, so the bench stays light in memory).
+CUSTOMER_COLUMNS = vocabulary.CUSTOMER_FILE_COLUMNS
+FOLLOWUP_COLUMNS = tuple(c for c in vocabulary.FOLLOWUP_COLUMNS if c != "next_at")
+DEAL_COLUMNS = ("deal_id", "customer", *vocabulary.DEAL_FACTS, "rep")
 DEALS_VERSION = 1  # bump when the deal generator changes
 # Deals per customer, by customer number modulo 4: one per customer on average.
 DEALS_PER_CUSTOMER = (0, 1, 1, 2)

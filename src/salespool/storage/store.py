@@ -166,15 +166,7 @@ class Store:
             if not create:
                 raise NotFound(self._no_store())
             create_private_file(self.path)
-        version, tables = self._survey()
-        if version is None and tables:
-            shown = ", ".join(tables[:TABLES_NAMED]) + (
-                ", ..." if len(tables) > TABLES_NAMED else ""
-            )
-            raise Refused(
-                f"--db {self.display} is not a salespool store (it holds the tables {shown}); "
-                "salespool never writes to another application's database"
-            )
+        version = self._survey()
         if version is None and not create:
             raise NotFound(self._no_store())
         if self.read_only:
@@ -224,13 +216,21 @@ class Store:
                 )
         return created
 
-    def _survey(self) -> tuple[int | None, list[str]]:
-        """The stamped schema version (None: not a salespool store) and the tables there."""
+    def _survey(self) -> int | None:
+        """The stamped schema version (None: an empty store); another application's is refused."""
         with self.read() as session:
             conn = session.connection()
             tables = sorted(inspect(conn).get_table_names())
             version = _stamped_version(conn) if Meta.__tablename__ in tables else None
-        return version, tables
+        if version is None and tables:
+            shown = ", ".join(tables[:TABLES_NAMED]) + (
+                ", ..." if len(tables) > TABLES_NAMED else ""
+            )
+            raise Refused(
+                f"--db {self.display} is not a salespool store (it holds the tables {shown}); "
+                "salespool never writes to another application's database"
+            )
+        return version
 
     def _no_store(self) -> str:
         where = str(self.path) if self.path is not None else self.display
