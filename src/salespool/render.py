@@ -218,6 +218,27 @@ class Output:
             table.add_row(*(Text(self.cell(get(c.key), c)) for c in columns))
         return table
 
+    def details(self, pairs: Sequence[tuple[str, Any]], title: str | None = None) -> None:
+        """One record for people: a `label  value` line per field that has a value."""
+        table = Table(
+            title=title, box=None, show_header=False, title_justify="left", pad_edge=False
+        )
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="fold")
+        for label, value in pairs:
+            if value is not None and value != "":
+                table.add_row(Text(label), Text(self.cell(value)))
+        self.console.print(table)
+
+    def section(
+        self, title: str, items: Sequence[Any], columns: Sequence[Col], empty: str = "none"
+    ) -> None:
+        """A titled part of a longer page for people: its table, or `title: empty`."""
+        if items:
+            self.console.print(self.table(items, columns, title))
+        else:
+            self.say(f"{title}: {empty}")
+
     def cell(self, value: Any, col: Col | None = None) -> str:
         if col is not None and col.fmt is not None:
             return col.fmt(value)

@@ -1,4 +1,4 @@
-"""Commands on the customer book: init, reps, import, customers, log, history."""
+"""Commands on the customer book: init, reps, import, customers, log, history, show."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
-from salespool.core import activity, customers, history, reps
+from salespool.core import activity, customers, history, reps, story
 from salespool.errors import BadInput
 from salespool.models import FollowUpKind, Role, Stage, parse_stage
-from salespool.render import Col, plural
+from salespool.render import Col, Output, plural
 
 CUSTOMER_COLUMNS = [
     Col("id", "id", "right"),
@@ -316,3 +316,74 @@ def history_(
     with st.read() as session:
         events = history.history(session, customer=customer)
     st.output(as_json, as_csv).listing(events, HISTORY_COLUMNS, empty="no events")
+
+
+FOLLOW_UP_COLUMNS = [
+    Col("at", "at", no_wrap=True),
+    Col("rep", "rep"),
+    Col("kind", "kind"),
+    Col("stage", "stage"),
+    Col("note", "note"),
+    Col("next_at", "next step", no_wrap=True),
+]
+STORY_DEAL_COLUMNS = [
+    Col("id", "id", "right"),
+    Col("at", "at"),
+    Col("rep", "rep"),
+    Col("amount", "amount", "right"),
+    Col("channel", "channel"),
+    Col("void_reason", "void", fmt=lambda reason: f"VOID: {reason}" if reason else ""),
+]
+
+
+@app.command("show")
+def show(ctx: typer.Context, customer: CustomerArg, as_json: JsonOpt = False) -> None:
+    """A customer's whole story: details, owner and idle days, follow-ups with their notes,
+    deals (voided ones marked), lock and the trail, newest first.
+
+    Example: salespool show C0042
+    """
+    st = state(ctx)
+    with st.read() as session:
+        found = story.customer_story(session, customer=customer, now=st.clock.now, tz=st.clock.tz)
+    out = st.output(as_json)
+    if as_json:
+        out.json(found)
+        return
+    render_story(out, found)
+
+
+def render_story(out: Output, found: story.CustomerStory) -> None:
+    """The story for people: the details, then one table per part."""
+    c = found.customer
+    idle = None if c.idle_days is None else plural(c.idle_days, "day")
+    out.details(
+        [
+            ("owner", c.owner or "(pool)"),
+            ("stage", c.stage),
+            ("idle", idle),
+            ("owned since", c.owned_since),
+            ("in pool since", c.pooled_at),
+            ("last contact", c.last_contact_at),
+            ("lock", _lock(out, c)),
+            ("contact", c.contact),
+            ("phone", c.phone),
+            ("email", c.email),
+            ("city", c.city),
+            ("level", c.level),
+            ("created", c.created_at),
+        ],
+        title=f"#{c.id} {c.name}" + (f" ({c.external_id})" if c.external_id else ""),
+    )
+    out.section("Follow-ups", found.follow_ups, FOLLOW_UP_COLUMNS)
+    out.section("Deals", found.deals, STORY_DEAL_COLUMNS)
+    out.section("Trail", found.events, HISTORY_COLUMNS)
+
+
+def _lock(out: Output, c: customers.CustomerView) -> str | None:
+    """The lock line: whether it protects now, until when, and why."""
+    if c.lock_reason is None:
+        return None
+    until = f" until {out.cell(c.locked_until)}" if c.locked_until else ""
+    state_ = "locked" if c.locked else "expired"
+    return f"{state_}{until}: {c.lock_reason}"
