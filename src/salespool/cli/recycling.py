@@ -1,4 +1,4 @@
-"""Commands on recycling: lock, unlock, due, simulate, recycle."""
+"""Commands on recycling: lock, unlock, due, agenda, simulate, recycle."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.book import CustomerArg
 from salespool.core import locks
+from salespool.core.agenda import AgendaItem, agenda
 from salespool.core.recycle import DueCustomer, due, simulate
 from salespool.core.recycle import recycle as recycle_customers
 from salespool.render import Col, Format, Output, plural
@@ -127,6 +128,59 @@ def due_(
         render_due(out, rows, within)
     else:
         out.listing(rows, DUE_COLUMNS)
+
+
+AGENDA_COLUMNS = [
+    Col("when", "when", no_wrap=True),
+    Col("overdue", "", fmt=lambda late: "OVERDUE" if late else ""),
+    Col("what", "what", fmt=lambda what: what.replace("_", " ")),
+    Col("customer_id", "id", "right"),
+    Col("customer", "customer"),
+    Col("note", "note"),
+]
+
+
+@app.command("agenda")
+def agenda_(
+    ctx: typer.Context,
+    rep: Annotated[str | None, typer.Option("--rep", help="Only this rep's agenda.")] = None,
+    within: Annotated[int, typer.Option("--within", min=0, help="Look this many days ahead.")] = 7,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Each rep's next steps (set with `log --next`), overdue ones flagged, and the
+    customers the rules will recycle within N days.
+
+    A later follow-up closes a step. The recycling dates are `due`'s.
+
+    Example: salespool agenda --rep alice --within 14
+    """
+    st = state(ctx)
+    with st.read() as session:
+        items = agenda(
+            session,
+            now=st.clock.now,
+            rules=st.config.recycle_rules(),
+            rep=rep,
+            within=within,
+            tz=st.clock.tz,
+        )
+    out = st.output(as_json, as_csv)
+    if out.fmt is Format.table:
+        render_agenda(out, items, within)
+    else:
+        out.listing(items, AGENDA_COLUMNS)
+
+
+def render_agenda(out: Output, items: list[AgendaItem], within: int) -> None:
+    """The agenda for people: one table per rep, or a sentence when there is nothing to do."""
+    if not items:
+        out.say(f"nothing on the agenda within {within} days")
+        return
+    for rep in dict.fromkeys(i.rep for i in items):
+        mine = [i for i in items if i.rep == rep]
+        late = sum(i.overdue for i in mine)
+        out.section(f"{rep}: {plural(len(mine), 'item')}, {late} overdue", mine, AGENDA_COLUMNS)
 
 
 def parse_thresholds(text: str) -> list[int]:
