@@ -338,8 +338,9 @@ STORY_DEAL_COLUMNS = [
 
 @app.command("show")
 def show(ctx: typer.Context, customer: CustomerArg, as_json: JsonOpt = False) -> None:
-    """A customer's whole story: details, owner and idle days, follow-ups with their notes,
-    deals (voided ones marked), lock and the trail, newest first.
+    """A customer's whole story: details, follow-ups with notes, deals, lock and trail.
+
+    Owner and idle days first; then each part newest first, voided deals marked.
 
     Example: salespool show C0042
     """
