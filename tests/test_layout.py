@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).parent.parent / "src" / "salespool"
 DRIVERS = ("sqlite3", "psycopg", "psycopg2")
-BESIDE = ("keys", "clock", "money", "config", "errors", "models", "rules")
+BESIDE = ("keys", "clock", "money", "config", "errors", "models", "files", "rules")
 # What each room may not import (prefixes of module names).
 FORBIDDEN = {
     "core": ("salespool.cli", "typer", "rich", "salespool.render"),

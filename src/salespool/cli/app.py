@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,9 +13,11 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
+from typer import _click as click
 from typer.core import TyperGroup
 
 from salespool import __version__
+from salespool.cli.usage import EXIT_USAGE, usage_line
 from salespool.clock import Clock
 from salespool.config import MACHINE, Config, load_config
 from salespool.core.activity import InPool
@@ -32,7 +35,34 @@ EXIT_LOCKED = 3  # another run holds the run lock (cron overlap): nothing was do
 
 
 class SalespoolGroup(TyperGroup):
-    """Turns refusals and bad input anywhere below into one stderr line and exit 1."""
+    """Turns refusals and bad input anywhere below into one stderr line and exit 1,
+    and usage errors (an unknown option, a value of the wrong kind) into one line and exit 2."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            if not standalone_mode:
+                raise
+            sys.exit(exc.exit_code)  # the help was shown: nothing to add
+        except click.exceptions.UsageError as exc:
+            if not standalone_mode:
+                raise
+            error(usage_line(exc))
+            sys.exit(EXIT_USAGE)
+        except click.exceptions.ClickException as exc:
+            if not standalone_mode:
+                raise
+            error(exc.format_message())
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            if not standalone_mode:
+                raise
+            error("aborted")
+            sys.exit(EXIT_ERROR)
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
         try:

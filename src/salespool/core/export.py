@@ -25,7 +25,6 @@ import csv
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +47,7 @@ from salespool.core.vocabulary import (
     neutralize,
 )
 from salespool.errors import BadInput
+from salespool.files import replaced
 from salespool.models import Customer, Deal, Event, FollowUp, Rep, Stage
 from salespool.money import to_decimal
 
@@ -282,13 +282,7 @@ def _write_file(
     """Write to a private temporary file beside `path`, then move it into place."""
     if path.is_dir():
         raise BadInput(f"{path}: is a directory (give a file name)")
-    try:
-        # mkstemp creates the file with mode 0600, and os.replace keeps it.
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot write: {exc.strerror}") from exc
-    temp = Path(temp_name)
-    try:
+    with replaced(path) as (fd, temp):
         if fmt is ExportFormat.xlsx:
             os.close(fd)
             count = _write_xlsx(temp, what.value, columns, rows)
@@ -297,13 +291,6 @@ def _write_file(
                 count = _write_text(fmt, handle, columns, rows, bom)
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise BadInput(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
     return count
 
 

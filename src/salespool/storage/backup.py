@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from salespool.errors import BadInput, NotFound, Refused, SalespoolError
+from salespool.files import replaced
 from salespool.models import SCHEMA_VERSION
 from salespool.storage.store import BUSY_TIMEOUT_SECONDS, Store, create_private_file, parse_url
 
@@ -80,30 +80,23 @@ def backup(url: str, dest: Path, yes: bool = False) -> BackupResult:
         raise BadInput(f"{dest}: is a directory (give a file name)")
     if dest.exists() and not yes:
         raise Refused(f"{dest} exists; add --yes to overwrite it")
-    temp = _private_temp(dest)
     try:
-        source = sqlite3.connect(db, timeout=BUSY_TIMEOUT_SECONDS)
-        target = sqlite3.connect(temp)
-        try:
-            # pages=-1 (the default): the whole store in one step, one snapshot.
-            source.backup(target)
-            # The copy is a single self-contained file, not a WAL database
-            # that needs -wal/-shm files (and a writable folder) beside it.
-            target.execute("PRAGMA journal_mode = DELETE")
-            version, customers = _describe(target)
-        finally:
-            target.close()
-            source.close()
-        os.replace(temp, dest)
+        with replaced(dest) as (fd, temp):
+            os.close(fd)
+            source = sqlite3.connect(db, timeout=BUSY_TIMEOUT_SECONDS)
+            target = sqlite3.connect(temp)
+            try:
+                # pages=-1 (the default): the whole store in one step, one snapshot.
+                source.backup(target)
+                # The copy is a single self-contained file, not a WAL database
+                # that needs -wal/-shm files (and a writable folder) beside it.
+                target.execute("PRAGMA journal_mode = DELETE")
+                version, customers = _describe(target)
+            finally:
+                target.close()
+                source.close()
     except sqlite3.Error as exc:
-        temp.unlink(missing_ok=True)
         raise SalespoolError(f"backup of {db} failed: {exc}") from exc
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise SalespoolError(f"{dest}: cannot write: {exc.strerror or exc}") from exc
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
     return BackupResult(
         file=str(dest),
         db=str(db),
@@ -227,13 +220,3 @@ def _refuse_same_file(db: Path, other: Path, what: str) -> None:
     store_files = {db.resolve(), *(Path(f"{db.resolve()}{s}") for s in ("-wal", "-shm"))}
     if other.resolve() in store_files:
         raise Refused(f"{what} cannot be the store itself ({db})")
-
-
-def _private_temp(dest: Path) -> Path:
-    try:
-        # mkstemp creates the file with mode 0600; os.replace keeps the mode.
-        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise SalespoolError(f"{dest}: cannot write: {exc.strerror}") from exc
-    os.close(fd)
-    return Path(name)

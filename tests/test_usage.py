@@ -1,0 +1,40 @@
+"""Usage errors are one line on stderr and exit 2: the option first, then what it takes."""
+
+from __future__ import annotations
+
+import pytest
+
+from salespool.cli import app
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ("log", "1", "--rep", "alice", "--kind", "fax"),
+            "--kind: 'fax' is not one of call, wechat, visit, email, meeting, other",
+        ),
+        (("pool", "--limit", "0"), "--limit: 0 must be 1 or more"),
+        (("pool", "--limit", "x"), "--limit: 'x' is not a whole number"),
+        (("recycle", "--days", "0"), "--days: 0 must be 1 or more"),
+        (("recycle", "--bogus"), "no such option: --bogus; try 'salespool recycle -h'"),
+        (("log",), "CUSTOMER: missing; try 'salespool log -h'"),
+        (("log", "1", "--kind", "call"), "--rep: missing; try 'salespool log -h'"),
+        (("frobnicate",), "no such command 'frobnicate'; try 'salespool -h'"),
+        (("rep",), "missing command; try 'salespool rep -h'"),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_2(cli, args, said):
+    before = cli.snapshot()
+    result = cli.runner.invoke(app, ["--db", cli.url, *args], prog_name="salespool")
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stderr == f"error: {said}\n"
+    assert result.stdout == ""
+    assert cli.snapshot() == before
+
+
+def test_help_and_no_arguments_still_show_the_help(cli):
+    shown = cli.runner.invoke(app, ["log", "-h"], prog_name="salespool")
+    assert shown.exit_code == 0 and "Log a follow-up" in shown.stdout
+    bare = cli.runner.invoke(app, [], prog_name="salespool")
+    assert bare.exit_code == 2 and "Commands" in bare.stdout
