@@ -53,12 +53,13 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     out.say(f"rules file: {where}")
 
 
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Where to write the rules file.")]
+
+
 @config_app.command("init")
 def init(
     ctx: typer.Context,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Where to write the rules file.")
-    ] = Path(FILE_NAME),
+    out: OutOpt = Path(FILE_NAME),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
