@@ -75,9 +75,9 @@ REP_COLUMNS = [
     Col("role", "role"),
     Col("coach", "coach"),
     Col("customers", "customers", "right"),
-    Col("capacity", "capacity", "right"),
+    Col("effective_capacity", "capacity", "right"),
     Col("status", "status"),
-    Col("hired_at", "hired"),
+    Col("hired_at", "hired", date_only=True),
 ]
 
 
@@ -175,7 +175,9 @@ def rep_list(
     """
     st = state(ctx)
     with st.read() as session:
-        rows = reps.list_reps(session, include_left=include_left)
+        rows = reps.list_reps(
+            session, include_left=include_left, claims=st.config.claim_rules(st.clock.tz)
+        )
     st.output(as_json, as_csv).listing(rows, REP_COLUMNS, empty="no reps yet")
 
 
