@@ -169,7 +169,7 @@ def rep_list(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """Reps with their role, coach and how many customers each owns.
+    """Reps with their role, coach, customers owned, the capacity that applies and hire date.
 
     Example: salespool rep list
     """
