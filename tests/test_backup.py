@@ -82,6 +82,20 @@ def test_backup_is_a_private_openable_copy(book, tmp_path):
 
 
 @pytest.mark.sqlite_only
+def test_backup_creates_missing_folders_private(book, tmp_path):
+    dest = tmp_path / "backups" / "2026" / "x.db"
+    assert book.json("backup", str(dest))["customers"] == 5
+    assert mode(tmp_path / "backups") == mode(dest.parent) == 0o700
+    assert mode(dest) == 0o600
+    assert other_store(tmp_path, "backups/2026/x.db", book).snapshot() == book.snapshot()
+    # A file where a folder should be: one line, and no folder left behind.
+    (tmp_path / "plain").write_text("")
+    result = book.fails("backup", str(tmp_path / "plain" / "sub" / "x.db"))
+    assert "plain" in result.stderr
+    assert (tmp_path / "plain").is_file()
+
+
+@pytest.mark.sqlite_only
 def test_backup_does_not_overwrite_without_yes(book, tmp_path):
     dest = tmp_path / "copy.db"
     dest.write_text("precious")

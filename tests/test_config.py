@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from salespool.cli import app
+from salespool.config import RULES
 
 
 def test_defaults_without_a_file(cli, tmp_path, monkeypatch):
@@ -118,3 +119,51 @@ def test_config_show_names_the_time_zone_in_effect_and_who_chose_it(cli, tmp_pat
     )
     zone = json.loads(bare.stdout)["rules"]["timezone"]
     assert zone["source"] == "machine" and zone["value"]  # the machine's zone, named
+
+
+def _values(cli, *rules: str) -> dict:
+    result = cli.runner.invoke(
+        app, ["--db", cli.url, *rules, "config", "show", "--json"], env={"SALESPOOL_TZ": "UTC"}
+    )
+    assert result.exit_code == 0, result.stderr
+    return {key: rule["value"] for key, rule in json.loads(result.stdout)["rules"].items()}
+
+
+def test_config_init_writes_every_rule_at_its_default(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    defaults = _values(cli)
+    written = cli.json("config", "init")
+    path = tmp_path / "salespool.toml"
+    assert written == {"file": "salespool.toml", "rules": len(defaults)}
+    text = path.read_text(encoding="utf-8")
+    # Every rule is in the file with its meaning: the file is made from the rule table.
+    for rule in RULES:
+        assert rule.help.split()[0] in text
+        assert f"{rule.key.rpartition('.')[2]} = " in text, rule.key
+    loaded = _values(cli, "--config", str(path))
+    assert loaded == defaults
+    sources = cli.json("config", "show")["rules"]
+    assert sources["recycle.days"]["source"] == f"{path}:{_line(text, 'days = 30')}"
+    assert sources["timezone"]["source"] != "default"  # commented out: the zone comes from env
+
+
+def _line(text: str, wanted: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if line == wanted)
+
+
+def test_config_init_refuses_to_overwrite_without_force(cli, tmp_path):
+    path = tmp_path / "team.toml"
+    path.write_text("[claims]\ndaily_limit = 5\n")
+    result = cli.fails("config", "init", "--out", str(path))
+    assert result.stderr == f"error: {path} exists; add --force to overwrite it\n"
+    assert path.read_text() == "[claims]\ndaily_limit = 5\n"
+    cli("config", "init", "--out", str(path), "--force")
+    assert _values(cli, "--config", str(path))["claims.daily_limit"] == 20
+    assert "wrote" in cli("config", "init", "--out", str(tmp_path / "new.toml")).stdout
+
+
+def test_config_init_refuses_a_folder_or_a_missing_one(cli, tmp_path):
+    assert "is a directory" in cli.fails("config", "init", "--out", str(tmp_path)).stderr
+    missing = cli.fails("config", "init", "--out", str(tmp_path / "no" / "x.toml"))
+    assert "--out: cannot write" in missing.stderr

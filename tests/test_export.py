@@ -150,6 +150,16 @@ def test_unknown_rep_is_refused(busy, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_an_existing_file_is_replaced_only_with_force(busy, tmp_path):
+    out = tmp_path / "book.csv"
+    out.write_text("last week's export\n", encoding="utf-8")
+    result = busy.fails("export", "customers", "--out", str(out))
+    assert result.stderr == f"error: {out} exists; add --force to overwrite it\n"
+    assert out.read_text(encoding="utf-8") == "last week's export\n"
+    assert busy.json("export", "customers", "--out", str(out), "--force")["rows"] == 5
+    assert out.read_text(encoding="utf-8-sig").startswith("id,")
+
+
 def test_round_trip_into_a_new_store_gives_the_same_customers(busy, write_csv, tmp_path):
     busy(
         "import",
@@ -253,7 +263,7 @@ def test_bom_by_default_only_for_a_csv_file(busy, tmp_path):
     busy("export", "customers", "--out", str(plain_csv))
     assert plain_csv.read_bytes().startswith(bom + b"id,external_id,")
     assert plain_csv.read_bytes().count(b"\r\n") == 6  # RFC 4180 line ends
-    busy("export", "customers", "--out", str(plain_csv), "--no-excel")
+    busy("export", "customers", "--out", str(plain_csv), "--no-excel", "--force")
     assert plain_csv.read_bytes().startswith(b"id,external_id,")
     other = tmp_path / "book.txt"
     busy("export", "customers", "--out", str(other))
@@ -268,7 +278,7 @@ def test_files_are_private_and_replaced_whole(busy, tmp_path):
     out = tmp_path / "book.csv"
     out.write_text("old")
     out.chmod(0o644)
-    result = busy.json("export", "customers", "--out", str(out))
+    result = busy.json("export", "customers", "--out", str(out), "--force")
     assert result == {
         "what": "customers",
         "format": "csv",
@@ -278,7 +288,7 @@ def test_files_are_private_and_replaced_whole(busy, tmp_path):
     }
     for name, fmt in (("book.csv", "csv"), ("book.xlsx", "xlsx"), ("book.json", "json")):
         path = tmp_path / name
-        busy("export", "customers", "--format", fmt, "--out", str(path))
+        busy("export", "customers", "--format", fmt, "--out", str(path), "--force")
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 

@@ -255,6 +255,49 @@ def test_for_people_the_order_follower_is_marked_at_80_columns_without_colour(te
     assert "\x1b[" not in out and max(len(line) for line in out.splitlines()) <= 80
 
 
+def _table_after(out: str, title: str) -> list[list[str]]:
+    """The rows (header first) of the table under `title`, split into cells."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.strip():
+            break
+        if not set(line.strip()) <= {"─"}:
+            rows.append(line.split())
+    return rows
+
+
+def test_the_share_per_period_is_labelled_by_month_or_week(team, write_csv):
+    share_months(team, 1, 1, "2026-10")
+    share_months(team, 1, 4, "2026-11")
+    team.runner.env = {"NO_COLOR": "1", "COLUMNS": "80"}
+    out = team("report", "--rep", "alice").stdout
+    header, alice = _table_after(out, "Hunting share by month, 2026-09 to 2026-11")
+    assert header == ["rep", "Sep", "Oct", "Nov"]
+    assert alice == ["alice", "-", "50%", "20%"]
+    rules(team, write_csv, period="week", periods=2)
+    out = team("report", "--rep", "alice").stdout
+    header, _alice = _table_after(out, "Hunting share by week, 2026-W47 to 2026-W48")
+    assert header == ["rep", "W47", "W48"]
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_the_legend_names_the_columns_as_they_are_headed(team):
+    log(team, "P1", "2026-11-10T10:00")
+    team.runner.env = {"NO_COLOR": "1", "COLUMNS": "80"}
+    out = team("report").stdout
+    kinds = _table_after(out, "Follow-ups by kind")[0]
+    assert "wechat" in kinds
+    activity = next(
+        line for line in out.splitlines() if line.startswith(" rep ") and "taken" in line
+    )
+    legend = next(line for line in out.splitlines() if line.startswith("taken:"))
+    assert "wx" not in legend and "WeChat" not in legend
+    for term in (part.split(":")[0].strip() for part in legend.rstrip(".").split(";")):
+        assert term in activity, (term, activity)
+
+
 def test_csv_has_the_hunting_columns(team):
     share_months(team, 1, 4, "2026-11")
     rows = list(csv.DictReader(io.StringIO(team("report", "--csv").stdout)))

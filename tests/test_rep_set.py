@@ -94,3 +94,36 @@ def test_promotion_lifts_the_role_default_capacity(book, tmp_path, monkeypatch):
 
 def test_rep_set_help_has_an_example(cli):
     assert "Example" in cli("rep", "set", "--help").stdout
+
+
+def _listed(cli) -> dict[str, list[str]]:
+    """`rep list` as people see it: each rep's cells, blank ones left out."""
+    rows = [line.split() for line in cli("rep", "list").stdout.splitlines()[2:] if line.strip()]
+    return {row[0]: row[1:] for row in rows if not set(row[0]) <= {"─"}}
+
+
+def test_rep_list_shows_the_capacity_that_applies(cli, tmp_path):
+    config = tmp_path / "team.toml"
+    config.write_text("[claims.capacity]\nrookie = 25\n")
+    cli.config = config
+    cli("rep", "add", "carol", "--role", "coach")
+    cli("rep", "add", "erin", "--role", "rookie", "--coach", "carol")
+    cli("rep", "add", "frank", "--role", "rookie", "--coach", "carol", "--capacity", "40")
+    cli("rep", "add", "mona", "--role", "manager")
+    # rep, role, [coach], customers, capacity, status, hired
+    capacity = {name: cells[-3] for name, cells in _listed(cli).items()}
+    assert capacity == {"carol": "150", "erin": "25", "frank": "40", "mona": "0"}
+    # JSON keeps `capacity` as the rep's own (null: the role's default) and adds the effective.
+    shown = {r["name"]: (r["capacity"], r["effective_capacity"]) for r in cli.json("rep", "list")}
+    assert shown == {"carol": (None, 150), "erin": (None, 25), "frank": (40, 40), "mona": (None, 0)}
+
+
+def test_rep_list_shows_hire_dates_without_a_time(cli):
+    # Hired 2026-03-01 in Asia/Shanghai is 2026-02-28T16:00Z: the table shows the local date.
+    cli("rep", "add", "carol", "--role", "coach", "--hired", "2026-03-01")
+    cli("rep", "add", "erin", "--role", "rookie", "--coach", "carol")  # hired now
+    listed = _listed(cli)
+    assert listed["carol"][-1] == "2026-03-01"
+    assert listed["erin"][-1] == "2026-11-29"
+    assert ":" not in cli("rep", "list").stdout
+    assert cli.json("rep", "list")[0]["hired_at"] == "2026-02-28T16:00:00Z"  # JSON as it was

@@ -9,6 +9,7 @@ rule values core applies (salespool/rules.py), so no command assembles them.
 from __future__ import annotations
 
 import re
+import textwrap
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -349,3 +350,56 @@ def _line_of(text: str, key: str) -> int | None:
             if full == key:
                 return number
     return None
+
+
+def _toml_value(value: Any) -> str:
+    """A default as TOML: numbers bare, exact decimals and text quoted."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _table_order(tables: list[str]) -> list[str]:
+    """Tables as RULES first names them, each right after its parent (TOML defines a
+    table once, so all of a table's keys must sit under one header)."""
+    first_seen = {table: n for n, table in enumerate(tables)}
+
+    def place(table: str) -> tuple:
+        parts = table.split(".") if table else []
+        return tuple(first_seen.get(".".join(parts[: i + 1]), 0) for i in range(len(parts)))
+
+    return sorted(first_seen, key=place)
+
+
+def starter_text(version: str) -> str:
+    """A commented salespool.toml setting every rule to its default, made from RULES
+    (and OPEN_TABLES) so it lists exactly the rules this version knows."""
+    by_table: dict[str, list[Rule]] = {}
+    for rule in RULES:
+        table, _, _ = rule.key.rpartition(".")
+        by_table.setdefault(table, []).append(rule)
+    lines = [
+        f"# The team's rules for salespool {version}, each set to its default.",
+        "# Written by `salespool config init`; change what your team does differently.",
+        "# A rule left out (or commented out) keeps its default;",
+        "# `salespool config show` prints the effective values and where each came from.",
+    ]
+    for table in _table_order(list(by_table) + list(OPEN_TABLES)):
+        lines.append("")
+        if table in OPEN_TABLES:
+            # Open-ended keys (the team's own customer levels): an example, commented out.
+            meaning = OPEN_HELP[table].format("A")
+            lines += [f"# [{table}]  (keys: your own customer levels)", f"# {meaning}", "# A = 90"]
+            continue
+        if table:
+            lines.append(f"[{table}]")
+        for rule in by_table[table]:
+            name = rule.key.rpartition(".")[2]
+            lines += [f"# {part}" for part in textwrap.wrap(rule.help, 86)]
+            if rule.default is None:  # no default value to write (timezone: the machine's)
+                lines.append(f'# {name} = "Asia/Shanghai"')
+            else:
+                lines.append(f"{name} = {_toml_value(rule.default)}")
+    return "\n".join(lines) + "\n"

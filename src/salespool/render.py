@@ -134,6 +134,7 @@ class Col:
     justify: str = "left"
     fmt: Callable[[Any], str] | None = None
     no_wrap: bool = False  # an identifier people copy (a rule key): never broken
+    date_only: bool = False  # a time shown as its local date (a hire date has no useful hour)
 
 
 class Output:
@@ -245,6 +246,8 @@ class Output:
         if value is None:
             return ""
         if isinstance(value, datetime):
+            if col is not None and col.date_only:
+                return self.local_date(value)
             return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
         return str(value)
 

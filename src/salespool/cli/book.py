@@ -75,9 +75,9 @@ REP_COLUMNS = [
     Col("role", "role"),
     Col("coach", "coach"),
     Col("customers", "customers", "right"),
-    Col("capacity", "capacity", "right"),
+    Col("effective_capacity", "capacity", "right"),
     Col("status", "status"),
-    Col("hired_at", "hired"),
+    Col("hired_at", "hired", date_only=True),
 ]
 
 
@@ -169,13 +169,15 @@ def rep_list(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """Reps with their role, coach and how many customers each owns.
+    """Reps with their role, coach, customers owned, the capacity that applies and hire date.
 
     Example: salespool rep list
     """
     st = state(ctx)
     with st.read() as session:
-        rows = reps.list_reps(session, include_left=include_left)
+        rows = reps.list_reps(
+            session, include_left=include_left, claims=st.config.claim_rules(st.clock.tz)
+        )
     st.output(as_json, as_csv).listing(rows, REP_COLUMNS, empty="no reps yet")
 
 

@@ -1,12 +1,18 @@
-"""`salespool config show`: the effective rules and where each came from."""
+"""`salespool config show` (the effective rules and where each came from) and
+`config init` (a starter rules file)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from salespool import __version__
 from salespool.cli.app import JsonOpt, app, state
+from salespool.config import FILE_NAME, RULES, starter_text
+from salespool.errors import BadInput, Refused
 from salespool.render import Col, Format
 
 config_app = typer.Typer(help="The team's rules (salespool.toml).")
@@ -45,3 +51,36 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     ]
     out.listing(rows, columns)
     out.say(f"rules file: {where}")
+
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Where to write the rules file.")]
+
+
+@config_app.command("init")
+def init(
+    ctx: typer.Context,
+    out: OutOpt = Path(FILE_NAME),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a starter salespool.toml: every rule at its default, with what it does.
+
+    The file loads as it is (every value is the default), so edit only what your
+    team does differently. An existing file is overwritten only with --force.
+
+    Example: salespool config init --out team/salespool.toml
+    """
+    st = state(ctx)
+    if out.is_dir():
+        raise BadInput(f"--out: {out} is a directory (give a file name)")
+    if out.exists() and not force:
+        raise Refused(f"{out} exists; add --force to overwrite it")
+    text = starter_text(__version__)
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"--out: cannot write {out}: {exc.strerror or exc}") from exc
+    result = {"file": str(out), "rules": len(RULES)}
+    st.output(as_json).record(
+        result, f"wrote {out}: {len(RULES)} rules at their defaults (see salespool config show)"
+    )

@@ -54,6 +54,9 @@ def export_(
     ] = None,
     stage: StageOpt = None,
     pool: Annotated[bool, typer.Option("--pool", help="Only customers in the pool.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing --out file.")
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="With --out: print one JSON document about the file.")
     ] = False,
@@ -66,7 +69,7 @@ def export_(
     CSV cells that a spreadsheet would run as a formula (starting with = + - @,
     tab or a line break) get an apostrophe in front; XLSX stores them as text;
     JSON (lossless) keeps every value as it is. Times are UTC (ISO 8601),
-    amounts exact.
+    amounts exact. An existing --out file is replaced only with --force.
 
     Example: salespool export customers --rep alice --out alice.xlsx
     """
@@ -94,6 +97,7 @@ def export_(
             rep=rep,
             stage=stage_option(stage),
             pool=pool,
+            force=force,
         )
     if out is not None:
         st.output(as_json).record(

@@ -144,7 +144,7 @@ def render_report(out: Output, result: Report) -> None:
     )
     parts = [funnel, act, kinds]
     if result.hunting_rule is not None:
-        parts.append(hunting_table(out, everyone, result.hunting_rule))
+        parts.extend(hunting_tables(out, everyone, result.hunting_rule))
     out.console.print(Group(*parts))
     followers = [r.rep for r in result.reps if r.order_follower]
     if result.hunting_rule is not None and followers:
@@ -154,7 +154,8 @@ def render_report(out: Output, result: Report) -> None:
             f"{ORDER_FOLLOWER} order-follower (跟单): hunting share under {threshold} over the "
             f"last {rule.periods} {rule.period}s and in the latest: {', '.join(followers)}"
         )
-    out.say("taken: claimed or assigned from the pool; lost: recycled away; wx: WeChat.")
+    # Names the columns as their headers spell them (the kinds' columns need no legend).
+    out.say("taken: claimed or assigned from the pool; lost to pool: recycled away.")
     out.say(f"Pool: {plural(result.pool, 'customer')} waiting to be claimed.")
 
 
@@ -176,19 +177,30 @@ def percent(value: float | None) -> str:
     return "" if value is None else f"{round(value * 100)}%"
 
 
-def hunting_table(out: Output, everyone: list, rule: HuntingRules) -> Table:
-    """Hunting against farming in the window, and the share per period, oldest first."""
-    history = everyone[0].hunting_history if everyone else []
-    span = f", {history[0].period} to {history[-1].period}" if history else ""
-    return out.table(
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def period_label(period: str) -> str:
+    """A period's column header, short so that a dozen fit in 80 columns:
+    2026-11 -> `Nov`, 2026-W48 -> `W48` (the table's title gives the years)."""
+    _year, _, part = period.partition("-")
+    if part.startswith("W"):
+        return part
+    return MONTHS[int(part) - 1]
+
+
+def hunting_tables(out: Output, everyone: list, rule: HuntingRules) -> list[Table]:
+    """Hunting against farming in the window; then the share per period, oldest first, one
+    column per period headed by its month (or week). Two tables: side by side they would
+    not fit 80 columns."""
+    counts = out.table(
         [
             {
-                "rep": f"{r.rep} {ORDER_FOLLOWER}" if r.order_follower else r.rep,
+                "rep": name_marked(r),
                 "hunting": r.hunting,
                 "farming": r.farming,
                 "share": percent(r.hunting_share),
                 "new": r.new_customers,
-                "history": " ".join(percent(p.hunting_share) or "-" for p in r.hunting_history),
             }
             for r in everyone
         ],
@@ -198,7 +210,36 @@ def hunting_table(out: Output, everyone: list, rule: HuntingRules) -> Table:
             Col("farming", "farming", "right"),
             Col("share", "share", "right"),
             Col("new", "new", "right"),
-            Col("history", f"{rule.period}ly share"),
         ],
-        title=f"Hunting vs farming (share by {rule.period}{span})",
+        title="Hunting vs farming",
     )
+    history = everyone[0].hunting_history if everyone else []
+    if not history:
+        return [counts]
+    shares = out.table(
+        [
+            {
+                "rep": name_marked(r),
+                **{
+                    f"p{n}": percent(p.hunting_share) or "-"
+                    for n, p in enumerate(r.hunting_history)
+                },
+            }
+            for r in everyone
+        ],
+        [
+            Col("rep", "rep"),
+            *(
+                Col(f"p{n}", period_label(p.period), "right", no_wrap=True)
+                for n, p in enumerate(history)
+            ),
+        ],
+        title=f"Hunting share by {rule.period}, {history[0].period} to {history[-1].period}",
+    )
+    shares.min_width = len(shares.title)  # the title carries the years: never wrapped
+    return [counts, shares]
+
+
+def name_marked(r) -> str:
+    """The rep's name, marked when they are an order-follower."""
+    return f"{r.rep} {ORDER_FOLLOWER}" if r.order_follower else r.rep

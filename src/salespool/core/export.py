@@ -46,7 +46,7 @@ from salespool.core.vocabulary import (
     FOLLOWUP_EXPORT,
     neutralize,
 )
-from salespool.errors import BadInput
+from salespool.errors import FLAG, BadInput, Refused
 from salespool.files import replaced
 from salespool.models import Customer, Deal, Event, FollowUp, Rep, Stage
 from salespool.money import to_decimal
@@ -124,6 +124,7 @@ def export(
     rep: str | None = None,
     stage: Stage | None = None,
     pool: bool = False,
+    force: bool = False,
     batch: int = BATCH_ROWS,
 ) -> ExportResult:
     """Write `what` to `out` (a file path, or a text stream for CSV and JSON).
@@ -131,13 +132,16 @@ def export(
     The filters select customers as `customers` does (current owner, stage, the
     pool); follow-ups, deals and events are exported for the selected customers.
     `excel` (CSV only) starts the file with a UTF-8 BOM so Excel reads it as
-    UTF-8; None means: only when `out` is a `.csv` file.
+    UTF-8; None means: only when `out` is a `.csv` file. An existing `out` file is
+    replaced only with `force` (a second export must not silently eat the first).
     """
     path = out if isinstance(out, Path) else None
     if fmt is not ExportFormat.csv and excel:
         raise BadInput("applies to CSV only", option="excel")
     if fmt is ExportFormat.xlsx and path is None:
         raise BadInput("an XLSX export needs a file", option="out")
+    if path is not None and path.exists() and not path.is_dir() and not force:
+        raise Refused(f"{path} exists; add {FLAG} to overwrite it", advises="force")
     bom = excel_default(fmt, path) if excel is None else excel
     columns = COLUMNS[what]
     query = _query(session, what, _customer_filters(session, rep, stage, pool))

@@ -27,6 +27,7 @@ from salespool.core.timeline import refuse_out_of_order
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput, NotFound, Refused
 from salespool.models import Customer, EventKind, Rep, RepEvent, RepEventKind, Role
+from salespool.rules import ClaimRules
 
 
 @dataclass
@@ -40,6 +41,9 @@ class RepView:
     left_at: datetime | None
     active: bool = True  # False for a rep who is inactive or has left
     status: str = "active"  # active, inactive or left
+    # The capacity that applies: `capacity`, else the role's default (`capacity` stays None
+    # then). Set by `list_reps` when given the claim rules; None otherwise.
+    effective_capacity: int | None = None
 
 
 def rep_status(active: bool, left_at: datetime | None) -> str:
@@ -113,8 +117,11 @@ def add_rep(
     return next(r for r in list_reps(session, include_left=True) if r.name == name)
 
 
-def list_reps(session: Session, *, include_left: bool = False) -> list[RepView]:
-    """All reps with their coach and how many customers each owns."""
+def list_reps(
+    session: Session, *, include_left: bool = False, claims: ClaimRules | None = None
+) -> list[RepView]:
+    """All reps with their coach and how many customers each owns (and, given the claim
+    rules, the capacity that applies to each)."""
     coach = aliased(Rep)
     owned = (
         select(Customer.owner_id, func.count().label("n"))
@@ -143,6 +150,7 @@ def list_reps(session: Session, *, include_left: bool = False) -> list[RepView]:
             # but receives nothing and is not active in any sense a reader means.
             active=rep.active and rep.left_at is None,
             status=rep_status(rep.active, rep.left_at),
+            effective_capacity=claims.capacity_of(rep) if claims is not None else None,
         )
         for rep, coach_name, count in session.execute(query)
     ]

@@ -13,6 +13,7 @@ engine: a PostgreSQL store is refused before any connection is made.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -68,9 +69,11 @@ def sqlite_file(url: str, command: str) -> Path:
 def backup(url: str, dest: Path, yes: bool = False) -> BackupResult:
     """Copy the SQLite store at `url` to `dest` (mode 0600), safely while others write.
 
-    An existing `dest` is replaced only with `yes`. The copy is made in a
-    temporary file beside `dest` and moved into place when complete, so a
-    failed backup never leaves a truncated file where a good one was.
+    An existing `dest` is replaced only with `yes`. Missing folders above `dest`
+    are created, mode 0700 (a folder of backups is the whole book). The copy is
+    made in a temporary file beside `dest` and moved into place when complete, so
+    a failed backup never leaves a truncated file where a good one was, nor the
+    folders it made.
     """
     db = sqlite_file(url, "backup")
     if not db.is_file():
@@ -80,6 +83,18 @@ def backup(url: str, dest: Path, yes: bool = False) -> BackupResult:
         raise BadInput(f"{dest}: is a directory (give a file name)")
     if dest.exists() and not yes:
         raise Refused(f"{dest} exists; add --yes to overwrite it")
+    made = _private_folders(dest.parent)
+    try:
+        return _copy(db, dest)
+    except BaseException:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):  # someone else's file in it now: keep it
+                folder.rmdir()
+        raise
+
+
+def _copy(db: Path, dest: Path) -> BackupResult:
+    """The online backup of `db` into a private temporary file, moved to `dest`."""
     try:
         with replaced(dest) as (fd, temp):
             os.close(fd)
@@ -220,3 +235,27 @@ def _refuse_same_file(db: Path, other: Path, what: str) -> None:
     store_files = {db.resolve(), *(Path(f"{db.resolve()}{s}") for s in ("-wal", "-shm"))}
     if other.resolve() in store_files:
         raise Refused(f"{what} cannot be the store itself ({db})")
+
+
+def _private_folders(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents, each mode 0700; the ones made, outermost first.
+
+    (Path.mkdir(parents=True) would give the parents the default mode, not 0700.)
+    """
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    made: list[Path] = []
+    try:
+        for path in reversed(missing):
+            path.mkdir(mode=0o700)
+            made.append(path)
+            path.chmod(0o700)  # mkdir's mode is cut by the umask
+    except OSError as exc:
+        for path in reversed(made):
+            path.rmdir()
+        raise SalespoolError(f"{path}: cannot create the folder: {exc.strerror or exc}") from exc
+    return made
