@@ -102,6 +102,7 @@ def test_the_vocabulary_names_every_kind_of_the_model():
         ("wx", "wechat"),
         ("ＣＡＬＬ", "call"),
         ("其他", "other"),
+        ("電話", "call"),
     ],
 )
 def test_log_takes_a_kind_in_chinese_as_import_followups_does(book, typed, kind):

@@ -143,11 +143,12 @@ FOLLOWUP_KINDS = ("call", "wechat", "visit", "email", "meeting", "other")
 KIND_ALIASES: dict[str, str] = {
     **{kind: kind for kind in FOLLOWUP_KINDS},
     **_named(
-        ("call", ["电话", "打电话", "电话沟通", "phone", "phone_call", "tel"]),
+        # Traditional spellings too (電話, 拜訪, ...): CRMs in Taiwan and Hong Kong.
+        ("call", ["电话", "打电话", "电话沟通", "電話", "phone", "phone_call", "tel"]),
         ("wechat", ["微信", "weixin", "wx"]),
-        ("visit", ["拜访", "上门", "上门拜访", "面访"]),
-        ("email", ["邮件", "电子邮件", "e-mail", "mail"]),
-        ("meeting", ["会议", "视频会议", "开会", "meet"]),
+        ("visit", ["拜访", "上门", "上门拜访", "面访", "拜訪"]),
+        ("email", ["邮件", "电子邮件", "郵件", "電子郵件", "e-mail", "mail"]),
+        ("meeting", ["会议", "视频会议", "开会", "會議", "meet"]),
         ("other", ["其他", "其它"]),
     ),
 }
