@@ -302,7 +302,7 @@ def test_csv_has_the_hunting_columns(team):
     share_months(team, 1, 4, "2026-11")
     rows = list(csv.DictReader(io.StringIO(team("report", "--csv").stdout)))
     alice = rows[0]
-    assert (alice["hunting"], alice["farming"], alice["order_follower"]) == ("1", "4", "True")
+    assert (alice["hunting"], alice["farming"], alice["order_follower"]) == ("1", "4", "true")
     assert alice["hunting_share_2026-11"] == "0.2"
 
 

@@ -87,7 +87,8 @@ def test_chinese_headers_and_kinds(book, write_csv):
         "C3,bob,会议,,2026-11-06\n"
         "C3,bob,飞鸽传书,,2026-11-07\n"
     )
-    book("import-followups", str(write_csv(text, name="中文.csv")))
+    # A label no table knows is mapped, not silently turned into `other`.
+    book("import-followups", str(write_csv(text, name="中文.csv")), "--map-kind", "飞鸽传书=other")
     assert [(r[0], r[2]) for r in followups(book)] == [
         ("C1", "call"),
         ("C2", "wechat"),
@@ -181,5 +182,48 @@ def test_xlsx_history(book, tmp_path):
 def test_kind_of():
     assert kind_of("电话") == "call"
     assert kind_of(" WeChat ") == "wechat"
-    assert kind_of("pigeon") == "other"
-    assert kind_of(None) == "other"
+    assert kind_of("ＷＸ") == "wechat"  # full-width, as a Chinese keyboard types it
+    assert kind_of("pigeon") is None
+    assert kind_of("pigeon", {"pigeon": "other"}) == "other"
+    assert kind_of(None) == "other"  # no kind given: other, as before
+    assert kind_of("  ") == "other"
+
+
+KINDS = "customer,rep,kind,at\nC1,alice,call,2026-11-01\nC1,alice,传真,2026-11-02\n"
+
+
+def test_an_unknown_kind_is_refused_with_its_line_and_value(book, write_csv):
+    result = book.fails("import-followups", str(write_csv(KINDS, name="k.csv")))
+    assert "k.csv:3: column 'kind': value '传真': not a follow-up kind: use call," in result.stderr
+
+
+def test_an_unknown_kind_goes_to_the_rejects_file_like_any_bad_row(book, write_csv, tmp_path):
+    bad = tmp_path / "bad.csv"
+    args = ("import-followups", str(write_csv(KINDS, name="k.csv")), "--rejects", str(bad))
+    result = book.json(*args)
+    assert (result["inserted"], result["rejected"]) == (1, 1)
+    assert "value '传真': not a follow-up kind" in result["rejects"][0]["reason"]
+    assert "传真" in bad.read_text(encoding="utf-8-sig")
+    assert [r[2] for r in followups(book)] == ["call"]
+
+
+def test_map_kind_reads_a_label_as_a_kind_and_wins_over_the_table(book, write_csv):
+    text = KINDS + "C1,alice,会议,2026-11-03\nC1,alice,ＦＡＸ,2026-11-04\n"
+    path = str(write_csv(text, name="k.csv"))
+    args = ("--map-kind", "传真=other", "--map-kind", "会议=拜访", "--map-kind", "fax=email")
+    assert book.json("import-followups", path, *args)["inserted"] == 4
+    assert [r[2] for r in followups(book)] == ["call", "other", "visit", "email"]
+
+
+@pytest.mark.parametrize(
+    ("pair", "code", "message"),
+    [
+        ("传真=fax", 1, "error: --map-kind: '传真=fax': 'fax' is not one of call, wechat,"),
+        ("传真", 2, "'传真' is not LABEL=kind"),
+        ("=other", 2, "'=other' is not LABEL=kind"),
+    ],
+)
+def test_a_mapping_to_no_kind_is_refused_in_one_line(book, write_csv, pair, code, message):
+    path = str(write_csv(KINDS, name="k.csv"))
+    result = book.fails("import-followups", path, "--map-kind", pair, code=code)
+    assert message in result.stderr

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from rich import box
@@ -154,10 +154,11 @@ class Output:
         One line makes a cron log JSON Lines, and lets json use its C encoder
         (indenting forces the pure-Python one: several times slower on 300k items).
         """
-        if sys.stdout.isatty():
-            sys.stdout.write(json.dumps(plain(data), ensure_ascii=False, indent=2) + "\n")
+        stdout = _utf8(sys.stdout)
+        if stdout.isatty():
+            stdout.write(json.dumps(plain(data), ensure_ascii=False, indent=2) + "\n")
             return
-        write = sys.stdout.write
+        write = stdout.write
         for chunk in json_chunks(data):
             write(chunk)
         write("\n")
@@ -256,9 +257,25 @@ class Output:
 
 
 def _csv_cell(value: Any) -> Any:
+    # true/false as JSON spells them: what scripts and spreadsheets test for, not Python's True.
+    if value is True or value is False:
+        return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return value
+
+
+def _utf8(stream: TextIO) -> TextIO:
+    """`stream`, writing UTF-8 whatever the locale says (JSON is UTF-8, RFC 8259).
+
+    Under LANG=C or a GBK console a Chinese name would otherwise be refused, or
+    written in another encoding than a JSON reader expects.
+    """
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    if encoding != "utf8" and hasattr(stream, "reconfigure"):
+        stream.flush()
+        stream.reconfigure(encoding="utf-8")
+    return stream
 
 
 def plural(count: int, noun: str) -> str:

@@ -8,6 +8,7 @@ import typer
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.core import activity, customers, history, reps, story
+from salespool.core.vocabulary import KINDS_SHOWN, kind_of
 from salespool.errors import BadInput
 from salespool.models import FollowUpKind, Role, Stage, parse_stage
 from salespool.render import Col, Output, plural
@@ -43,6 +44,26 @@ def stage_option(value: str | None) -> Stage | None:
         ) from None
 
 
+def kind_option(value: str) -> FollowUpKind:
+    """Parse --kind by the vocabulary's table: call, ... or 电话, 微信, ...; one line otherwise."""
+    kind = kind_of(value)
+    if kind is None:
+        raise typer.BadParameter(
+            f"'{value}' is not one of {KINDS_SHOWN}",
+            param_hint="--kind",
+        )
+    return FollowUpKind(kind)
+
+
+KindOpt = Annotated[
+    str,
+    typer.Option(
+        "--kind",
+        metavar="KIND",
+        help=f"How they followed up: {KINDS_SHOWN}.",
+        show_default=False,
+    ),
+]
 StageOpt = Annotated[
     str | None,
     typer.Option(
@@ -260,7 +281,7 @@ def log(
     ctx: typer.Context,
     customer: CustomerArg,
     rep: Annotated[str, typer.Option("--rep", help="The owner who followed up.")],
-    kind: Annotated[FollowUpKind, typer.Option("--kind", help="How they followed up.")],
+    kind: KindOpt,
     note: Annotated[str | None, typer.Option("--note", help="What was said or agreed.")] = None,
     at: Annotated[str | None, typer.Option("--at", help="When (default now).")] = None,
     stage: StageOpt = None,
@@ -277,6 +298,7 @@ def log(
     when = st.clock.parse(at, "--at") if at else None
     follow = st.clock.parse(next_at, "--next") if next_at else None
     new_stage = stage_option(stage)
+    how = kind_option(kind)
     with st.write() as session:
         view = activity.log_followup(
             session,
@@ -284,7 +306,7 @@ def log(
             actor=st.actor,
             customer=customer,
             rep=rep,
-            kind=kind,
+            kind=how,
             note=note,
             at=when,
             stage=new_stage,
@@ -292,7 +314,7 @@ def log(
             tz=st.clock.tz,
         )
     moved = f"; stage {view.stage}" if new_stage else ""
-    st.output(as_json).record(view, f"logged {kind.value} on '{view.name}' by {rep}{moved}")
+    st.output(as_json).record(view, f"logged {how.value} on '{view.name}' by {rep}{moved}")
 
 
 HISTORY_COLUMNS = [

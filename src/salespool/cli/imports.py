@@ -66,13 +66,26 @@ QuietOpt = Annotated[
 ]
 
 
-def parse_map(pairs: list[str] | None) -> dict[str, str]:
-    """`--map 'Company Name=name'` pairs as {header: column}."""
+MapKindOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map-kind",
+        metavar="'LABEL=kind'",
+        help="Read a kind label as a kind, e.g. --map-kind 传真=other (repeatable); "
+        "a label no table or mapping knows is a bad row.",
+    ),
+]
+
+
+def parse_map(
+    pairs: list[str] | None, flag: str = "--map", shape: str = "HEADER=column"
+) -> dict[str, str]:
+    """`--map 'Company Name=name'` pairs as {header: column} (any `flag`'s NAME=VALUE)."""
     mapping: dict[str, str] = {}
     for pair in pairs or []:
         header, sep, column = pair.rpartition("=")
         if not sep or not header.strip() or not column.strip():
-            raise typer.BadParameter(f"'{pair}' is not HEADER=column", param_hint="--map")
+            raise typer.BadParameter(f"'{pair}' is not {shape}", param_hint=flag)
         mapping[header.strip()] = column.strip()
     return mapping
 
@@ -290,6 +303,7 @@ def import_followups(
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     mapping: MapOpt = None,
+    map_kind: MapKindOpt = None,
     rejects: RejectsOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
@@ -298,17 +312,22 @@ def import_followups(
 
     Columns: customer (external_id, else exact name), rep, kind, note, at, and
     optionally next_at; or 客户, 跟进人, 跟进方式 (电话/微信/拜访/邮件/会议), 跟进内容,
-    跟进时间. Follow-ups by any rep are kept as history; each customer's last
-    contact moves forward to its newest follow-up. Re-importing skips rows
-    already stored.
+    跟进时间. An empty kind is other; a kind no table knows is a bad row
+    (--map-kind maps it). Follow-ups by any rep are kept as history; each
+    customer's last contact moves forward to its newest follow-up. Re-importing
+    skips rows already stored.
 
     Example: salespool import-followups followups.csv --dry-run
+    Example: salespool import-followups 跟进记录.xlsx --map-kind 传真=other --map-kind 短信=wechat
     """
     flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, rejects, quiet, as_json)
+    kinds = parse_map(map_kind, "--map-kind", "LABEL=kind")
     st, result = run_import(
         ctx,
         flags,
-        lambda session, _st, job: followup_import.import_followups(session, job=job),
+        lambda session, _st, job: followup_import.import_followups(
+            session, job=job, map_kind=kinds
+        ),
     )
     out = st.output(as_json)
     if not as_json and not quiet:

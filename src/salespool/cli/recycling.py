@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import fields
 from typing import Annotated
 
 import typer
@@ -11,12 +12,14 @@ from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.book import CustomerArg
 from salespool.core import locks
 from salespool.core.agenda import AgendaItem, agenda
-from salespool.core.recycle import DueCustomer, due, simulate
+from salespool.core.recycle import DueCustomer, Recycled, due, simulate
 from salespool.core.recycle import recycle as recycle_customers
-from salespool.render import Col, Format, Output, plural
+from salespool.render import Col, Format, Output, plain, plural
 
 # A first run over a big book recycles 100,000s: people see the first ones, scripts all.
 TABLE_ROWS = 100
+# recycle --csv's columns: every field of a recycled customer, as --json lists them.
+RECYCLED_FIELDS = [f.name for f in fields(Recycled)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No human output (for cron).")]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")
@@ -266,6 +269,7 @@ def recycle(
         typer.Option("--warn-days", min=0, help="Also list the customers due within N days."),
     ] = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """Move customers into the pool by the rules: idle too long, or owned long without a deal.
 
@@ -279,9 +283,14 @@ def recycle(
     Only one recycle runs at a time on a store: a second one exits 3
     (another run holds the lock), or waits for the first with --wait.
 
+    --csv lists the recycled customers, one row each, with the fields of --json's
+    `recycled` list.
+
     Example (nightly, from cron): salespool recycle --quiet
+    Example: salespool recycle --dry-run --csv > would-go.csv
     """
     st = state(ctx)
+    out = st.output(as_json, as_csv, quiet=quiet)  # --json with --csv is refused before any work
     rules = st.config.recycle_rules()
     # A dry run changes nothing, so it needs no run lock.
     run_lock = nullcontext() if dry_run else st.store.exclusive("recycle", wait=wait)
@@ -295,9 +304,12 @@ def recycle(
             warn_days=warn_days,
             tz=st.clock.tz,
         )
-    out = st.output(as_json, quiet=quiet)
     if out.fmt is Format.json:
         out.json(result)
+        return
+    if out.fmt is Format.csv:
+        # One row at a time: a first run lists 100,000s, never all of them as dicts at once.
+        out.csv((plain(r) for r in result.recycled), RECYCLED_FIELDS)
         return
     if result.recycled and not quiet:
         out.console.print(

@@ -88,7 +88,8 @@ def report(
             kinds = row.pop("follow_ups_by_kind")
             history = row.pop("hunting_history")
             row.update({f"stage_{k}": v for k, v in stages.items()})
-            row.update({f"follow_ups_{k}": kinds.get(k, 0) for k in sorted(kinds)})
+            # Every kind, 0 where none: the same columns whatever this window holds.
+            row.update({f"follow_ups_{k.value}": kinds.get(k.value, 0) for k in FollowUpKind})
             row.update({f"hunting_share_{p['period']}": p["hunting_share"] for p in history})
             rows.append(row)
         keys = list(dict.fromkeys(k for row in rows for k in row))

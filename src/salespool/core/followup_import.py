@@ -3,8 +3,9 @@
 Columns: `customer` (an external_id, else an exact customer name), `rep`,
 `kind`, `note`, `at`, and optionally `next_at`; Chinese headers are aliases
 (客户, 跟进人, 跟进方式, 跟进内容, 跟进时间, ...), and 跟进方式 values are read
-as kinds (电话 -> call, 微信 -> wechat, 拜访 -> visit, 邮件 -> email, 会议 ->
-meeting, anything else -> other).
+as kinds by the vocabulary's table (电话 -> call, 微信 -> wechat, 拜访 -> visit,
+邮件 -> email, 会议 -> meeting; empty -> other); any other label is a bad row
+unless the caller maps it (`map_kind`).
 
 It is history, so it is taken as it was: a follow-up by a rep who does not own
 the customer now, or who has left, is kept; a rep the store does not know is
@@ -41,17 +42,13 @@ from salespool.core.staging import BAD, ImportJob, Plan, Staging, staged, temp_t
 from salespool.core.timeline import followup_stage, steady_stage
 from salespool.core.vocabulary import FOLLOWUP_ALIASES as ALIASES
 from salespool.core.vocabulary import FOLLOWUP_COLUMNS as COLUMNS
+from salespool.core.vocabulary import KINDS_SHOWN, kind_key
+from salespool.core.vocabulary import kind_of as named_kind
+from salespool.errors import BadInput
 from salespool.models import Customer, FollowUp, FollowUpKind, Rep, Role
 from salespool.storage.bulk import indexes_rebuilt
 
-KIND_ALIASES: dict[str, str] = {
-    **{k.value: k.value for k in FollowUpKind},
-    **dict.fromkeys(["电话", "打电话", "电话沟通", "phone", "phone_call", "tel"], "call"),
-    **dict.fromkeys(["微信", "weixin", "wx"], "wechat"),
-    **dict.fromkeys(["拜访", "上门", "上门拜访", "面访", "visit"], "visit"),
-    **dict.fromkeys(["邮件", "电子邮件", "e-mail", "mail"], "email"),
-    **dict.fromkeys(["会议", "视频会议", "开会", "meet"], "meeting"),
-}
+BAD_KIND = f"not a follow-up kind: use {KINDS_SHOWN}, or map it to one"
 BATCH_ROWS = 10_000
 
 STAGING = temp_table(
@@ -115,26 +112,46 @@ class FollowupImportResult:
     rejects: list[dict] = field(default_factory=list)
 
 
-def kind_of(text: str | None) -> str:
-    """A follow-up kind from another CRM's label: 电话 -> call, ...; unknown -> other."""
-    if not text:
+def kind_of(text: str | None, extra: dict[str, str] | None = None) -> str | None:
+    """A follow-up kind from another CRM's label: 电话 -> call, ...; empty -> other;
+    a label neither the vocabulary nor `extra` knows -> None."""
+    if not text or not text.strip():
         return FollowUpKind.other.value
-    return KIND_ALIASES.get(text.strip().lower(), FollowUpKind.other.value)
+    return named_kind(text, extra)
+
+
+def kind_mapping(map_kind: dict[str, str] | None) -> dict[str, str]:
+    """{label: kind} as the user typed it, as {kind_key(label): canonical kind}.
+
+    A mapping to a kind that does not exist is refused: the file is not read.
+    """
+    mapping: dict[str, str] = {}
+    for label, target in (map_kind or {}).items():
+        kind = named_kind(target)
+        if kind is None:
+            raise BadInput(
+                f"'{label}={target}': '{target}' is not one of {KINDS_SHOWN}", option="map_kind"
+            )
+        mapping[kind_key(label)] = kind
+    return mapping
 
 
 def import_followups(
     session: Session,
     *,
     job: ImportJob,
+    map_kind: dict[str, str] | None = None,
 ) -> FollowupImportResult:
     """Import follow-up history from the job's file; any bad row refuses the whole file.
 
     The job's `rejects`: import the good rows and write the bad ones, with line and reason, to
-    this CSV file (on a dry run only listed in the result).
+    this CSV file (on a dry run only listed in the result). `map_kind`: {label: kind} for
+    kind labels the vocabulary does not know (传真 -> other); an unknown label is a bad row.
     """
+    extra = kind_mapping(map_kind)
     # The job's actor is not needed: follow-ups carry their rep, nothing changes hands,
     # so no event is written.
-    with staged(session, PLAN, job, lambda run: _rows(run, job)) as run:
+    with staged(session, PLAN, job, lambda run: _rows(run, job, extra)) as run:
         result = FollowupImportResult(**run.facts(job))
         total = run.staged - _resolve(session, run.lay.labels["customer"], run.problems)
         result.reps_created = _resolve_reps(session)
@@ -149,7 +166,7 @@ def import_followups(
     return result
 
 
-def _rows(run: Staging, job: ImportJob) -> Iterator[tuple]:
+def _rows(run: Staging, job: ImportJob, extra: dict[str, str]) -> Iterator[tuple]:
     """Validate each record into a staging tuple (line, customer, rep, kind, note, at, next,
     raw); a bad one goes to the problems (which refuse the file without a rejects file).
 
@@ -175,7 +192,11 @@ def _rows(run: Staging, job: ImportJob) -> Iterator[tuple]:
             continue
         kind = kinds.get(raw_kind)
         if kind is None:
-            kind = kinds[raw_kind] = kind_of(raw_kind)
+            kind = kind_of(raw_kind, extra)
+            if kind is None:
+                problems.add(line, labels["kind"], raw_kind, BAD_KIND, cells)
+                continue
+            kinds[raw_kind] = kind
             if len(kinds) > 10_000:  # a file of made-up kinds: keep the cache small
                 kinds.clear()
         raw = raw_cells(cells) if keep_raw else None

@@ -1,6 +1,6 @@
 """The words files are written in: each import's columns, their other names, the export's.
 
-Pure data and two tiny functions, shared by the imports (core/importer.py,
+Pure data and a few tiny functions, shared by the imports (core/importer.py,
 followup_import.py, deal_import.py), the export (core/export.py) and the example
 data (examples/make_data.py), so that what one writes the others read.
 
@@ -10,6 +10,8 @@ column. `--map` adds more per import.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 # What the CSV export puts a ' before (OWASP CSV injection); reading it back drops the '.
 # Spreadsheets run a cell starting with one of these as a formula.
@@ -133,6 +135,42 @@ FOLLOWUP_ALIASES: dict[str, str] = _named(
     ("at", ["跟进时间", "时间", "跟进日期", "日期", "date", "time", "when"]),
     ("next_at", ["下次跟进时间", "下次跟进", "next", "next_followup"]),
 )
+
+# What the follow-up kinds are called: the canonical names (models.FollowUpKind, in its
+# order) and the labels people and other CRMs use, read by `log --kind` and
+# `import-followups` alike. Keys are spelled as `kind_key` spells a label.
+FOLLOWUP_KINDS = ("call", "wechat", "visit", "email", "meeting", "other")
+KIND_ALIASES: dict[str, str] = {
+    **{kind: kind for kind in FOLLOWUP_KINDS},
+    **_named(
+        # Traditional spellings too (電話, 拜訪, ...): CRMs in Taiwan and Hong Kong.
+        ("call", ["电话", "打电话", "电话沟通", "電話", "phone", "phone_call", "tel"]),
+        ("wechat", ["微信", "weixin", "wx"]),
+        ("visit", ["拜访", "上门", "上门拜访", "面访", "拜訪"]),
+        ("email", ["邮件", "电子邮件", "郵件", "電子郵件", "e-mail", "mail"]),
+        ("meeting", ["会议", "视频会议", "开会", "會議", "meet"]),
+        ("other", ["其他", "其它"]),
+    ),
+}
+
+# The kinds as messages and help list them: the names, and the labels people type most.
+KINDS_SHOWN = ", ".join(FOLLOWUP_KINDS) + " (or 电话, 微信, 拜访, 邮件, 会议)"
+
+
+def kind_key(label: str) -> str:
+    """A kind label as KIND_ALIASES spells it: NFKC (full-width to half-width), trimmed,
+    lower case."""
+    return unicodedata.normalize("NFKC", label).strip().lower()
+
+
+def kind_of(label: str, extra: dict[str, str] | None = None) -> str | None:
+    """The canonical kind a label names (电话 -> call), with `extra` ({kind_key: kind})
+    first; None when it names none."""
+    key = kind_key(label)
+    if extra and key in extra:
+        return extra[key]
+    return KIND_ALIASES.get(key)
+
 
 # --- deals -------------------------------------------------------------------------
 
