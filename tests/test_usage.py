@@ -12,9 +12,12 @@ from salespool.cli import app
     [
         (
             ("log", "1", "--rep", "alice", "--kind", "fax"),
-            "--kind: 'fax' is not one of call, wechat, visit, email, meeting, other",
+            "--kind: 'fax' is not one of call, wechat, visit, email, meeting, other"
+            " (or 电话, 微信, 拜访, 邮件, 会议)",
         ),
         (("pool", "--limit", "0"), "--limit: 0 must be 1 or more"),
+        (("assign", "--to", "bob", "--role", "rookie"), "--role: use --to or --role, not both"),
+        (("agenda", "--within", "-1"), "--within: -1 must be 0 or more"),
         (("pool", "--limit", "x"), "--limit: 'x' is not a whole number"),
         (("recycle", "--days", "0"), "--days: 0 must be 1 or more"),
         (("recycle", "--bogus"), "no such option: --bogus; try 'salespool recycle -h'"),

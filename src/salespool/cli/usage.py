@@ -35,6 +35,10 @@ def usage_line(exc: click.exceptions.UsageError) -> str:
         return f"{_name(exc.param)}: missing; try '{_help(exc)}'"
     if isinstance(exc, click.exceptions.BadParameter) and exc.param is not None:
         return f"{_name(exc.param)}: {_worded(exc)}"
+    if isinstance(exc, click.exceptions.BadParameter) and exc.param_hint:
+        hint = exc.param_hint
+        named = hint if isinstance(hint, str) else " / ".join(hint)
+        return f"{named}: {_worded(exc)}"
     return f"{_sentence(exc.format_message())}; try '{_help(exc)}'"
 
 
