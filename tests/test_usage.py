@@ -41,3 +41,17 @@ def test_help_and_no_arguments_still_show_the_help(cli):
     assert shown.exit_code == 0 and "Log a follow-up" in shown.stdout
     bare = cli.runner.invoke(app, [], prog_name="salespool")
     assert bare.exit_code == 2 and "Commands" in bare.stdout
+
+
+@pytest.mark.slow
+def test_output_cut_short_by_a_closed_pipe_is_no_traceback(cli):
+    """`salespool config show | true`: the reader leaves before the output; no traceback."""
+    import subprocess
+    import sys
+
+    script = (
+        f"{sys.executable} -m salespool --db {cli.url} config show | true; exit ${{PIPESTATUS[0]}}"
+    )
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode in (0, 1), done.stderr

@@ -55,7 +55,7 @@ class SalespoolGroup(TyperGroup):
                 raise
             error(exc.format_message())
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
+        except typer.Abort:
             if not standalone_mode:
                 raise
             error("aborted")
