@@ -35,3 +35,15 @@ def test_demo_refuses_to_overwrite_a_file(tmp_path):
     existing.write_text("precious")
     result = CliRunner().invoke(app, ["demo", "--keep", str(existing)])
     assert result.exit_code == 2 and existing.read_text() == "precious"
+
+
+def test_the_demo_shows_who_is_still_hunting():
+    """The headline of the tool: the hunting vs farming split and the order-followers."""
+    shown = CliRunner().invoke(app, ["demo"], env={"NO_COLOR": "1"})
+    assert shown.exit_code == 0, shown.stderr
+    assert "Hunting vs farming" in shown.stdout
+    assert "order-follower (跟单)" in shown.stdout and "alice, bob" in shown.stdout
+    data = CliRunner().invoke(app, ["demo", "--json"])
+    reps = {r["rep"]: r for r in json.loads(data.stdout)["report"]["reps"]}
+    assert reps["alice"]["order_follower"] and reps["bob"]["order_follower"]
+    assert not reps["dave"]["order_follower"]

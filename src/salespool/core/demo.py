@@ -16,7 +16,7 @@ from salespool.core.staging import ImportJob
 from salespool.errors import SalespoolError
 from salespool.models import Channel, FollowUpKind, Role, parse_stage
 from salespool.money import parse_amount
-from salespool.rules import RecycleRules
+from salespool.rules import HuntingRules, RecycleRules
 
 DEMO_NOW = "2026-11-29T09:00:00+08:00"
 DEMO_TZ = "Asia/Shanghai"
@@ -102,7 +102,14 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
     assigned = handover.assign(
         session, now=now, actor=actor, to=rookies, limit=ROOKIE_SHARE * max(len(rookies), 1)
     )
-    report = stage_report(session, as_of=now, since=now - timedelta(days=RECYCLE_DAYS))
+    # The headline of the tool: who is still hunting, by the default hunting rule.
+    report = stage_report(
+        session,
+        as_of=now,
+        since=now - timedelta(days=RECYCLE_DAYS),
+        tz=DEMO_TZ,
+        hunting=HuntingRules(),
+    )
     return DemoResult(
         reps=len(team),
         imported=imported,
