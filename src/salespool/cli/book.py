@@ -350,14 +350,18 @@ FOLLOW_UP_COLUMNS = [
     Col("note", "note"),
     Col("next_at", "next step", no_wrap=True),
 ]
-STORY_DEAL_COLUMNS = [
+DEAL_COLUMNS = [
     Col("id", "id", "right"),
     Col("at", "at"),
+    Col("customer_id", "cust", "right"),
+    Col("customer", "customer"),
     Col("rep", "rep"),
     Col("amount", "amount", "right"),
     Col("channel", "channel"),
     Col("void_reason", "void", fmt=lambda reason: f"VOID: {reason}" if reason else ""),
 ]
+# A customer's own deals: the deal columns less the customer's.
+STORY_DEAL_COLUMNS = [c for c in DEAL_COLUMNS if not c.key.startswith("customer")]
 
 
 @app.command("show")

@@ -8,11 +8,11 @@ import typer
 from typer.core import TyperGroup
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
-from salespool.cli.book import CustomerArg
+from salespool.cli.book import DEAL_COLUMNS, CustomerArg
 from salespool.core import activity, deals
 from salespool.models import Channel
 from salespool.money import parse_amount, to_decimal
-from salespool.render import Col, plain
+from salespool.render import plain
 
 RECORD = "record"
 
@@ -115,18 +115,6 @@ def deal_void(
     st.output(as_json).record(
         view, f"deal #{view.id} ({view.amount} on '{view.customer}') is void: {view.void_reason}"
     )
-
-
-DEAL_COLUMNS = [
-    Col("id", "id", "right"),
-    Col("at", "at"),
-    Col("customer_id", "cust", "right"),
-    Col("customer", "customer"),
-    Col("rep", "rep"),
-    Col("amount", "amount", "right"),
-    Col("channel", "channel"),
-    Col("void_reason", "void", fmt=lambda reason: f"VOID: {reason}" if reason else ""),
-]
 
 
 @app.command("deals")
