@@ -227,3 +227,15 @@ def test_a_mapping_to_no_kind_is_refused_in_one_line(book, write_csv, pair, code
     path = str(write_csv(KINDS, name="k.csv"))
     result = book.fails("import-followups", path, "--map-kind", pair, code=code)
     assert message in result.stderr
+
+
+def test_the_summary_counts_in_the_singular_for_one(cli, tmp_path):
+    cli("rep", "add", "alice")
+    path = tmp_path / "one.csv"
+    path.write_text("name\nAcme\n")
+    cli("import", str(path))
+    cli("claim", "Acme", "--rep", "alice")
+    follow = tmp_path / "f.csv"
+    follow.write_text("customer,rep,kind,at\nAcme,alice,call,2026-11-01 10:00\n")
+    said = cli("import-followups", str(follow)).stdout
+    assert "1 follow-up for 1 customer," in said

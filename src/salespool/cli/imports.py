@@ -341,7 +341,8 @@ def import_followups(
     rejected = f", {result.rejected} rejected" if rejects is not None else ""
     out.record(
         result,
-        f"{verb} {file.name}: {result.inserted} follow-ups for {result.customers} customers, "
+        f"{verb} {file.name}: {plural(result.inserted, 'follow-up')} for "
+        f"{plural(result.customers, 'customer')}, "
         f"{result.skipped} already there{rejected}; last contact moved forward on "
         f"{result.contact_moved}{created}",
     )
