@@ -17,6 +17,7 @@ from typer import _click as click
 from typer.core import TyperGroup
 
 from salespool import __version__
+from salespool.cli.helptext import tidy
 from salespool.cli.usage import EXIT_USAGE, usage_line
 from salespool.clock import Clock
 from salespool.config import MACHINE, Config, load_config
@@ -39,6 +40,7 @@ class SalespoolGroup(TyperGroup):
     and usage errors (an unknown option, a value of the wrong kind) into one line and exit 2."""
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
+        tidy(self)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.NoArgsIsHelpError as exc:
