@@ -26,16 +26,27 @@ def test_json_writes_chinese_as_is(book):
     assert {c["name"] for c in json.loads(out)} >= {"上海华瑞科技有限公司"}
 
 
-def test_json_is_utf_8_whatever_the_locale(book):
+def _ascii_locale(book, *args: str) -> str:
+    """What salespool writes on stdout (as UTF-8) where the locale says ASCII."""
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "ascii"}
     env.update(SALESPOOL_NOW=book.now, SALESPOOL_TZ=book.tz)
     done = subprocess.run(
-        [sys.executable, "-m", "salespool", "--db", book.url, "customers", "--json"],
+        [sys.executable, "-m", "salespool", "--db", book.url, *args],
         capture_output=True,
         env=env,
-        check=True,
     )
-    names = {c["name"] for c in json.loads(done.stdout.decode("utf-8"))}
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode("utf-8")
+
+
+def test_json_is_utf_8_whatever_the_locale(book):
+    names = {c["name"] for c in json.loads(_ascii_locale(book, "customers", "--json"))}
+    assert "杭州云帆贸易有限公司" in names
+
+
+@pytest.mark.parametrize("args", [("customers", "--csv"), ("export", "customers")])
+def test_csv_is_utf_8_whatever_the_locale(book, args):
+    names = {r["name"] for r in rows_of(_ascii_locale(book, *args))}
     assert "杭州云帆贸易有限公司" in names
 
 

@@ -154,7 +154,7 @@ class Output:
         One line makes a cron log JSON Lines, and lets json use its C encoder
         (indenting forces the pure-Python one: several times slower on 300k items).
         """
-        stdout = _utf8(sys.stdout)
+        stdout = utf8(sys.stdout)
         if stdout.isatty():
             stdout.write(json.dumps(plain(data), ensure_ascii=False, indent=2) + "\n")
             return
@@ -166,7 +166,7 @@ class Output:
     def csv(self, rows: Iterable[dict], keys: Sequence[str]) -> None:
         # CRLF (RFC 4180): csv quotes a field holding any line-terminator character, so
         # a note with a bare CR stays inside its cell.
-        writer = csv.writer(sys.stdout, lineterminator="\r\n")
+        writer = csv.writer(utf8(sys.stdout), lineterminator="\r\n")
         writer.writerow(keys)
         for row in rows:
             writer.writerow([_csv_cell(row.get(k)) for k in keys])
@@ -265,8 +265,9 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def _utf8(stream: TextIO) -> TextIO:
-    """`stream`, writing UTF-8 whatever the locale says (JSON is UTF-8, RFC 8259).
+def utf8(stream: TextIO) -> TextIO:
+    """`stream`, writing UTF-8 whatever the locale says (JSON is UTF-8, RFC 8259; CSV
+    for scripts too).
 
     Under LANG=C or a GBK console a Chinese name would otherwise be refused, or
     written in another encoding than a JSON reader expects.

@@ -12,7 +12,7 @@ from salespool.cli.app import JsonOpt, app, state
 from salespool.cli.book import StageOpt, stage_option
 from salespool.core.export import ExportFormat, Kind, export, guess_format
 from salespool.errors import Refused
-from salespool.render import plural
+from salespool.render import plural, utf8
 from salespool.storage import backup as backups
 from salespool.storage.store import to_url
 
@@ -92,7 +92,7 @@ def export_(
             session,
             what=what,
             fmt=chosen,
-            out=out if out is not None else sys.stdout,
+            out=out if out is not None else utf8(sys.stdout),
             excel=excel,
             rep=rep,
             stage=stage_option(stage),
