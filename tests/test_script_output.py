@@ -44,6 +44,11 @@ def test_json_is_utf_8_whatever_the_locale(book):
     assert "杭州云帆贸易有限公司" in names
 
 
+def test_a_table_where_the_locale_cannot_show_chinese_is_no_traceback(book):
+    shown = _ascii_locale(book, "customers")
+    assert "Acme" in shown and "?" in shown
+
+
 @pytest.mark.parametrize("args", [("customers", "--csv"), ("export", "customers")])
 def test_csv_is_utf_8_whatever_the_locale(book, args):
     names = {r["name"] for r in rows_of(_ascii_locale(book, *args))}

@@ -279,6 +279,16 @@ def utf8(stream: TextIO) -> TextIO:
     return stream
 
 
+def forgiving(stream: TextIO) -> None:
+    """Let text for people that the locale cannot encode come out as `?`, not a traceback.
+
+    (JSON and CSV switch to UTF-8 instead: see `utf8`.)
+    """
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    if encoding != "utf8" and hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="replace")
+
+
 def plural(count: int, noun: str) -> str:
     """`1 customer`, `2 customers`."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

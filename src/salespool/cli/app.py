@@ -28,7 +28,7 @@ from salespool.core.limits import Inactive
 from salespool.core.reps import Clash
 from salespool.errors import Locked, SalespoolError
 from salespool.models import SCHEMA_VERSION
-from salespool.render import Format, Output, choose_format, error, note
+from salespool.render import Format, Output, choose_format, error, forgiving, note
 from salespool.storage.store import Store, first_line, open_store
 
 EXIT_ERROR = 1
@@ -41,6 +41,7 @@ class SalespoolGroup(TyperGroup):
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         tidy(self)
+        forgiving(sys.stdout)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.NoArgsIsHelpError as exc:
