@@ -101,11 +101,14 @@ def unlock(
     st.output(as_json).record(view, f"unlocked '{view.name}' (#{view.id})")
 
 
+WithinOpt = Annotated[int, typer.Option("--within", min=0, help="Look this many days ahead.")]
+
+
 @app.command("due")
 def due_(
     ctx: typer.Context,
     rep: Annotated[str | None, typer.Option("--rep", help="Only this rep's customers.")] = None,
-    within: Annotated[int, typer.Option("--within", min=0, help="Look this many days ahead.")] = 7,
+    within: WithinOpt = 7,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -147,7 +150,7 @@ AGENDA_COLUMNS = [
 def agenda_(
     ctx: typer.Context,
     rep: Annotated[str | None, typer.Option("--rep", help="Only this rep's agenda.")] = None,
-    within: Annotated[int, typer.Option("--within", min=0, help="Look this many days ahead.")] = 7,
+    within: WithinOpt = 7,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
