@@ -19,10 +19,9 @@ from typing import Any
 
 import platformdirs
 
-from salespool.clock import validate_timezone
 from salespool.errors import BadInput, SalespoolError
-from salespool.models import Channel, Role, Stage
 from salespool.rules import ClaimRules, CoachTargets, HuntingRules, RecycleRules
+from salespool.terms import Channel, Role, Stage
 
 FILE_NAME = "salespool.toml"
 
@@ -85,6 +84,8 @@ def _commission_rate(value: Any) -> Decimal:
 
 
 def _timezone(value: Any) -> str:
+    from salespool.clock import validate_timezone  # pendulum: only when a file names a zone
+
     if not isinstance(value, str):
         raise ValueError('must be a time zone name such as "Asia/Shanghai"')
     try:

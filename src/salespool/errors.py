@@ -45,3 +45,60 @@ class BadInput(SalespoolError):
 
 class Locked(SalespoolError):
     """Another run holds a run lock (e.g. two `recycle` runs from cron); exit code 3."""
+
+
+# Refusals that carry what the CLI needs to advise the next command (cli/app.py said()).
+
+
+class NoSuchCustomer(NotFound):
+    """No customer answers to `key`; `finder` says how to find the id (the CLI: a command)."""
+
+    def __init__(self, key: str, finder: str = "list_customers(session, search=TEXT)") -> None:
+        super().__init__(
+            f"no customer '{key}' (give #ID, an external_id or the exact name; "
+            f"{finder} finds the id)"
+        )
+        self.key = key
+
+
+class InPool(Refused):
+    """Work on a customer in the pool: it needs an owner first (`handover.claim`).
+
+    `customer_id` and `rep` say who would claim which customer, for the CLI's advice.
+    """
+
+    def __init__(self, name: str, customer_id: int, rep: str) -> None:
+        super().__init__(f"'{name}' is in the pool; claim it first")
+        self.customer_id = customer_id
+        self.rep = rep
+
+
+class Inactive(Refused):
+    """A rep marked inactive may not receive customers; `rep` names them (the CLI says how
+    to mark them active again)."""
+
+    def __init__(self, rep: str) -> None:
+        super().__init__(f"inactive: {rep} is marked inactive and receives no customers")
+        self.rep = rep
+
+
+class Clash(BadInput):
+    """Two arguments that exclude each other were both given; `options` names them."""
+
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(f"{first} and {second}: choose one")
+        self.options = (first, second)
+
+
+class OwnersDiffer(Refused):
+    """A merge of two customers owned by different reps, with no `owner` to say who keeps it.
+
+    `held` says who owns which; `owners` are the two reps' names (KEEP's first), for the
+    CLI to say the same with its flag.
+    """
+
+    def __init__(self, held: str, owners: tuple[str, str]) -> None:
+        first, second = owners
+        super().__init__(f"{held}: say who keeps it with owner={first!r} or owner={second!r}")
+        self.held = held
+        self.owners = owners

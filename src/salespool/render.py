@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -140,11 +141,16 @@ class Col:
 class Output:
     """Writes one command's result in the chosen format."""
 
-    def __init__(self, fmt: Format, tz: str, quiet: bool = False) -> None:
+    def __init__(self, fmt: Format, tz: str | Callable[[], str], quiet: bool = False) -> None:
         self.fmt = fmt
-        self.zone = ZoneInfo(tz)
+        self._tz = tz
         self.quiet = quiet
         self.console = Console(highlight=False, soft_wrap=False, emoji=False)
+
+    @functools.cached_property
+    def zone(self) -> ZoneInfo:
+        """The zone times are shown in; `tz` may be a function, asked only when needed."""
+        return ZoneInfo(self._tz() if callable(self._tz) else self._tz)
 
     # --- structured documents -------------------------------------------------
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from salespool.errors import BadInput
-from salespool.models import Rep
+
+if TYPE_CHECKING:
+    from salespool.models import Rep
 
 DAYS_KEY = "recycle.days"  # the config key of the catch-all idle threshold
 

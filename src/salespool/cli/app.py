@@ -8,28 +8,34 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlmodel import Session
 from typer import _click as click
 from typer.core import TyperGroup
 
 from salespool import __version__
 from salespool.cli.helptext import tidy
 from salespool.cli.usage import EXIT_USAGE, usage_line
-from salespool.clock import Clock
-from salespool.config import MACHINE, Config, load_config
-from salespool.core.activity import InPool
-from salespool.core.corrections import OwnersDiffer
-from salespool.core.customers import NoSuchCustomer
-from salespool.core.limits import Inactive
-from salespool.core.reps import Clash
-from salespool.errors import Locked, SalespoolError
-from salespool.models import SCHEMA_VERSION
+from salespool.errors import (
+    Clash,
+    Inactive,
+    InPool,
+    Locked,
+    NoSuchCustomer,
+    OwnersDiffer,
+    SalespoolError,
+)
 from salespool.render import Format, Output, choose_format, error, forgiving, note
-from salespool.storage.store import Store, first_line, open_store
+
+# The database layer, the rules and the clock load when a command first needs them
+# (State below), so `--help`, `--version` and shell completion start in a blink.
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from salespool.clock import Clock
+    from salespool.config import Config
+    from salespool.storage.store import Store
 
 EXIT_ERROR = 1
 EXIT_LOCKED = 3  # another run holds the run lock (cron overlap): nothing was done
@@ -75,11 +81,25 @@ class SalespoolGroup(TyperGroup):
             raise typer.Exit(EXIT_LOCKED) from None
         except SalespoolError as exc:
             error(said(exc))
-        except OperationalError as exc:
-            error(f"database: {first_line(exc.orig)}")
-        except SQLAlchemyError as exc:
-            error(f"database: {exc.__class__.__name__}: {first_line(getattr(exc, 'orig', exc))}")
+        except Exception as exc:
+            problem = database_problem(exc)
+            if problem is None:
+                raise
+            error(problem)
         raise typer.Exit(EXIT_ERROR)
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """One line for an error the database raised; None for anything else."""
+    # Only a command that opened a store can raise these, and it has loaded SQLAlchemy.
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None or not isinstance(exc, sa_exc.SQLAlchemyError):
+        return None
+    from salespool.storage.store import first_line
+
+    if isinstance(exc, sa_exc.OperationalError):
+        return f"database: {first_line(exc.orig)}"
+    return f"database: {exc.__class__.__name__}: {first_line(getattr(exc, 'orig', exc))}"
 
 
 # Core arguments whose flag is not their name with dashes.
@@ -125,13 +145,73 @@ app = typer.Typer(
 
 @dataclass
 class State:
-    """What every command gets from the global options."""
+    """What every command gets from the global options.
+
+    The rules, the clock and the store are built on first use, so a command that
+    needs none of them (`config init` over a broken salespool.toml, `--help`) loads
+    neither the database layer nor the rules file.
+    """
 
     db: str | None
-    clock: Clock
     actor: str
-    config: Config
+    now: str | None = None
+    tz: str | None = None
+    tz_source: str = ""  # "--tz" or "SALESPOOL_TZ" when tz was given
+    config_file: str | None = None
+    _config: Config | None = field(default=None, repr=False)
+    _clock: Clock | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        """The team's rules; the time zone in effect is settled with them."""
+        if self._config is None:
+            from salespool.config import load_config
+
+            self._config = load_config(self.config_file)
+            self._settle_zone(self._config)
+        return self._config
+
+    @property
+    def clock(self) -> Clock:
+        """Now (or --now), in the team's time zone."""
+        if self._clock is None:
+            from salespool.clock import Clock
+
+            zone = self.config["timezone"]
+            self._clock = Clock.at(self.now, zone) if self.now else Clock.system(zone)
+        return self._clock
+
+    def _settle_zone(self, config: Config) -> None:
+        """The zone: --tz or SALESPOOL_TZ, else salespool.toml, else the store's own
+        (a store remembers the zone it was made in), else the machine's."""
+        from salespool.clock import local_timezone_name, validate_timezone
+        from salespool.config import MACHINE
+
+        if self.tz:
+            zone, source = validate_timezone(self.tz), self.tz_source
+        elif config.settings["timezone"].value:
+            zone, source = config["timezone"], config.settings["timezone"].source
+        elif stored := self._stored_zone():
+            zone, source = stored
+        else:
+            zone, source = local_timezone_name(), MACHINE
+        config.zone_in_effect(zone, source)
+
+    def _stored_zone(self) -> tuple[str, str] | None:
+        """The store's time zone and where it says so, if there is a readable store."""
+        from salespool.storage.store import TIMEZONE_KEY, store_exists
+
+        # Never create a store to learn its zone: `config show` needs no store at all.
+        if self._store is None and not store_exists(self.db):
+            return None
+        try:
+            zone = self.store.meta_value(TIMEZONE_KEY)
+        except Exception as exc:  # a bad store is reported by the command that needs it
+            if isinstance(exc, SalespoolError) or database_problem(exc):
+                return None
+            raise
+        return (zone, "store") if zone else None
 
     @property
     def store(self) -> Store:
@@ -144,6 +224,9 @@ class State:
 
     def open(self, create: bool) -> Store:
         if self._store is None:
+            from salespool.models import SCHEMA_VERSION
+            from salespool.storage.store import open_store
+
             self._store = open_store(self.db, create=create)
             upgraded = self._store.upgraded_from
             if upgraded is not None:  # a message, not data: stderr, even for --json
@@ -170,7 +253,8 @@ class State:
             fmt = choose_format(as_json, as_csv)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-        return Output(fmt, self.clock.tz, quiet=quiet and fmt is Format.table)
+        # The zone is asked for only when a time is shown, so output alone reads no rules.
+        return Output(fmt, lambda: self.clock.tz, quiet=quiet and fmt is Format.table)
 
     def close(self) -> None:
         if self._store is not None:
@@ -232,23 +316,29 @@ def main_options(
     ] = False,
 ) -> None:
     """Global options go before the command: salespool --db team.db report."""
-    try:
-        rules = load_config(config)
-        zone = tz or rules["timezone"]
-        clock = Clock.at(now, zone) if now else Clock.system(zone)
-    except SalespoolError as exc:
-        error(said(exc))
-        raise typer.Exit(EXIT_ERROR) from None
+    tz_source = ""
     if tz:
         # Compared by name: typer bundles its own copy of click's ParameterSource.
         from_env = getattr(ctx.get_parameter_source("tz"), "name", "") == "ENVIRONMENT"
-        zone_source = "SALESPOOL_TZ" if from_env else "--tz"
-    else:
-        zone_source = rules.settings["timezone"].source if zone else MACHINE
-    rules.zone_in_effect(clock.tz, zone_source)
+        tz_source = "SALESPOOL_TZ" if from_env else "--tz"
+    if now or tz:  # a bad value is refused whatever the command, even one that needs no clock
+        _check_clock_options(now, tz)
     actor = os.environ.get("SALESPOOL_ACTOR") or _login()
-    ctx.obj = State(db=db, clock=clock, actor=actor, config=rules)
+    ctx.obj = State(db=db, actor=actor, now=now, tz=tz, tz_source=tz_source, config_file=config)
     ctx.call_on_close(ctx.obj.close)
+
+
+def _check_clock_options(now: str | None, tz: str | None) -> None:
+    from salespool.clock import parse_absolute, validate_timezone
+
+    try:
+        if tz:
+            validate_timezone(tz)
+        if now:  # readable at all; the zone it is read in is settled with the rules
+            parse_absolute(now, tz or "UTC", option="now")
+    except SalespoolError as exc:
+        error(said(exc))
+        raise typer.Exit(EXIT_ERROR) from None
 
 
 def _login() -> str:

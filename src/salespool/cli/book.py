@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
-from salespool.core import activity, customers, history, reps, story
 from salespool.core.vocabulary import KINDS_SHOWN, kind_of
 from salespool.errors import BadInput
-from salespool.models import FollowUpKind, Role, Stage, parse_stage
 from salespool.render import Col, Output, plural
+from salespool.terms import FollowUpKind, Role, Stage, parse_stage
+
+if TYPE_CHECKING:
+    from salespool.core import customers, story
 
 CUSTOMER_COLUMNS = [
     Col("id", "id", "right"),
@@ -118,6 +120,8 @@ def rep_add(
 
     Example: salespool rep add erin --role rookie --coach carol --capacity 30
     """
+    from salespool.core import reps
+
     st = state(ctx)
     hired_at = st.clock.parse(hired, "--hired") if hired else None
     with st.write() as session:
@@ -159,6 +163,8 @@ def rep_set(
 
     Example: salespool rep set erin --role rep --coach carol --capacity 120
     """
+    from salespool.core import reps
+
     st = state(ctx)
     try:
         with st.write() as session:
@@ -194,6 +200,8 @@ def rep_list(
 
     Example: salespool rep list
     """
+    from salespool.core import reps
+
     st = state(ctx)
     with st.read() as session:
         rows = reps.list_reps(
@@ -213,6 +221,8 @@ def rep_rename(
 
     Example: salespool rep rename "alice" "Alice Wang"
     """
+    from salespool.core import reps
+
     st = state(ctx)
     with st.write() as session:
         view = reps.rename_rep(session, now=st.clock.now, actor=st.actor, old=old, new=new)
@@ -229,6 +239,8 @@ def rep_leave(
 
     Example: salespool rep leave dave
     """
+    from salespool.core import reps
+
     st = state(ctx)
     with st.write() as session:
         result = reps.rep_leave(
@@ -262,6 +274,8 @@ def customers_(
     Example: salespool customers --rep alice --stage negotiating
     Example: salespool customers --search "138 0013"
     """
+    from salespool.core import customers
+
     st = state(ctx)
     with st.read() as session:
         rows = customers.list_customers(
@@ -294,6 +308,8 @@ def log(
 
     Example: salespool log C0042 --rep alice --kind call --note "sent offer" --stage negotiating
     """
+    from salespool.core import activity
+
     st = state(ctx)
     when = st.clock.parse(at, "--at") if at else None
     follow = st.clock.parse(next_at, "--next") if next_at else None
@@ -336,6 +352,8 @@ def history_(
 
     Example: salespool history C0042
     """
+    from salespool.core import history
+
     st = state(ctx)
     with st.read() as session:
         events = history.history(session, customer=customer)
@@ -372,6 +390,8 @@ def show(ctx: typer.Context, customer: CustomerArg, as_json: JsonOpt = False) ->
 
     Example: salespool show C0042
     """
+    from salespool.core import story
+
     st = state(ctx)
     with st.read() as session:
         found = story.customer_story(session, customer=customer, now=st.clock.now, tz=st.clock.tz)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Group
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.report import as_of_option
-from salespool.core.coach import QUALIFIED, CoachingReport, coaching
-from salespool.models import Role
 from salespool.render import Col, Format, Output, plain
+from salespool.terms import Role
+
+if TYPE_CHECKING:
+    from salespool.core.coach import CoachingReport
 
 
 def _day(value: int | None) -> str:
@@ -63,6 +65,8 @@ def coach_(
 
     Example: salespool coach carol
     """
+    from salespool.core.coach import coaching
+
     st = state(ctx)
     end = as_of_option(st.clock, as_of)
     with st.read() as session:
@@ -82,6 +86,8 @@ def coach_(
 
 def render_coaching(out: Output, result: CoachingReport, name: str | None) -> None:
     """Rookies for people: their milestones as day numbers, the scorecard, who is ready."""
+    from salespool.core.coach import QUALIFIED
+
     if not result.rookies:
         out.say(f"{name} coaches no one yet." if name else "No rep has a coach yet.")
         return

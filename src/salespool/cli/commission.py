@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
-from salespool.core.commission import CommissionReport, commission
 from salespool.render import Col, Format, Output, plain, plural
+
+if TYPE_CHECKING:
+    from salespool.core.commission import CommissionReport
 
 COLUMNS = [
     Col("rep", "rep"),
@@ -40,6 +42,8 @@ def commission_(
 
     Example: salespool commission --period 2026-11 --csv > commission-2026-11.csv
     """
+    from salespool.core.commission import commission
+
     st = state(ctx)
     with st.read() as session:
         result = commission(

@@ -23,7 +23,7 @@ app.add_typer(config_app, name="config")
 def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Print every rule's effective value, where it came from, and what it means.
 
-    Sources: default, file:line, and for timezone also --tz, SALESPOOL_TZ or machine.
+    Sources: default, file:line, and for timezone also --tz, SALESPOOL_TZ, store or machine.
 
     Example: salespool --config examples/salespool.toml config show
     """

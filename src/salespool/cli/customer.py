@@ -8,7 +8,6 @@ import typer
 
 from salespool.cli.app import JsonOpt, app, state
 from salespool.cli.book import CustomerArg
-from salespool.core import corrections
 from salespool.errors import BadInput
 from salespool.render import plain, plural
 
@@ -45,6 +44,8 @@ def edit(
 
     Example: salespool customer edit C0042 --phone 13800138000 --email ''
     """
+    from salespool.core import corrections
+
     st = state(ctx)
     changes = {
         "name": name,
@@ -102,6 +103,8 @@ def merge(
 
     Example: salespool customer merge C0042 C0107 --owner alice
     """
+    from salespool.core import corrections
+
     st = state(ctx)
     with st.write() as session:
         result = corrections.merge_customers(

@@ -9,10 +9,9 @@ from typer.core import TyperGroup
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.book import DEAL_COLUMNS, CustomerArg
-from salespool.core import activity, deals
-from salespool.models import Channel
 from salespool.money import parse_amount, to_decimal
 from salespool.render import plain
+from salespool.terms import Channel
 
 RECORD = "record"
 
@@ -62,6 +61,8 @@ def deal_record(
 
     Example: salespool deal C0042 --amount 12000.50 --channel online
     """
+    from salespool.core import activity
+
     st = state(ctx)
     minor = parse_amount(amount)
     when = st.clock.parse(at, "--at") if at else None
@@ -106,6 +107,8 @@ def deal_void(
 
     Example: salespool deal void 17 --reason "entered twice"
     """
+    from salespool.core import deals
+
     st = state(ctx)
     number = deals.parse_deal_id(deal_id)
     with st.write() as session:
@@ -140,6 +143,8 @@ def deals_(
     Example: salespool deals C0042
     Example: salespool deals --rep alice --period 2026-11 --csv
     """
+    from salespool.core import deals
+
     st = state(ctx)
     with st.read() as session:
         rows = deals.list_deals(session, tz=st.clock.tz, customer=customer, rep=rep, period=period)

@@ -10,9 +10,7 @@ import typer
 
 from salespool.cli.app import JsonOpt, app, state
 from salespool.cli.report import render_report
-from salespool.core.demo import DEMO_TZ, RECYCLE_DAYS, run_demo
 from salespool.render import Format, Output, choose_format, plural
-from salespool.storage.store import open_store
 
 
 @app.command()
@@ -30,6 +28,9 @@ def demo(
 
     It never touches your own store. Example: salespool demo --keep demo.db
     """
+    from salespool.core.demo import DEMO_TZ, RECYCLE_DAYS, run_demo
+    from salespool.storage.store import open_store
+
     st = state(ctx)
     if keep is not None and keep.exists():
         raise typer.BadParameter(f"{keep} exists; give a new file", param_hint="--keep")

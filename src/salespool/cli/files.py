@@ -10,11 +10,10 @@ import typer
 
 from salespool.cli.app import JsonOpt, app, state
 from salespool.cli.book import StageOpt, stage_option
-from salespool.core.export import ExportFormat, Kind, export, guess_format
+from salespool.core.vocabulary import ExportFormat
+from salespool.core.vocabulary import ExportKind as Kind
 from salespool.errors import Refused
 from salespool.render import plural, utf8
-from salespool.storage import backup as backups
-from salespool.storage.store import to_url
 
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Overwrite an existing file or store.")]
 
@@ -73,6 +72,8 @@ def export_(
 
     Example: salespool export customers --rep alice --out alice.xlsx
     """
+    from salespool.core.export import export, guess_format
+
     chosen = fmt or guess_format(out)
     if chosen is ExportFormat.xlsx and out is None:
         raise typer.BadParameter("an XLSX export needs a file", param_hint="--out")
@@ -120,6 +121,9 @@ def backup_(
 
     Example: salespool backup backups/salespool-$(date +%F).db
     """
+    from salespool.storage import backup as backups
+    from salespool.storage.store import to_url
+
     st = state(ctx)
     result = backups.backup(to_url(st.db), file, yes=yes)
     st.output(as_json).record(
@@ -146,6 +150,9 @@ def restore_(
 
     Example: salespool restore backups/salespool-2026-11-28.db --yes
     """
+    from salespool.storage import backup as backups
+    from salespool.storage.store import to_url
+
     st = state(ctx)
     result = backups.restore(to_url(st.db), file, yes=yes)
     st.output(as_json).record(

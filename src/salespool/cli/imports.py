@@ -7,18 +7,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from sqlmodel import Session
 
 from salespool.cli.app import JsonOpt, State, app, state
-from salespool.core import deal_import, followup_import, importer
-from salespool.core.importer import OnDuplicate
 from salespool.core.readers import Format, Limits, Progress, ReadOptions
-from salespool.core.staging import ImportJob
+from salespool.core.vocabulary import OnDuplicate
 from salespool.errors import SalespoolError
 from salespool.render import Col, Output, note, plural
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from salespool.core import deal_import, followup_import, importer
+    from salespool.core.staging import ImportJob
 
 FileArg = Annotated[
     Path, typer.Argument(help="CSV, XLSX or JSON Lines file with a header row.", show_default=False)
@@ -167,6 +170,8 @@ def run_import(
     call: Callable[[Session, State, ImportJob], Result],
 ) -> tuple[State, Result]:
     """Run one import (`call`) in a write transaction, with a progress bar for a person watching."""
+    from salespool.core.staging import ImportJob
+
     st = state(ctx)
     read = read_options(flags.fmt, flags.encoding, flags.sheet, flags.mapping)
     watched = show_progress(flags.quiet, flags.as_json)
@@ -228,6 +233,8 @@ def import_(
 
     Example: salespool import 客户.xlsx --map '公司全称=name' --rejects bad.csv
     """
+    from salespool.core import importer
+
     flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, rejects, quiet, as_json)
     st, result = run_import(
         ctx,
@@ -320,6 +327,8 @@ def import_followups(
     Example: salespool import-followups followups.csv --dry-run
     Example: salespool import-followups 跟进记录.xlsx --map-kind 传真=other --map-kind 短信=wechat
     """
+    from salespool.core import followup_import
+
     flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, rejects, quiet, as_json)
     kinds = parse_map(map_kind, "--map-kind", "LABEL=kind")
     st, result = run_import(
@@ -377,6 +386,8 @@ def import_deals(
 
     Example: salespool import-deals 成交记录.xlsx --rejects bad.csv
     """
+    from salespool.core import deal_import
+
     flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, rejects, quiet, as_json)
     st, result = run_import(
         ctx,

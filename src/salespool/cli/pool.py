@@ -9,10 +9,9 @@ import typer
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.book import CUSTOMER_COLUMNS, CustomerArg
 from salespool.cli.recycling import DryRunOpt
-from salespool.core import customers, handover
 from salespool.core.assignment import Strategy
-from salespool.models import Role
 from salespool.render import Col, Format, plural
+from salespool.terms import Role
 
 
 @app.command()
@@ -26,6 +25,8 @@ def pool(
 
     Example: salespool pool --limit 20
     """
+    from salespool.core import customers
+
     st = state(ctx)
     with st.read() as session:
         rows = customers.list_pool(session, now=st.clock.now, limit=limit)
@@ -49,6 +50,8 @@ def claim(
 
     Example: salespool claim C0042 --rep erin
     """
+    from salespool.core import handover
+
     st = state(ctx)
     with st.write() as session:
         view = handover.claim(
@@ -99,6 +102,8 @@ def assign(
 
     Example: salespool assign --strategy rookie-first --limit 20 --dry-run
     """
+    from salespool.core import handover
+
     if not to and role is None and strategy is None:
         raise typer.BadParameter(
             "name reps with --to, or choose them with --role or --strategy", param_hint="--to"
@@ -152,6 +157,8 @@ def release(
 
     Example: salespool release C0042 --reason "moved to another province"
     """
+    from salespool.core import handover
+
     st = state(ctx)
     with st.write() as session:
         view = handover.release(

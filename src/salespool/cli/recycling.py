@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import fields
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.cli.book import CustomerArg
-from salespool.core import locks
-from salespool.core.agenda import AgendaItem, agenda
-from salespool.core.recycle import DueCustomer, Recycled, due, simulate
-from salespool.core.recycle import recycle as recycle_customers
 from salespool.render import Col, Format, Output, plain, plural
+
+if TYPE_CHECKING:
+    from salespool.core.agenda import AgendaItem
+    from salespool.core.recycle import DueCustomer
 
 # A first run over a big book recycles 100,000s: people see the first ones, scripts all.
 TABLE_ROWS = 100
 # recycle --csv's columns: every field of a recycled customer, as --json lists them.
-RECYCLED_FIELDS = [f.name for f in fields(Recycled)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No human output (for cron).")]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Show what would happen; change nothing.")
@@ -61,6 +60,8 @@ def lock(
 
     Example: salespool lock C0042 --until 2026-12-31 --reason "tender decided in December"
     """
+    from salespool.core import locks
+
     st = state(ctx)
     ends = st.clock.parse(until, "--until") if until else None
     with st.write() as session:
@@ -88,6 +89,8 @@ def unlock(
 
     Example: salespool unlock C0042
     """
+    from salespool.core import locks
+
     st = state(ctx)
     with st.write() as session:
         view = locks.unlock(
@@ -119,6 +122,8 @@ def due_(
 
     Example: salespool due --rep alice --within 14
     """
+    from salespool.core.recycle import due
+
     st = state(ctx)
     with st.read() as session:
         rows = due(
@@ -161,6 +166,8 @@ def agenda_(
 
     Example: salespool agenda --rep alice --within 14
     """
+    from salespool.core.agenda import agenda
+
     st = state(ctx)
     with st.read() as session:
         items = agenda(
@@ -218,6 +225,8 @@ def simulate_(
 
     Example: salespool simulate --days 15,30,45,60
     """
+    from salespool.core.recycle import simulate
+
     thresholds = parse_thresholds(days)
     st = state(ctx)
     rules = st.config.recycle_rules()
@@ -292,6 +301,9 @@ def recycle(
     Example (nightly, from cron): salespool recycle --quiet
     Example: salespool recycle --dry-run --csv > would-go.csv
     """
+    from salespool.core.recycle import Recycled
+    from salespool.core.recycle import recycle as recycle_customers
+
     st = state(ctx)
     out = st.output(as_json, as_csv, quiet=quiet)  # --json with --csv is refused before any work
     rules = st.config.recycle_rules()
@@ -312,7 +324,7 @@ def recycle(
         return
     if out.fmt is Format.csv:
         # One row at a time: a first run lists 100,000s, never all of them as dicts at once.
-        out.csv((plain(r) for r in result.recycled), RECYCLED_FIELDS)
+        out.csv((plain(r) for r in result.recycled), [f.name for f in fields(Recycled)])
         return
     if result.recycled and not quiet:
         out.console.print(

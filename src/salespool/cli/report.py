@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Group
 from rich.table import Table
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
-from salespool.clock import Clock
-from salespool.core.report import Report, stage_report
 from salespool.errors import BadInput
-from salespool.models import FollowUpKind, Stage
 from salespool.render import Col, Format, Output, plain, plural
 from salespool.rules import HuntingRules
+from salespool.terms import FollowUpKind, Stage
+
+if TYPE_CHECKING:
+    from salespool.clock import Clock
+    from salespool.core.report import Report
 
 DEFAULT_WINDOW_DAYS = 30
 STAGE_HEADERS = {
@@ -61,6 +63,8 @@ def report(
     Example: salespool report --rep alice --since 2026-11-01
     Example: salespool report --as-of 2026-10-31 --json
     """
+    from salespool.core.report import stage_report
+
     st = state(ctx)
     end = as_of_option(st.clock, as_of)
     start = st.clock.parse(since, "--since") if since else end - timedelta(days=DEFAULT_WINDOW_DAYS)

@@ -13,7 +13,7 @@ from salespool.core.customers import CustomerView, find_customer, get_view, upda
 from salespool.core.reps import find_rep
 from salespool.core.timeline import at_value, fill_followup_stages, followup_stage, latest_stage
 from salespool.core.trail import record_event
-from salespool.errors import BadInput, Refused
+from salespool.errors import BadInput, InPool, Refused
 from salespool.models import (
     PRE_SALE_STAGES,
     Channel,
@@ -95,18 +95,6 @@ def _change_stage(
     fill_followup_stages(
         session.connection(), and_(f.customer_id == customer.id, f.at >= to_db(at))
     )
-
-
-class InPool(Refused):
-    """Work on a customer in the pool: it needs an owner first (`handover.claim`).
-
-    `customer_id` and `rep` say who would claim which customer, for the CLI's advice.
-    """
-
-    def __init__(self, name: str, customer_id: int, rep: str) -> None:
-        super().__init__(f"'{name}' is in the pool; claim it first")
-        self.customer_id = customer_id
-        self.rep = rep
 
 
 def _check_not_future(at: datetime, now: datetime) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from salespool.models import Role
+from salespool.terms import Role
 
 
 class Strategy(StrEnum):

@@ -20,7 +20,7 @@ from salespool.clock import from_db, iso, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view
 from salespool.core.reps import find_rep
 from salespool.core.trail import record_event, record_in_place
-from salespool.errors import BadInput, Refused
+from salespool.errors import BadInput, OwnersDiffer, Refused
 from salespool.keys import email_key, phone_key, text_key
 from salespool.models import Customer, CustomerAlias, Deal, Event, EventKind, FollowUp, Rep
 from salespool.storage.store import serialize
@@ -43,20 +43,6 @@ LOCK_COLUMNS = ("locked_at", "locked_until", "lock_reason")
 
 class NothingToChange(BadInput):
     """`edit_customer` was given no field to change (the CLI lists its flags instead)."""
-
-
-class OwnersDiffer(Refused):
-    """A merge of two customers owned by different reps, with no `owner` to say who keeps it.
-
-    `held` says who owns which; `owners` are the two reps' names (KEEP's first), for the
-    CLI to say the same with its flag.
-    """
-
-    def __init__(self, held: str, owners: tuple[str, str]) -> None:
-        first, second = owners
-        super().__init__(f"{held}: say who keeps it with owner={first!r} or owner={second!r}")
-        self.held = held
-        self.owners = owners
 
 
 @dataclass

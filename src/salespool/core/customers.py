@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days
 from salespool.core.reps import find_rep
-from salespool.errors import BadInput, NotFound, Refused
+from salespool.errors import BadInput, NoSuchCustomer, NotFound, Refused
 from salespool.keys import text_key
 from salespool.models import Customer, CustomerAlias, Rep, Stage
 
@@ -136,17 +136,6 @@ def get_view(session: Session, customer_id: int, *, now: datetime) -> CustomerVi
 # `#12` and `id:12` (full-width forms too, after NFKC) always name the internal id.
 # Up to 18 digits: anything longer is no 64-bit id (and SQLite could not even bind it).
 _ID_FORM = re.compile(r"(?:#|id:)\s*([0-9]{1,18})", re.IGNORECASE)
-
-
-class NoSuchCustomer(NotFound):
-    """No customer answers to `key`; `finder` says how to find the id (the CLI: a command)."""
-
-    def __init__(self, key: str, finder: str = "list_customers(session, search=TEXT)") -> None:
-        super().__init__(
-            f"no customer '{key}' (give #ID, an external_id or the exact name; "
-            f"{finder} finds the id)"
-        )
-        self.key = key
 
 
 def _named(c: Customer) -> str:

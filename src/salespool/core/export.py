@@ -29,7 +29,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -44,8 +43,10 @@ from salespool.core.vocabulary import (
     DEAL_EXPORT,
     EVENT_EXPORT,
     FOLLOWUP_EXPORT,
+    ExportFormat,
     neutralize,
 )
+from salespool.core.vocabulary import ExportKind as Kind
 from salespool.errors import FLAG, BadInput, Refused
 from salespool.files import replaced
 from salespool.models import Customer, Deal, Event, FollowUp, Rep, Stage
@@ -56,23 +57,6 @@ BATCH_ROWS = 1000
 _XLSX_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
 XLSX_REPLACEMENT = "\ufffd"
 XLSX_MAX_ROWS = 1_048_576  # per sheet, header included
-
-
-class Kind(StrEnum):
-    """What to export."""
-
-    customers = "customers"
-    followups = "followups"
-    deals = "deals"
-    events = "events"
-
-
-class ExportFormat(StrEnum):
-    """How to write it: CSV, an Excel workbook, or JSON Lines (one object per line)."""
-
-    csv = "csv"
-    xlsx = "xlsx"
-    json = "json"
 
 
 # The columns of each kind (core/vocabulary.py): the customer columns are the import's.

@@ -30,7 +30,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import Column, DateTime, Index, Integer, String, Text
@@ -46,7 +45,7 @@ from salespool.core.staging import BAD, Dates, ImportJob, Plan, Staging, staged,
 from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.core.vocabulary import CUSTOMER_ALIASES as ALIASES
 from salespool.core.vocabulary import CUSTOMER_COLUMNS as COLUMNS
-from salespool.core.vocabulary import CUSTOMER_FILE_COLUMNS
+from salespool.core.vocabulary import CUSTOMER_FILE_COLUMNS, OnDuplicate
 from salespool.errors import Refused
 from salespool.keys import email_key, phone_key, text_key
 from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
@@ -134,14 +133,6 @@ KEY_INDEXES = {
     )
     for k, _f in MATCH_KEYS
 }
-
-
-class OnDuplicate(StrEnum):
-    """What a row matching a customer already in the book does."""
-
-    update = "update"  # fill in the customer's details (never its owner, unless --take-owner)
-    skip = "skip"  # leave the customer as it is
-    error = "error"  # refuse the row
 
 
 @dataclass

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from salespool.clock import Clock, from_db, idle_days, to_db
-from salespool.errors import Refused
+from salespool.errors import Inactive, Refused
 from salespool.models import Customer, Event, EventKind, Rep
 from salespool.rules import ClaimRules
 
@@ -29,15 +29,6 @@ COOLDOWN_KINDS = (EventKind.recycled.value, EventKind.released.value)
 
 
 NO_LIMITS = ClaimRules()
-
-
-class Inactive(Refused):
-    """A rep marked inactive may not receive customers; `rep` names them (the CLI says how
-    to mark them active again)."""
-
-    def __init__(self, rep: str) -> None:
-        super().__init__(f"inactive: {rep} is marked inactive and receives no customers")
-        self.rep = rep
 
 
 def ensure_can_receive(rep: Rep) -> None:

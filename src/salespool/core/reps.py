@@ -25,7 +25,7 @@ from sqlmodel import Session
 from salespool.clock import from_db, to_db
 from salespool.core.timeline import refuse_out_of_order
 from salespool.core.trail import bulk_to_pool
-from salespool.errors import BadInput, NotFound, Refused
+from salespool.errors import BadInput, Clash, NotFound, Refused
 from salespool.models import Customer, EventKind, Rep, RepEvent, RepEventKind, Role
 from salespool.rules import ClaimRules
 
@@ -57,14 +57,6 @@ def rep_status(active: bool, left_at: datetime | None) -> str:
 class LeaveResult:
     rep: str
     released: int
-
-
-class Clash(BadInput):
-    """Two arguments that exclude each other were both given; `options` names them."""
-
-    def __init__(self, first: str, second: str) -> None:
-        super().__init__(f"{first} and {second}: choose one")
-        self.options = (first, second)
 
 
 class NothingToSet(BadInput):

@@ -12,6 +12,7 @@ column. `--map` adds more per import.
 from __future__ import annotations
 
 import unicodedata
+from enum import StrEnum
 
 # What the CSV export puts a ' before (OWASP CSV injection); reading it back drops the '.
 # Spreadsheets run a cell starting with one of these as a formula.
@@ -287,3 +288,31 @@ EVENT_EXPORT = (
     "reason",
     "actor",
 )
+
+
+# The choices the import and export commands offer (light, so the CLI can name them).
+
+
+class OnDuplicate(StrEnum):
+    """What a row matching a customer already in the book does."""
+
+    update = "update"  # fill in the customer's details (never its owner, unless --take-owner)
+    skip = "skip"  # leave the customer as it is
+    error = "error"  # refuse the row
+
+
+class ExportKind(StrEnum):
+    """What `export` writes: one of the book's tables."""
+
+    customers = "customers"
+    followups = "followups"
+    deals = "deals"
+    events = "events"
+
+
+class ExportFormat(StrEnum):
+    """How to write it: CSV, an Excel workbook, or JSON Lines (one object per line)."""
+
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"

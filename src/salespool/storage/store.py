@@ -44,6 +44,7 @@ BUSY_TIMEOUT_SECONDS = 60
 # The first 16 bytes of every SQLite 3 database file.
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BACKENDS = ("sqlite", "postgresql")
+TIMEZONE_KEY = "timezone"  # meta: the zone the store was made in (the demo's), if any
 TABLES_NAMED = 5  # how many of a foreign database's tables a refusal names
 
 
@@ -138,6 +139,11 @@ class Store:
         """Refuse a write to a store this process may only read, before any work."""
         if self.read_only:
             raise Refused(f"the store {self.display} is read-only ({self.read_only}); {RO_ADVICE}")
+
+    def meta_value(self, key: str) -> str | None:
+        """A fact the store keeps about itself (`meta`), such as its team's time zone."""
+        with self.read() as session:
+            return session.execute(select(Meta.value).where(Meta.key == key)).scalar()
 
     def schema_version(self) -> int | None:
         """The schema version stamped in the store, or None if it has no schema yet."""
@@ -441,6 +447,15 @@ def _stamped_version(conn) -> int | None:
 def _backup_name(path: Path, version: int) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return path.with_name(f"{path.name}.v{version}-{stamp}.bak")
+
+
+def store_exists(db: str | None) -> bool:
+    """Whether `--db` names something that may hold a store: a server, or an existing file."""
+    url = to_url(db)
+    if "://" in url and not url.startswith("sqlite"):
+        return True
+    database = parse_url(url).database
+    return bool(database) and Path(database).exists()
 
 
 def open_store(db: str | None, create: bool = False) -> Store:
