@@ -15,6 +15,7 @@ from typer import _click as click
 from typer.core import TyperGroup
 
 from salespool import __version__
+from salespool.cli.completion import wire
 from salespool.cli.helptext import tidy
 from salespool.cli.usage import EXIT_USAGE, usage_line
 from salespool.errors import (
@@ -47,6 +48,7 @@ class SalespoolGroup(TyperGroup):
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         tidy(self)
+        wire(self)
         forgiving(sys.stdout)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
@@ -137,7 +139,7 @@ app = typer.Typer(
     help="A sales team's customer book and public pool (公海): recycle idle customers, "
     "hand them to rookies, and see who is still hunting.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

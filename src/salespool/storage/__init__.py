@@ -4,4 +4,6 @@
 - `bulk`: batched inserts (COPY on PostgreSQL), index rebuilds, cache sizes.
 - `migrations`: the named schema steps, each self-contained.
 - `backup`: copying a SQLite store to a file and back.
+- `lookup`: read-only, quick look-ups for shell completion (rep names); no SQLAlchemy.
+- `location`: where the default store lives.
 """

@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-import platformdirs
 from sqlalchemy import (
     Connection,
     event,
@@ -39,6 +38,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from salespool.errors import BadInput, Locked, NotFound, Refused, SalespoolError
 from salespool.models import SCHEMA_VERSION, Meta
 from salespool.storage import migrations
+from salespool.storage.location import default_db_path
 
 BUSY_TIMEOUT_SECONDS = 60
 # The first 16 bytes of every SQLite 3 database file.
@@ -46,11 +46,6 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 BACKENDS = ("sqlite", "postgresql")
 TIMEZONE_KEY = "timezone"  # meta: the zone the store was made in (the demo's), if any
 TABLES_NAMED = 5  # how many of a foreign database's tables a refusal names
-
-
-def default_db_path() -> Path:
-    """`salespool.db` in the user's data directory."""
-    return Path(platformdirs.user_data_dir("salespool", appauthor=False)) / "salespool.db"
 
 
 def to_url(db: str | None) -> str:
