@@ -74,6 +74,8 @@ class EventKind(StrEnum):
 
 class RepEventKind(StrEnum):
     renamed = "renamed"
+    imported = "imported"  # added by `import-reps`
+    updated = "updated"  # changed by `import-reps`
 
 
 def parse_stage(text: str) -> Stage:
@@ -219,7 +221,7 @@ class CustomerAlias(SQLModel, table=True):
 
 
 class RepEvent(SQLModel, table=True):
-    """The trail of changes to a rep that no customer carries (`rep rename`)."""
+    """The trail of changes to a rep that no customer carries (`rep rename`, `import-reps`)."""
 
     __tablename__ = "rep_event"
 

@@ -1,4 +1,5 @@
-"""Commands that bring files in: import (customers), import-followups and import-deals."""
+"""Commands that bring files in: import (customers), import-followups, import-deals and
+import-reps."""
 
 from __future__ import annotations
 
@@ -396,4 +397,47 @@ def import_deals(
         f"{verb} {file.name} ({read_as}): {result.inserted} deals for {result.customers} "
         f"customers, {result.unchanged} unchanged, {result.rejected} rejected; last contact "
         f"moved forward on {result.contact_moved}, {result.won} moved to won",
+    )
+
+
+@app.command("import-reps")
+def import_reps(
+    ctx: typer.Context,
+    file: FileArg,
+    dry_run: DryRunOpt = False,
+    fmt: FormatOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    mapping: MapOpt = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a team: add new reps, update the others; all of the file, or nothing.
+
+    Columns: name (required), role (rookie/rep/coach/manager, or 新人/销售/教练/经理),
+    coach (a rep of the store or of the file, in any order), capacity, hired_at;
+    or 姓名, 角色, 教练, 容量, 入职日期. An empty cell leaves a rep's value as it is
+    (a new rep gets rep add's defaults). Re-importing the same file changes nothing.
+
+    Example: salespool import-reps 团队.xlsx --dry-run
+    """
+    from salespool.core import rep_import
+
+    flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, None, quiet, as_json)
+    st, result = run_import(
+        ctx, flags, lambda session, _st, job: rep_import.import_reps(session, job=job)
+    )
+    if not as_json and not quiet and result.ignored_columns:
+        note(f"ignored columns: {', '.join(result.ignored_columns)}")
+    if not as_json and not quiet:
+        for change in result.reps:
+            if change.action == "updated":
+                note(f"line {change.line}: {change.name}: {', '.join(change.changed)} changed")
+    verb = "would import" if dry_run else "imported"
+    read_as = result.format + (f", {result.encoding}" if result.encoding else "")
+    nothing = "; nothing to change" if not (result.inserted or result.updated) else ""
+    st.output(as_json).record(
+        result,
+        f"{verb} {file.name} ({read_as}): {plural(result.inserted, 'rep')} added, "
+        f"{result.updated} updated, {result.unchanged} unchanged{nothing}",
     )
