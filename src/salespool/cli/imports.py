@@ -315,8 +315,11 @@ def import_followups(
     optionally next_at; or 客户, 跟进人, 跟进方式 (电话/微信/拜访/邮件/会议), 跟进内容,
     跟进时间. An empty kind is other; a kind no table knows is a bad row
     (--map-kind maps it). Follow-ups by any rep are kept as history; each
-    customer's last contact moves forward to its newest follow-up. Re-importing
-    skips rows already stored.
+    customer's last contact moves forward to its newest follow-up. An optional
+    stage column (阶段; a stage name or its Chinese label) is the customer's stage
+    at each follow-up: it writes the stage trail, and the newest one becomes the
+    current stage when newer than what the book knew. Re-importing skips rows
+    already stored.
 
     Example: salespool import-followups followups.csv --dry-run
     Example: salespool import-followups 跟进记录.xlsx --map-kind 传真=other --map-kind 短信=wechat
@@ -340,12 +343,18 @@ def import_followups(
         f"; new inactive reps: {', '.join(result.reps_created)}" if result.reps_created else ""
     )
     rejected = f", {result.rejected} rejected" if rejects is not None else ""
+    staged = (
+        f"; {plural(result.stage_changes, 'stage change')}, current stage moved on "
+        f"{result.stage_moved}"
+        if result.stage_changes or result.stage_moved
+        else ""
+    )
     out.record(
         result,
         f"{verb} {file.name}: {plural(result.inserted, 'follow-up')} for "
         f"{plural(result.customers, 'customer')}, "
         f"{result.skipped} already there{rejected}; last contact moved forward on "
-        f"{result.contact_moved}{created}",
+        f"{result.contact_moved}{staged}{created}",
     )
 
 

@@ -114,6 +114,8 @@ CUSTOMER_REF = ("customer_id", "customer_external_id", "customer_name")
 # --- follow-ups --------------------------------------------------------------------
 
 FOLLOWUP_COLUMNS = ("customer", "rep", "kind", "note", "at", "next_at")
+# What import-followups reads: the follow-up and, optionally, the customer's stage at it.
+FOLLOWUP_IMPORT_COLUMNS = (*FOLLOWUP_COLUMNS, "stage")
 FOLLOWUP_ALIASES: dict[str, str] = _named(
     (
         "customer",
@@ -134,6 +136,7 @@ FOLLOWUP_ALIASES: dict[str, str] = _named(
     ("note", ["跟进内容", "内容", "备注", "跟进记录", "记录", "notes", "content", "comment"]),
     ("at", ["跟进时间", "时间", "跟进日期", "日期", "date", "time", "when"]),
     ("next_at", ["下次跟进时间", "下次跟进", "next", "next_followup"]),
+    ("stage", ["阶段", "客户阶段", "销售阶段", "跟进阶段"]),
 )
 
 # What the follow-up kinds are called: the canonical names (models.FollowUpKind, in its
