@@ -29,6 +29,9 @@ def test_generated_data_is_the_examples_and_imports(cli, tmp_path):
     assert customers["reps_created"] == ["alice", "bob", "carol", "dave"]
     followups = cli.json("import-followups", str(out / "followups.csv"))
     assert (followups["inserted"], followups["skipped"]) == (600, 0)
-    assert followups["ignored_columns"] == ["stage"]  # demo's, for `log --stage`
+    # The stage column is read now: the trail, never the current stages (the last stage
+    # a customer's follow-ups set is its stage in customers.csv).
+    assert (followups["ignored_columns"], followups["stage_moved"]) == ([], 0)
+    assert followups["stage_changes"] > 0
     deals = cli.json("import-deals", str(out / "deals.csv"))
     assert (deals["inserted"], deals["rejected"], deals["ignored_columns"]) == (150, 0, [])

@@ -158,7 +158,7 @@ class CustomerAlias(SQLModel, table=True):
 
 
 class RepEvent(SQLModel, table=True):
-    """The trail of changes to a rep that no customer carries (`rep rename`)."""
+    """The trail of changes to a rep that no customer carries (`rep rename`, `import-reps`)."""
 
     __tablename__ = "rep_event"
 

@@ -72,6 +72,8 @@ class EventKind(StrEnum):
 
 class RepEventKind(StrEnum):
     renamed = "renamed"
+    imported = "imported"  # added by `import-reps`
+    updated = "updated"  # changed by `import-reps`
 
 
 def parse_stage(text: str) -> Stage:

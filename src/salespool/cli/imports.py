@@ -1,4 +1,5 @@
-"""Commands that bring files in: import (customers), import-followups and import-deals."""
+"""Commands that bring files in: import (customers), import-followups, import-deals and
+import-reps."""
 
 from __future__ import annotations
 
@@ -321,8 +322,11 @@ def import_followups(
     optionally next_at; or 客户, 跟进人, 跟进方式 (电话/微信/拜访/邮件/会议), 跟进内容,
     跟进时间. An empty kind is other; a kind no table knows is a bad row
     (--map-kind maps it). Follow-ups by any rep are kept as history; each
-    customer's last contact moves forward to its newest follow-up. Re-importing
-    skips rows already stored.
+    customer's last contact moves forward to its newest follow-up. An optional
+    stage column (阶段; a stage name or its Chinese label) is the customer's stage
+    at each follow-up: it writes the stage trail, and the newest one becomes the
+    current stage when newer than what the book knew. Re-importing skips rows
+    already stored.
 
     Example: salespool import-followups followups.csv --dry-run
     Example: salespool import-followups 跟进记录.xlsx --map-kind 传真=other --map-kind 短信=wechat
@@ -348,12 +352,18 @@ def import_followups(
         f"; new inactive reps: {', '.join(result.reps_created)}" if result.reps_created else ""
     )
     rejected = f", {result.rejected} rejected" if rejects is not None else ""
+    staged = (
+        f"; {plural(result.stage_changes, 'stage change')}, current stage moved on "
+        f"{result.stage_moved}"
+        if result.stage_changes or result.stage_moved
+        else ""
+    )
     out.record(
         result,
         f"{verb} {file.name}: {plural(result.inserted, 'follow-up')} for "
         f"{plural(result.customers, 'customer')}, "
         f"{result.skipped} already there{rejected}; last contact moved forward on "
-        f"{result.contact_moved}{created}",
+        f"{result.contact_moved}{staged}{created}",
     )
 
 
@@ -407,4 +417,47 @@ def import_deals(
         f"{verb} {file.name} ({read_as}): {result.inserted} deals for {result.customers} "
         f"customers, {result.unchanged} unchanged, {result.rejected} rejected; last contact "
         f"moved forward on {result.contact_moved}, {result.won} moved to won",
+    )
+
+
+@app.command("import-reps")
+def import_reps(
+    ctx: typer.Context,
+    file: FileArg,
+    dry_run: DryRunOpt = False,
+    fmt: FormatOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    mapping: MapOpt = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a team: add new reps, update the others; all of the file, or nothing.
+
+    Columns: name (required), role (rookie/rep/coach/manager, or 新人/销售/教练/经理),
+    coach (a rep of the store or of the file, in any order), capacity, hired_at;
+    or 姓名, 角色, 教练, 容量, 入职日期. An empty cell leaves a rep's value as it is
+    (a new rep gets rep add's defaults). Re-importing the same file changes nothing.
+
+    Example: salespool import-reps 团队.xlsx --dry-run
+    """
+    from salespool.core import rep_import
+
+    flags = ImportFlags(file, fmt, encoding, sheet, mapping, dry_run, None, quiet, as_json)
+    st, result = run_import(
+        ctx, flags, lambda session, _st, job: rep_import.import_reps(session, job=job)
+    )
+    if not as_json and not quiet and result.ignored_columns:
+        note(f"ignored columns: {', '.join(result.ignored_columns)}")
+    if not as_json and not quiet:
+        for change in result.reps:
+            if change.action == "updated":
+                note(f"line {change.line}: {change.name}: {', '.join(change.changed)} changed")
+    verb = "would import" if dry_run else "imported"
+    read_as = result.format + (f", {result.encoding}" if result.encoding else "")
+    nothing = "; nothing to change" if not (result.inserted or result.updated) else ""
+    st.output(as_json).record(
+        result,
+        f"{verb} {file.name} ({read_as}): {plural(result.inserted, 'rep')} added, "
+        f"{result.updated} updated, {result.unchanged} unchanged{nothing}",
     )

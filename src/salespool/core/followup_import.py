@@ -29,26 +29,50 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Integer, String, Text
-from sqlalchemy.sql import and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Column, DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import and_, case, delete, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
 from salespool.clock import to_db
 from salespool.core import staging
 from salespool.core.rejects import Problems, raw_cells
 from salespool.core.staging import BAD, ImportJob, Plan, Staging, staged, temp_table
-from salespool.core.timeline import followup_stage, steady_stage
+from salespool.core.timeline import (
+    changes_stage,
+    fill_followup_stages,
+    followup_stage,
+    latest_stage,
+    stage_at,
+    steady_stage,
+)
+from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.core.vocabulary import FOLLOWUP_ALIASES as ALIASES
-from salespool.core.vocabulary import FOLLOWUP_COLUMNS as COLUMNS
+from salespool.core.vocabulary import FOLLOWUP_IMPORT_COLUMNS as COLUMNS
 from salespool.core.vocabulary import KINDS_SHOWN, kind_key
 from salespool.core.vocabulary import kind_of as named_kind
 from salespool.errors import BadInput
-from salespool.models import Customer, FollowUp, FollowUpKind, Rep, Role
+from salespool.models import (
+    Customer,
+    Event,
+    EventKind,
+    FollowUp,
+    FollowUpKind,
+    Rep,
+    Role,
+    Stage,
+    parse_stage,
+)
 from salespool.storage.bulk import indexes_rebuilt
 
 BAD_KIND = f"not a follow-up kind: use {KINDS_SHOWN}, or map it to one"
+BAD_STAGE = (
+    "not a stage: use "
+    + ", ".join(s.value for s in Stage)
+    + " (or 寻找客户, 商务谈判, 业绩合格, 维系客户, 深耕客户, 流失)"
+)
 BATCH_ROWS = 10_000
 
 STAGING = temp_table(
@@ -60,6 +84,7 @@ STAGING = temp_table(
     Column("note", Text),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("next_at", DateTime(timezone=True)),
+    Column("stage", String),  # the customer's stage at the follow-up, if the file says
     Column("known", Integer),  # 1: the same follow-up is already stored
     Column("raw", Text),  # the cells as JSON, kept only for a rejects file
 )
@@ -82,13 +107,34 @@ LATEST = temp_table(
 REPS = temp_table(
     "followup_reps", Column("name", String, primary_key=True), Column("rep_id", Integer)
 )
+# With a stage column: each new follow-up whose stage differs from the one before it (the
+# file's previous stage for the customer, or the trail's), a `stage_changed` event to write.
+MOVES = temp_table(
+    "followup_moves",
+    Column("line", Integer, primary_key=True),
+    Column("customer_id", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("rep", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("from_stage", String),
+    Column("to_stage", String, nullable=False),
+)
+# With a stage column: each customer's newest new follow-up with a stage, and the time of
+# its latest event carrying a stage before the import (what the customer "has").
+NEWEST = temp_table(
+    "followup_newest",
+    Column("customer_id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("stage", String, nullable=False),
+    Column("known_at", DateTime(timezone=True)),
+)
 PLAN = Plan(
     columns=COLUMNS,
     aliases=ALIASES,
     required=("customer", "rep", "at"),
     staging=STAGING,
     staged=[c.name for c in STAGING.columns if c.name != "known"],
-    tables=(KEYS, LATEST, REPS),
+    tables=(KEYS, LATEST, REPS, MOVES, NEWEST),
     batch_rows=BATCH_ROWS,
 )
 
@@ -102,6 +148,10 @@ class FollowupImportResult:
     rejected: int = 0  # bad rows written to the rejects file (else a bad row refuses the file)
     customers: int = 0  # customers the file has follow-ups for
     contact_moved: int = 0  # customers whose last_contact_at moved forward
+    # With a stage column: `stage_changed` events written for follow-ups, and customers whose
+    # current stage became their newest follow-up's.
+    stage_changes: int = 0
+    stage_moved: int = 0
     format: str = "csv"
     encoding: str | None = None
     sheet: str | None = None
@@ -160,9 +210,13 @@ def import_followups(
         _latest(session)
         result.customers = session.execute(select(func.count()).select_from(LATEST)).scalar_one()
         result.contact_moved = staging.contact_moves(session, LATEST)
+        staged_stages = "stage" in run.lay.positions
+        if staged_stages:
+            session.execute(update(KEYS).values(steady_stage=steady_stage(KEYS.c.customer_id)))
+            result.stage_changes, result.stage_moved = _stage_moves(session)
         staging.settle_rejects(run, job, result)
         if not job.dry_run:
-            _write(session, job.now, result.reps_created, result.inserted)
+            _write(session, job, run.file, result.reps_created, result.inserted, staged_stages)
     return result
 
 
@@ -177,9 +231,10 @@ def _rows(run: Staging, job: ImportJob, extra: dict[str, str]) -> Iterator[tuple
     read = run.lay.reader(COLUMNS, run.source.unquote)
     dates = run.dates(job.now, job.tz)
     kinds: dict[str | None, str] = {}
+    stages: dict[str, str | None] = {}
     keep_raw = problems.keep
     for line, cells in run.records():
-        customer, rep, raw_kind, note, at_text, next_text = read(cells)
+        customer, rep, raw_kind, note, at_text, next_text, stage_text = read(cells)
         missing = _missing(customer, rep, at_text)
         if missing is not None:
             problems.add(line, labels[missing[0]], "", missing[1], cells)
@@ -199,8 +254,26 @@ def _rows(run: Staging, job: ImportJob, extra: dict[str, str]) -> Iterator[tuple
             kinds[raw_kind] = kind
             if len(kinds) > 10_000:  # a file of made-up kinds: keep the cache small
                 kinds.clear()
+        stage = None
+        if stage_text is not None:
+            stage = stages.get(stage_text, "")
+            if stage == "":
+                stage = _stage_of(stage_text)
+                if len(stages) < 10_000:  # a file of made-up stages: keep the cache small
+                    stages[stage_text] = stage
+            if stage is None:
+                problems.add(line, labels["stage"], stage_text, BAD_STAGE, cells)
+                continue
         raw = raw_cells(cells) if keep_raw else None
-        yield line, customer, rep, kind, note, at, next_at, raw
+        yield line, customer, rep, kind, note, at, next_at, stage, raw
+
+
+def _stage_of(text: str) -> str | None:
+    """A stage cell's canonical stage (商务谈判 -> negotiating), None when it names none."""
+    try:
+        return parse_stage(text).value
+    except ValueError:
+        return None
 
 
 def _missing(customer: str | None, rep: str | None, at: str | None) -> tuple[str, str] | None:
@@ -330,11 +403,19 @@ def _latest(session: Session) -> None:
     )
 
 
-def _write(session: Session, now: datetime, new_reps: list[str], inserted: int) -> None:
+def _write(
+    session: Session,
+    job: ImportJob,
+    file: str,
+    new_reps: list[str],
+    inserted: int,
+    staged_stages: bool,
+) -> None:
     s, k, r = STAGING.c, KEYS.c, REPS.c
-    session.execute(update(KEYS).values(steady_stage=steady_stage(k.customer_id)))
+    if not staged_stages:  # else _write_stages has set it
+        session.execute(update(KEYS).values(steady_stage=steady_stage(k.customer_id)))
     if new_reps:
-        at = to_db(now)
+        at = to_db(job.now)
         session.execute(
             insert(Rep),
             [
@@ -347,6 +428,8 @@ def _write(session: Session, now: datetime, new_reps: list[str], inserted: int) 
             .where(r.rep_id.is_(None))
             .values(rep_id=select(Rep.id).where(Rep.name == r.name).scalar_subquery())
         )
+    if staged_stages:  # before the inserts, which read the trail it writes
+        _write_stages(session, job.actor, file)
     with indexes_rebuilt(session.connection(), FollowUp.__table__, inserted):
         session.execute(
             insert(FollowUp.__table__).from_select(
@@ -358,7 +441,7 @@ def _write(session: Session, now: datetime, new_reps: list[str], inserted: int) 
                     s.note,
                     s.at,
                     s.next_at,
-                    func.coalesce(k.steady_stage, followup_stage(k.customer_id, s.at)),
+                    func.coalesce(s.stage, k.steady_stage, followup_stage(k.customer_id, s.at)),
                 )
                 .select_from(
                     STAGING.join(KEYS, k.key == s.customer_key).join(REPS, r.name == s.rep)
@@ -368,3 +451,173 @@ def _write(session: Session, now: datetime, new_reps: list[str], inserted: int) 
             )
         )
     staging.move_contact(session, LATEST)
+
+
+# --- the stage column ---------------------------------------------------------------
+
+
+def _stage_moves(session: Session) -> tuple[int, int]:
+    """Fill MOVES and NEWEST from the new follow-ups with a stage.
+
+    A follow-up's stage moves the customer when it differs from the stage just before
+    it: the customer's previous new follow-up's in the file (LAG over the customer's
+    rows by time), unless the trail changes the stage between the two, else the
+    trail's stage at that moment. Returns (stage changes, customers whose current
+    stage becomes their newest follow-up's).
+    """
+    s, k, c = STAGING.c, KEYS.c, Customer.__table__.c
+    joined = STAGING.join(KEYS, k.key == s.customer_key)
+    new = and_(s.known.is_(None), s.stage.is_not(None))
+    if session.execute(select(s.line).select_from(joined).where(new).limit(1)).first() is None:
+        return 0, 0
+    window = {"partition_by": k.customer_id, "order_by": (s.at, s.line)}
+    rows = (
+        select(
+            s.line,
+            k.customer_id,
+            s.at,
+            s.rep,
+            s.kind,
+            s.stage,
+            k.steady_stage,
+            func.lag(s.stage).over(**window).label("prev_stage"),
+            func.lag(s.at).over(**window).label("prev_at"),
+        )
+        .select_from(joined)
+        .where(new)
+        .subquery()
+    )
+    w, e = rows.c, aliased(Event)
+    # The trail's latest change at or before the row (only asked of customers it moved).
+    changed_at = (
+        select(func.max(e.at))
+        .where(e.customer_id == w.customer_id, e.at <= w.at, changes_stage(e))
+        .scalar_subquery()
+    )
+    now_stage = select(c.stage).where(c.id == w.customer_id).scalar_subquery()
+    before = case(
+        (and_(w.prev_at.is_not(None), w.steady_stage.is_not(None)), w.prev_stage),
+        (w.steady_stage.is_not(None), w.steady_stage),
+        (
+            and_(w.prev_at.is_not(None), or_(changed_at.is_(None), w.prev_at >= changed_at)),
+            w.prev_stage,
+        ),
+        else_=stage_at(w.customer_id, w.at, now_stage),
+    )
+    moved = select(
+        w.line, w.customer_id, w.at, w.rep, w.kind, before.label("b"), w.stage
+    ).subquery()
+    session.execute(
+        insert(MOVES).from_select(
+            ["line", "customer_id", "at", "rep", "kind", "from_stage", "to_stage"],
+            select(*moved.c).where(moved.c.b.is_distinct_from(moved.c.stage)),
+        )
+    )
+    MOVES_INDEX.create(session.connection())
+    ranked = (
+        select(
+            k.customer_id,
+            s.at,
+            s.stage,
+            func.row_number()
+            .over(partition_by=k.customer_id, order_by=(s.at.desc(), s.line.desc()))
+            .label("n"),
+        )
+        .select_from(joined)
+        .where(new)
+        .subquery()
+    )
+    known_at = (
+        select(func.max(e.at))
+        .where(e.customer_id == ranked.c.customer_id, e.to_stage.is_not(None))
+        .scalar_subquery()
+    )
+    session.execute(
+        insert(NEWEST).from_select(
+            ["customer_id", "at", "stage", "known_at"],
+            select(ranked.c.customer_id, ranked.c.at, ranked.c.stage, known_at).where(
+                ranked.c.n == 1
+            ),
+        )
+    )
+    changes = session.execute(select(func.count()).select_from(MOVES)).scalar_one()
+    moving = session.execute(
+        select(func.count()).select_from(NEWEST).join(Customer, _advancing())
+    ).scalar_one()
+    return changes, moving
+
+
+# Built after MOVES is filled: the follow-up refill looks up each customer's first move.
+MOVES_INDEX = Index("ix_followup_moves_customer", MOVES.c.customer_id, MOVES.c.at)
+
+
+def _advancing():
+    """SQL joining NEWEST to Customer: its newest follow-up is newer than any event that
+    carried its stage (what the customer has), and says another stage."""
+    n, c = NEWEST.c, Customer.__table__.c
+    return and_(
+        c.id == n.customer_id,
+        or_(n.known_at.is_(None), n.at > n.known_at),
+        c.stage != n.stage,
+    )
+
+
+def _write_stages(session: Session, actor: str, file: str) -> None:
+    """The stage trail of the new follow-ups: their `stage_changed` events, the current
+    stages they move, and the stored stages of the customers' follow-ups from then on."""
+    m, r, n, k = MOVES.c, REPS.c, NEWEST.c, KEYS.c
+    c, f = Customer.__table__.c, FollowUp.__table__.c
+    name = Path(file).name
+    session.execute(
+        insert(Event).from_select(
+            EVENT_INSERT_COLUMNS,
+            select(
+                m.customer_id,
+                m.at,
+                literal(EventKind.stage_changed.value),
+                r.rep_id,
+                r.rep_id,
+                m.from_stage,
+                m.to_stage,
+                literal("logged ") + m.kind + literal(f" (import-followups {name})"),
+                literal(actor),
+            )
+            .select_from(MOVES.join(REPS, r.name == m.rep))
+            .order_by(m.at, m.line),
+        )
+    )
+    session.execute(update(Customer.__table__).where(_advancing()).values(stage=n.stage))
+    # A customer that keeps its stage (the book knew it later than the file's newest
+    # follow-up) gets the change back to it at that moment, so the trail's latest change
+    # is still its current stage.
+    trail_stage = latest_stage(c.id, c.stage)
+    session.execute(
+        insert(Event).from_select(
+            EVENT_INSERT_COLUMNS,
+            select(
+                c.id,
+                n.known_at,
+                literal(EventKind.stage_changed.value),
+                c.owner_id,
+                c.owner_id,
+                trail_stage,
+                c.stage,
+                literal(f"the stage the book had (import-followups {name})"),
+                literal(actor),
+            )
+            .select_from(NEWEST.join(Customer, c.id == n.customer_id))
+            .where(
+                n.known_at.is_not(None),
+                exists().where(m.customer_id == n.customer_id),
+                trail_stage != c.stage,
+            ),
+        )
+    )
+    first = select(func.min(m.at)).where(m.customer_id == f.customer_id).scalar_subquery()
+    fill_followup_stages(
+        session.connection(), and_(f.customer_id.in_(select(m.customer_id)), f.at >= first)
+    )
+    # Their stage-less rows read the trail just written, not the stage the customer had.
+    session.execute(
+        update(KEYS).where(k.customer_id.in_(select(n.customer_id))).values(steady_stage=None)
+    )

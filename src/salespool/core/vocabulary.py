@@ -115,6 +115,8 @@ CUSTOMER_REF = ("customer_id", "customer_external_id", "customer_name")
 # --- follow-ups --------------------------------------------------------------------
 
 FOLLOWUP_COLUMNS = ("customer", "rep", "kind", "note", "at", "next_at")
+# What import-followups reads: the follow-up and, optionally, the customer's stage at it.
+FOLLOWUP_IMPORT_COLUMNS = (*FOLLOWUP_COLUMNS, "stage")
 FOLLOWUP_ALIASES: dict[str, str] = _named(
     (
         "customer",
@@ -135,6 +137,7 @@ FOLLOWUP_ALIASES: dict[str, str] = _named(
     ("note", ["跟进内容", "内容", "备注", "跟进记录", "记录", "notes", "content", "comment"]),
     ("at", ["跟进时间", "时间", "跟进日期", "日期", "date", "time", "when"]),
     ("next_at", ["下次跟进时间", "下次跟进", "next", "next_followup"]),
+    ("stage", ["阶段", "客户阶段", "销售阶段", "跟进阶段"]),
 )
 
 # What the follow-up kinds are called: the canonical names (models.FollowUpKind, in its
@@ -259,7 +262,7 @@ DEAL_ALIASES: dict[str, str] = {
 
 # --- reps --------------------------------------------------------------------------
 
-# A team file (examples/reps.csv, read by `demo`; a future import-reps).
+# A team file (examples/reps.csv, read by `demo` and `import-reps`).
 REP_COLUMNS = ("name", "role", "coach", "capacity", "hired_at")
 REP_ALIASES: dict[str, str] = _named(
     ("name", ["姓名", "名字", "销售", "销售姓名", "rep", "rep_name"]),
@@ -268,6 +271,19 @@ REP_ALIASES: dict[str, str] = _named(
     ("capacity", ["容量", "客户上限", "上限", "max_customers"]),
     ("hired_at", ["入职日期", "入职时间", "入职", "hired", "start_date"]),
 )
+# What the roles are called in a team file (models.Role, in its order), as `kind_key` spells
+# a label: the canonical names and the titles Chinese teams use.
+REP_ROLES = ("rookie", "rep", "coach", "manager")
+ROLE_ALIASES: dict[str, str] = {
+    **{role: role for role in REP_ROLES},
+    **_named(
+        ("rookie", ["新人", "新员工", "新手", "实习生", "见习", "trainee", "junior"]),
+        ("rep", ["销售", "销售代表", "业务员", "销售员", "老销售", "sales", "veteran"]),
+        ("coach", ["教练", "导师", "师傅", "带教", "mentor"]),
+        ("manager", ["经理", "主管", "销售经理", "销售主管", "lead"]),
+    ),
+}
+ROLES_SHOWN = ", ".join(REP_ROLES) + " (or 新人, 销售, 教练, 经理)"
 
 # --- exports -----------------------------------------------------------------------
 
