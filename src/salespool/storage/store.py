@@ -45,6 +45,8 @@ BUSY_TIMEOUT_SECONDS = 60
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BACKENDS = ("sqlite", "postgresql")
 TABLES_NAMED = 5  # how many of a foreign database's tables a refusal names
+# The `meta` key of the store's own time zone (the demo writes Asia/Shanghai there).
+TIMEZONE_KEY = "timezone"
 
 
 def default_db_path() -> Path:
@@ -429,6 +431,17 @@ def _file_lock(path: Path, name: str, wait: bool) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    """Write one fact about the store (a `meta` row), replacing what the key held."""
+    session.merge(Meta(key=key, value=value))
+    session.flush()
+
+
+def get_meta(session: Session, key: str) -> str | None:
+    """One fact about the store (a `meta` row's value), None when it was never written."""
+    return session.execute(select(Meta.value).where(Meta.key == key)).scalar()
 
 
 def _stamped_version(conn) -> int | None:
