@@ -57,8 +57,8 @@ REPS: list[tuple[str, str, str, str, str]] = [
     ("bob", "rep", "", "80", "2018-06-11"),
     ("carol", "coach", "", "60", "2016-09-05"),
     ("dave", "rep", "", "60", "2025-04-07"),
-    ("erin", "rookie", "carol", "30", "2026-09-01"),
-    ("frank", "rookie", "carol", "30", "2026-10-15"),
+    ("erin", "rookie", "carol", "30", "2026-11-24"),
+    ("frank", "rookie", "carol", "30", "2026-11-16"),
     ("grace", "manager", "", "", "2015-02-02"),
 ]
 BOOK_SIZE = {"alice": 50, "bob": 45, "carol": 20, "dave": 45}
@@ -795,6 +795,236 @@ def make_deals(rng: random.Random, customers: list[Customer]) -> list[list[str]]
     return [row for _at, row in deals]
 
 
+# The month after the move to salespool (story.csv): the remedy, lived.
+MOVED_AT = datetime(2026, 11, 29, 9, 0, tzinfo=TZ)  # import, then the first recycling
+HANDED_OUT_AT = MOVED_AT + timedelta(minutes=5)  # the pool to the rookies
+STORY_FROM = date(2026, 11, 30)
+KEPT_FROM = date(2026, 12, 2)  # a customer called on or after this day stays on 2026-12-31
+STORY_UNTIL = date(2026, 12, 30)
+STORY_COLUMNS = ["at", "action", "customer", "rep", "kind", "stage", "note", "amount", "channel"]
+STORY_FOLLOW_UPS = {"alice": (1, 3), "bob": (1, 3), "carol": (1, 4), "dave": (2, 5)}
+ACTION_ORDER = {"assign": 0, "claim": 1, "log": 2, "deal": 3}
+
+
+@dataclass
+class Action:
+    """One row of story.csv: something a rep did after the move, replayed in time order."""
+
+    at: datetime
+    action: str  # assign, claim, log or deal
+    customer: str
+    rep: str
+    kind: str = ""
+    stage: str = ""
+    note: str = ""
+    amount: str = ""
+    channel: str = ""
+
+    def row(self) -> list[str]:
+        """The cells of this action in STORY_COLUMNS order."""
+        return [
+            iso(self.at),
+            self.action,
+            self.customer,
+            self.rep,
+            self.kind,
+            self.stage,
+            self.note,
+            self.amount,
+            self.channel,
+        ]
+
+
+def amount(rng: random.Random) -> str:
+    """A deal's amount in yuan, as the files write it."""
+    return f"{rng.randrange(3_000, 120_000, 100)}.{rng.choice([0, 0, 0, 50, 88]):02d}"
+
+
+def at_on(day: date, hour: int, minute: int = 0) -> datetime:
+    """`day` at hour:minute in the team's zone."""
+    return datetime.combine(day, time(hour, minute), TZ)
+
+
+def talk(rng: random.Random, customer: Customer, rep: str, at: datetime, phase: str) -> Action:
+    """A follow-up on `customer` in `phase` with a note that fits it."""
+    note = rng.choice(NOTES[phase])
+    kind = NOTE_KIND.get(note) or pick(rng, KINDS, KIND_WEIGHTS[phase])
+    return Action(at, "log", customer.external_id, rep, kind, "", note)
+
+
+def veterans_month(rng: random.Random, customers: list[Customer]) -> list[Action]:
+    """The veterans keep their books: alice and bob farm, dave and carol hunt.
+
+    Nobody calls a `lost` customer, so those go idle and the rule takes them;
+    every other customer they still own is called on or after KEPT_FROM.
+    """
+    actions: list[Action] = []
+    for c in customers:
+        if c.owner not in STORY_FOLLOW_UPS or c.idle or c.stage == "lost":
+            continue
+        count = rng.randint(*STORY_FOLLOW_UPS[c.owner])
+        moments = sorted(
+            [work_moment(rng, STORY_FROM, STORY_UNTIL) for _ in range(count - 1)]
+            + [work_moment(rng, KEPT_FROM, STORY_UNTIL)]
+        )
+        phase = c.stage
+        move = ""  # the stage the last follow-up moves it to, if any
+        hunter = c.owner in ("carol", "dave")
+        if hunter and phase == "prospecting" and rng.random() < 0.3:
+            move = "negotiating"
+        elif hunter and phase == "negotiating" and rng.random() < 0.2:
+            move = "won"
+        elif phase in ("won", "maintaining", "deepening") and rng.random() < 0.25:
+            move = "maintaining" if phase == "won" else phase  # a repeat order
+        for at in moments[:-1]:
+            actions.append(talk(rng, c, c.owner, at, phase))
+        last = moments[-1]
+        if not move:
+            actions.append(talk(rng, c, c.owner, last, phase))
+            continue
+        note = rng.choice(ARRIVAL_NOTES[move])
+        kind = NOTE_KIND.get(note) or pick(rng, KINDS, KIND_WEIGHTS[move])
+        stage = move if move != phase else ""
+        actions.append(Action(last, "log", c.external_id, c.owner, kind, stage, note))
+        if move in ("won", "maintaining", "deepening"):
+            channel = "online" if rng.random() < 0.25 else "direct"
+            actions.append(
+                Action(last, "deal", c.external_id, c.owner, "", "", "", amount(rng), channel)
+            )
+    return actions
+
+
+def rookies_month(rng: random.Random, customers: list[Customer]) -> list[Action]:
+    """erin works every customer she is given, claims more, negotiates and wins; frank
+    calls three of his ten late, never gets to an offer, and the rule takes the rest."""
+    pool = [c for c in customers if (not c.owner or c.idle) and c.stage != "lost"]
+    hunting = [c for c in pool if c.stage in ("prospecting", "negotiating")]
+    lapsed = [c for c in pool if c.idle and c.owner in ("alice", "bob") and c not in hunting]
+    erin_hunt = rng.sample(hunting, 6)
+    erin_lapsed = rng.sample(lapsed, 4)
+    rest = [c for c in hunting if c not in erin_hunt]
+    # Prospects only: a call on a customer already in talks would count as negotiating.
+    frank_hunt = rng.sample([c for c in rest if c.stage == "prospecting"], 5)
+    frank_lapsed = rng.sample([c for c in lapsed if c not in erin_lapsed], 5)
+    rest = [c for c in rest if c not in frank_hunt]
+    erin_claims = rng.sample(rest, 3)
+    actions: list[Action] = []
+    for rep, given in (("erin", erin_hunt + erin_lapsed), ("frank", frank_hunt + frank_lapsed)):
+        for c in sorted(given, key=lambda c: c.external_id):
+            actions.append(Action(HANDED_OUT_AT, "assign", c.external_id, rep))
+
+    # erin: first calls on day 6, an offer on day 14, her coach on a visit, a first
+    # deal on day 27, and a lapsed customer of alice's or bob's ordering again.
+    prospects = [c for c in erin_hunt if c.stage == "prospecting"] or erin_hunt
+    offer, closing_deal = prospects[0], (prospects[1] if len(prospects) > 1 else erin_hunt[1])
+    for index, c in enumerate(erin_hunt + erin_lapsed):
+        phase = "prospecting" if c in erin_hunt else "maintaining"
+        first = at_on(STORY_FROM, 10, 5 * index) if index < 4 else None
+        days = sorted(work_moment(rng, date(2026, 12, 1), STORY_UNTIL) for _ in range(2))
+        if first is not None:  # the first round: a call to introduce herself
+            note = "初次电话联系，介绍产品" if phase == "prospecting" else "回访，客户满意"
+            actions.append(Action(first, "log", c.external_id, "erin", "call", "", note))
+        for at in days:
+            actions.append(talk(rng, c, "erin", at, phase))
+    actions.append(
+        Action(
+            at_on(date(2026, 12, 8), 14, 30),
+            "log",
+            offer.external_id,
+            "erin",
+            "call",
+            "negotiating",
+            "客户有意向，约了面谈",
+        )
+    )
+    for c in (closing_deal, *[c for c in erin_hunt[2:4] if c is not offer]):
+        at = work_moment(rng, date(2026, 12, 9), date(2026, 12, 14))
+        actions.append(Action(at, "log", c.external_id, "erin", "email", "negotiating", "发报价单"))
+    actions.append(
+        Action(
+            at_on(date(2026, 12, 15), 15, 0),
+            "log",
+            closing_deal.external_id,
+            "erin",
+            "visit",
+            "",
+            "和carol一起上门拜访，演示样品",
+        )
+    )
+    signed = at_on(date(2026, 12, 21), 11, 0)
+    actions.append(
+        Action(signed, "log", closing_deal.external_id, "erin", "meeting", "", "签订首单合同")
+    )
+    actions.append(
+        Action(signed, "deal", closing_deal.external_id, "erin", "", "", "", amount(rng), "direct")
+    )
+    reorder = at_on(date(2026, 12, 28), 16, 40)
+    actions.append(
+        Action(
+            reorder,
+            "log",
+            erin_lapsed[0].external_id,
+            "erin",
+            "wechat",
+            "",
+            "老客户回来了，第二次下单",
+        )
+    )
+    actions.append(
+        Action(
+            reorder, "deal", erin_lapsed[0].external_id, "erin", "", "", "", amount(rng), "online"
+        )
+    )
+    claimed = at_on(date(2026, 12, 14), 10, 0)
+    for index, c in enumerate(sorted(erin_claims, key=lambda c: c.external_id)):
+        actions.append(Action(claimed, "claim", c.external_id, "erin"))
+        actions.append(
+            Action(
+                claimed + timedelta(minutes=20 * (index + 1)),
+                "log",
+                c.external_id,
+                "erin",
+                "call",
+                "",
+                "初次电话联系，介绍产品",
+            )
+        )
+        later = work_moment(rng, date(2026, 12, 16), STORY_UNTIL)
+        actions.append(talk(rng, c, "erin", later, "prospecting"))
+
+    # frank: a first call on day 17, two more customers later, no offer anywhere.
+    called = frank_hunt[:3]
+    firsts = [
+        at_on(date(2026, 12, 3), 15, 20),
+        at_on(date(2026, 12, 10), 11, 0),
+        at_on(date(2026, 12, 17), 16, 10),
+    ]
+    for c, at in zip(called, firsts, strict=True):
+        actions.append(
+            Action(at, "log", c.external_id, "frank", "call", "", "初次电话联系，介绍产品")
+        )
+        again = between(rng, at + timedelta(days=1), at_on(STORY_UNTIL, 18))
+        actions.append(
+            Action(
+                again,
+                "log",
+                c.external_id,
+                "frank",
+                "call",
+                "",
+                rng.choice(["客户暂无需求，下月再联系", "left a voicemail"]),
+            )
+        )
+    return actions
+
+
+def make_story(rng: random.Random, customers: list[Customer]) -> list[list[str]]:
+    """What the team did in the month after the move, in time order."""
+    actions = rookies_month(rng, customers) + veterans_month(rng, customers)
+    actions.sort(key=lambda a: (a.at, ACTION_ORDER[a.action], a.customer))
+    return [a.row() for a in actions]
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     """Write UTF-8 (no BOM) CSV with LF line ends, quoting only where needed."""
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -823,10 +1053,14 @@ def main() -> None:
     # A separate generator so adding deals left the other files as they were.
     deals = make_deals(random.Random(SEED + 1), customers)
     write_csv(out / "deals.csv", DEAL_COLUMNS, deals)
+    # The month after the move: a generator of its own again.
+    story = make_story(random.Random(SEED + 2), customers)
+    write_csv(out / "story.csv", STORY_COLUMNS, story)
     print(
         f"wrote {len(customers)} customers, {len(follow_ups)} follow-ups, "
         f"{len(deals)} deals and {len(REPS)} reps to {out}"
     )
+    print(f"and {len(story)} actions of the month after the move to story.csv")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
-FILES = ("customers.csv", "followups.csv", "deals.csv", "reps.csv")
+FILES = ("customers.csv", "followups.csv", "deals.csv", "reps.csv", "story.csv")
 
 
 def test_generated_data_is_the_examples_and_imports(cli, tmp_path):
@@ -19,6 +19,7 @@ def test_generated_data_is_the_examples_and_imports(cli, tmp_path):
         check=True,
     )
     assert done.stdout.startswith("wrote 200 customers, 600 follow-ups, 150 deals and 7 reps")
+    assert "and 363 actions of the month after the move to story.csv" in done.stdout
     # Seeded: the files checked in are the ones it writes, byte for byte.
     for name in FILES:
         assert (out / name).read_bytes() == (EXAMPLES / name).read_bytes(), name

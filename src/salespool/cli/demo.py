@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from salespool.cli.app import JsonOpt, app, state
-from salespool.cli.report import render_report
-from salespool.render import Format, Output, choose_format, plural
+
+if TYPE_CHECKING:
+    from salespool.core.coach import RookieProgress
+    from salespool.core.demo import DemoResult
+    from salespool.render import Output
 
 
 @app.command()
@@ -24,11 +27,16 @@ def demo(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Load the example team into a fresh store, work it, recycle, assign to rookies, report.
+    """Load the example team into a fresh store and live a month of the remedy, then report.
 
-    It never touches your own store. Example: salespool demo --keep demo.db
+    The book comes in on 2026-11-29 and idle customers are recycled; the pool goes
+    to the rookies, who call, negotiate and (one of them) win under their coach;
+    on 2026-12-31 the recycling runs again and the report shows who is still
+    hunting. It never touches your own store. Example: salespool demo --keep demo.db
     """
-    from salespool.core.demo import DEMO_TZ, RECYCLE_DAYS, run_demo
+    from salespool.cli.report import render_report
+    from salespool.core.demo import DEMO_TZ, run_demo
+    from salespool.render import Format, Output, choose_format
     from salespool.storage.store import open_store
 
     st = state(ctx)
@@ -45,11 +53,24 @@ def demo(
     if out.fmt is Format.json:
         out.json(result)
         return
-    imp = result.imported
+    tell_story(out, result)
+    out.say("")
+    render_report(out, result.report)
+    if keep is not None:
+        out.say(closing_line(keep, result))
+
+
+def tell_story(out: Output, result: DemoResult) -> None:
+    """What happened, in a few lines: the move, the month, the flagged, the rookies."""
+    from salespool.core.demo import RECYCLE_DAYS
+    from salespool.render import plural
+
+    imp, month = result.imported, result.month
     out.say(
         f"Loaded {result.reps} reps and {imp.inserted} customers "
-        f"({', '.join(imp.reps_created) or 'no new reps'} created from owners); "
-        f"replayed {result.follow_ups} follow-ups and {result.deals} deals."
+        f"({', '.join(imp.reps_created) or 'no new reps'} created from owners) on "
+        f"{_day(result.moved_at, out)}, the day the team moved to salespool; replayed their "
+        f"{result.follow_ups} follow-ups and {result.deals} deals from before."
     )
     out.say(
         f"Nightly recycling (--days {RECYCLE_DAYS}) took "
@@ -57,7 +78,91 @@ def demo(
         f"back into the pool; {plural(result.assigned.count, 'pool customer')} went to the rookies "
         f"({', '.join(sorted({a.owner for a in result.assigned.assigned})) or 'none'})."
     )
+    by_owner = ", ".join(f"{rep} {n}" for rep, n in month.recycled_by_owner.items())
+    out.say(
+        f"Then the month to {_day(result.as_of, out)}, replayed in time order: "
+        f"{plural(month.claimed, 'claim')}, {plural(month.follow_ups, 'follow-up')} and "
+        f"{plural(month.deals, 'deal')}; this morning's recycling took "
+        f"{plural(month.recycled.count, 'more idle customer')}"
+        + (f" ({by_owner})." if by_owner else ".")
+    )
     out.say("")
-    render_report(out, result.report)
-    if keep is not None:
-        out.say(f"The demo store is in {keep}: try  salespool --db {keep} pool")
+    flagged = result.order_followers
+    if flagged:
+        rule = result.report.hunting_rule
+        periods = f"the last {rule.periods} {rule.period}s" if rule else "the last months"
+        shares = [f"{f.hunting_share:.0%}" if f.hunting_share is not None else "-" for f in flagged]
+        out.say(
+            f"{_and([f.rep for f in flagged])} "
+            f"{'are' if len(flagged) > 1 else 'is'} flagged as order-followers (跟单): "
+            f"{_and(shares)} of their follow-ups hunted over {periods}; the rule took "
+            f"{_and([str(f.recycled_at_move) for f in flagged])} of their idle customers back "
+            f"at the move, {_and([str(f.recycled_now) for f in flagged])} more this morning."
+        )
+    else:
+        out.say("No rep is flagged as an order-follower (跟单).")
+    targets = result.coaching.targets
+    for rookie in result.coaching.rookies:
+        out.say(_rookie_line(out, rookie, targets, month.recycled_by_owner.get(rookie.rep, 0)))
+
+
+def _rookie_line(out: Output, r: RookieProgress, targets, recycled_now: int) -> str:
+    """One rookie's month in a sentence, by their coaching status."""
+    from salespool.core.coach import BEHIND, QUALIFIED
+
+    who = f"{r.rep} (coached by {r.coach}, hired {_day(r.hired_at, out)})"
+    pool = f"{plural_of(r.taken_from_pool, 'customer')} from the pool, {r.converted} converted"
+    if r.status == QUALIFIED and r.first_won is not None:
+        return (
+            f"{who} closed a first deal on {_day(r.first_won, out)}, day {r.first_won_days} "
+            f"(due by day {targets.first_won_days}), and qualified: first follow-up on day "
+            f"{r.first_follow_up_days}, first negotiation on day {r.first_negotiation_days}; "
+            f"{pool}. Ready for  salespool rep set {r.rep} --role rep"
+        )
+    if r.status == BEHIND:
+        due = {
+            "first follow-up": (r.first_follow_up_days, targets.first_follow_up_days),
+            "first negotiation": (r.first_negotiation_days, targets.first_negotiation_days),
+            "first won deal": (r.first_won_days, targets.first_won_days),
+        }
+        missed = []
+        for name in r.missed:
+            day, target = due[name]
+            reached = f"day {day}" if day is not None else f"none by day {r.days_since_hire}"
+            missed.append(f"{name} ({reached}, due by day {target})")
+        back = (
+            f"; {recycled_now} of their {r.taken_from_pool} pool customers went back to the "
+            "pool this morning, never called"
+            if recycled_now
+            else ""
+        )
+        return f"{who} is behind: missed {_and(missed)}{back}."
+    return f"{who} is on track on day {r.days_since_hire}; {pool}."
+
+
+def closing_line(keep: Path, result: DemoResult) -> str:
+    """How to go on with the kept store: its zone is in it, its clock and rules are not."""
+    from salespool.core.demo import DEMO_NOW, RECYCLE_DAYS
+
+    return (
+        f"The demo store is in {keep} (time zone {result.timezone}, kept in the store): try  "
+        f"salespool --db {keep} --now {DEMO_NOW[:16]}{DEMO_NOW[19:]} coach  "
+        f"(the demo's clock; its rules are the defaults with recycle --days {RECYCLE_DAYS})"
+    )
+
+
+def plural_of(count: int, noun: str) -> str:
+    """`1 customer`, `2 customers` (render.plural, imported when needed)."""
+    from salespool.render import plural
+
+    return plural(count, noun)
+
+
+def _and(words: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _day(moment, out: Output) -> str:
+    """A moment's date in the demo's zone."""
+    return f"{moment.astimezone(out.zone):%Y-%m-%d}"

@@ -1,38 +1,83 @@
-"""The demo: a team's realistic book loaded, worked, recycled and reported on."""
+"""The demo: a team's book moved into salespool, then a month of the remedy, replayed.
+
+In time order: on MOVED_AT the team loads its book (reps, customers, and their
+follow-ups and deals from before, back-dated) and the first nightly recycling
+takes the customers idle 30 days or more back into the pool; then story.csv,
+the month after the move (the pool handed to the rookies, their claims, calls,
+offers and deals, the veterans' own work), is replayed action by action, each
+at its own moment; on DEMO_NOW the morning's recycling runs again and the
+report and the coaching report are read as of then.
+"""
 
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlmodel import Session
 
 from salespool.clock import parse_absolute
 from salespool.core import activity, handover, importer, recycle, reps
+from salespool.core.coach import CoachingReport, coaching
+from salespool.core.hunting import share
 from salespool.core.report import Report, stage_report
 from salespool.core.staging import ImportJob
 from salespool.errors import SalespoolError
 from salespool.models import Channel, FollowUpKind, Role, parse_stage
 from salespool.money import parse_amount
-from salespool.rules import HuntingRules, RecycleRules
+from salespool.rules import CoachTargets, HuntingRules, RecycleRules
+from salespool.storage.store import TIMEZONE_KEY, set_meta
 
-DEMO_NOW = "2026-11-29T09:00:00+08:00"
+MOVED_AT = "2026-11-29T09:00:00+08:00"  # the book comes into salespool
+DEMO_NOW = "2026-12-31T09:00:00+08:00"  # a month later: the demo's "now"
 DEMO_TZ = "Asia/Shanghai"
-RECYCLE_DAYS = 30
-ROOKIE_SHARE = 10  # pool customers handed to each rookie
+RECYCLE_DAYS = 30  # the demo's rules: the defaults with `recycle --days 30`
+
+
+@dataclass
+class Month:
+    """What the team did from the move to the demo's morning (story.csv), and that
+    morning's recycling."""
+
+    since: datetime
+    until: datetime
+    claimed: int
+    follow_ups: int
+    deals: int
+    recycled: recycle.RecycleResult
+    recycled_by_owner: dict[str, int]
+
+
+@dataclass
+class OrderFollower:
+    """A rep the report flags as an order-follower (跟单), and what the rule took back."""
+
+    rep: str
+    hunting: int  # follow-ups over the rule's periods
+    farming: int
+    hunting_share: float | None
+    recycled_at_move: int
+    recycled_now: int
 
 
 @dataclass
 class DemoResult:
     reps: int
     imported: importer.ImportResult
-    follow_ups: int
+    follow_ups: int  # the book's own, replayed at the move
     deals: int
-    recycled: recycle.RecycleResult
-    assigned: handover.AssignResult
+    recycled: recycle.RecycleResult  # the first recycling, at the move
+    assigned: handover.AssignResult  # the pool handed to the rookies after it
     report: Report
+    moved_at: datetime
+    as_of: datetime
+    timezone: str
+    month: Month
+    order_followers: list[OrderFollower]
+    coaching: CoachingReport
 
 
 def examples_dir() -> Path:
@@ -50,9 +95,102 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoResult:
-    """Load the example team, replay its follow-ups and deals, recycle, assign, report."""
+    """Move the example team's book in, live its month of remedy, recycle, report."""
     data = data or examples_dir()
+    moved = parse_absolute(MOVED_AT, DEMO_TZ)
     now = parse_absolute(DEMO_NOW, DEMO_TZ)
+    # A kept store reads its moments in the demo's zone, not the machine's.
+    set_meta(session, TIMEZONE_KEY, DEMO_TZ)
+    team = _load_team(session, data, moved)
+    job = ImportJob(file=data / "customers.csv", now=moved, tz=DEMO_TZ, actor=actor)
+    imported = importer.import_customers(session, job=job)
+    follow_ups = 0
+    for row in _rows(data / "followups.csv"):
+        _log(session, row, now=moved, actor=actor)
+        follow_ups += 1
+    deals = 0
+    for row in _rows(data / "deals.csv"):
+        _deal(session, row, now=moved, actor=actor)
+        deals += 1
+    rules = RecycleRules().only(RECYCLE_DAYS)
+    first_run = recycle.recycle(session, now=moved, actor=actor, rules=rules)
+
+    handed = handover.AssignResult(dry_run=False, count=0, assigned=[])
+    claimed = month_follow_ups = month_deals = 0
+    for row in _rows(data / "story.csv"):
+        at = parse_absolute(row["at"], DEMO_TZ)
+        action = row["action"]
+        if action == "assign":
+            done = handover.assign(
+                session, now=at, actor=actor, to=[row["rep"]], customers=[row["customer"]]
+            )
+            handed.count += done.count
+            handed.assigned.extend(done.assigned)
+        elif action == "claim":
+            handover.claim(session, now=at, actor=actor, customer=row["customer"], rep=row["rep"])
+            claimed += 1
+        elif action == "log":
+            _log(session, row, now=at, actor=actor)
+            month_follow_ups += 1
+        elif action == "deal":
+            _deal(session, row, now=at, actor=actor)
+            month_deals += 1
+        else:
+            raise SalespoolError(f"story.csv: unknown action {action!r}")
+    morning = recycle.recycle(session, now=now, actor=actor, rules=rules)
+
+    report = stage_report(session, as_of=now, since=moved, tz=DEMO_TZ, hunting=HuntingRules())
+    at_move = Counter(r.previous_owner for r in first_run.recycled)
+    this_morning = Counter(r.previous_owner for r in morning.recycled)
+    return DemoResult(
+        reps=team,
+        imported=imported,
+        follow_ups=follow_ups,
+        deals=deals,
+        recycled=first_run,
+        assigned=handed,
+        report=report,
+        moved_at=moved,
+        as_of=now,
+        timezone=DEMO_TZ,
+        month=Month(
+            since=moved,
+            until=now,
+            claimed=claimed,
+            follow_ups=month_follow_ups,
+            deals=month_deals,
+            recycled=morning,
+            recycled_by_owner=dict(sorted(this_morning.items())),
+        ),
+        order_followers=_order_followers(report, at_move, this_morning),
+        coaching=coaching(session, as_of=now, targets=CoachTargets()),
+    )
+
+
+def _order_followers(
+    report: Report, at_move: Counter[str], this_morning: Counter[str]
+) -> list[OrderFollower]:
+    """The flagged reps, with their shares over the rule's periods and what was recycled."""
+    flagged = []
+    for r in report.reps:
+        if not r.order_follower:
+            continue
+        hunting = sum(p.hunting for p in r.hunting_history)
+        farming = sum(p.farming for p in r.hunting_history)
+        flagged.append(
+            OrderFollower(
+                rep=r.rep,
+                hunting=hunting,
+                farming=farming,
+                hunting_share=share(hunting, farming),
+                recycled_at_move=at_move[r.rep],
+                recycled_now=this_morning[r.rep],
+            )
+        )
+    return flagged
+
+
+def _load_team(session: Session, data: Path, now: datetime) -> int:
     # Coaches before the rookies they coach.
     team = sorted(_rows(data / "reps.csv"), key=lambda r: bool(r.get("coach")))
     for row in team:
@@ -65,57 +203,32 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
             capacity=int(row["capacity"]) if row.get("capacity") else None,
             hired_at=parse_absolute(row["hired_at"], DEMO_TZ) if row.get("hired_at") else None,
         )
-    job = ImportJob(file=data / "customers.csv", now=now, tz=DEMO_TZ, actor=actor)
-    imported = importer.import_customers(session, job=job)
-    follow_ups = 0
-    for row in _rows(data / "followups.csv"):
-        at = parse_absolute(row["at"], DEMO_TZ)
-        activity.log_followup(
-            session,
-            now=now,
-            actor=actor,
-            customer=row["customer"],
-            rep=row["rep"],
-            kind=FollowUpKind(row["kind"]),
-            note=row.get("note") or None,
-            at=at,
-            stage=parse_stage(row["stage"]) if row.get("stage") else None,
-        )
-        follow_ups += 1
-    deals = 0
-    deals_file = data / "deals.csv"
-    for row in _rows(deals_file) if deals_file.exists() else []:
-        activity.record_deal(
-            session,
-            now=now,
-            actor=actor,
-            customer=row["customer"],
-            amount_minor=parse_amount(row["amount"]),
-            channel=Channel(row["channel"]),
-            at=parse_absolute(row["at"], DEMO_TZ),
-        )
-        deals += 1
-    recycled = recycle.recycle(
-        session, now=now, actor=actor, rules=RecycleRules().only(RECYCLE_DAYS)
-    )
-    rookies = [r.name for r in reps.list_reps(session) if r.role == Role.rookie.value]
-    assigned = handover.assign(
-        session, now=now, actor=actor, to=rookies, limit=ROOKIE_SHARE * max(len(rookies), 1)
-    )
-    # The headline of the tool: who is still hunting, by the default hunting rule.
-    report = stage_report(
+    return len(team)
+
+
+def _log(session: Session, row: dict[str, str], *, now: datetime, actor: str) -> None:
+    activity.log_followup(
         session,
-        as_of=now,
-        since=now - timedelta(days=RECYCLE_DAYS),
+        now=now,
+        actor=actor,
+        customer=row["customer"],
+        rep=row["rep"],
+        kind=FollowUpKind(row["kind"]),
+        note=row.get("note") or None,
+        at=parse_absolute(row["at"], DEMO_TZ),
+        stage=parse_stage(row["stage"]) if row.get("stage") else None,
         tz=DEMO_TZ,
-        hunting=HuntingRules(),
     )
-    return DemoResult(
-        reps=len(team),
-        imported=imported,
-        follow_ups=follow_ups,
-        deals=deals,
-        recycled=recycled,
-        assigned=assigned,
-        report=report,
+
+
+def _deal(session: Session, row: dict[str, str], *, now: datetime, actor: str) -> None:
+    activity.record_deal(
+        session,
+        now=now,
+        actor=actor,
+        customer=row["customer"],
+        amount_minor=parse_amount(row["amount"]),
+        channel=Channel(row["channel"]),
+        at=parse_absolute(row["at"], DEMO_TZ),
+        tz=DEMO_TZ,
     )

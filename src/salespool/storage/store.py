@@ -44,8 +44,9 @@ BUSY_TIMEOUT_SECONDS = 60
 # The first 16 bytes of every SQLite 3 database file.
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BACKENDS = ("sqlite", "postgresql")
-TIMEZONE_KEY = "timezone"  # meta: the zone the store was made in (the demo's), if any
 TABLES_NAMED = 5  # how many of a foreign database's tables a refusal names
+# The `meta` key of the store's own time zone (the demo writes Asia/Shanghai there).
+TIMEZONE_KEY = "timezone"
 
 
 def to_url(db: str | None) -> str:
@@ -138,7 +139,7 @@ class Store:
     def meta_value(self, key: str) -> str | None:
         """A fact the store keeps about itself (`meta`), such as its team's time zone."""
         with self.read() as session:
-            return session.execute(select(Meta.value).where(Meta.key == key)).scalar()
+            return get_meta(session, key)
 
     def schema_version(self) -> int | None:
         """The schema version stamped in the store, or None if it has no schema yet."""
@@ -430,6 +431,17 @@ def _file_lock(path: Path, name: str, wait: bool) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    """Write one fact about the store (a `meta` row), replacing what the key held."""
+    session.merge(Meta(key=key, value=value))
+    session.flush()
+
+
+def get_meta(session: Session, key: str) -> str | None:
+    """One fact about the store (a `meta` row's value), None when it was never written."""
+    return session.execute(select(Meta.value).where(Meta.key == key)).scalar()
 
 
 def _stamped_version(conn) -> int | None:
