@@ -55,7 +55,8 @@ class SalespoolGroup(TyperGroup):
         except click.exceptions.NoArgsIsHelpError as exc:
             if not standalone_mode:
                 raise
-            sys.exit(exc.exit_code)  # the help was shown: nothing to add
+            typer.echo(exc.format_message())  # the help, on stdout as for --help
+            sys.exit(exc.exit_code)
         except click.exceptions.UsageError as exc:
             if not standalone_mode:
                 raise
@@ -139,6 +140,10 @@ app = typer.Typer(
     help="A sales team's customer book and public pool (公海): recycle idle customers, "
     "hand them to rookies, and see who is still hunting.",
     no_args_is_help=True,
+    # Plain help, as click writes it (sqlite-utils' and llm's): rich's boxes cost more
+    # to draw than the rest of `salespool --help` together, and pipe to less or grep
+    # no better. Tables of results still come from rich (render.py).
+    rich_markup_mode=None,
     add_completion=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
