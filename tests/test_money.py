@@ -135,7 +135,9 @@ def test_commission_rates_outside_0_to_1_are_refused_with_key_and_line(
 ):
     path = tmp_path / "team.toml"
     path.write_text(f'timezone = "UTC"\n\n[commission]\n{line}\n')
-    result = cli.runner.invoke(app, ["--db", cli.url, "--config", str(path), "commission"])
+    result = cli.runner.invoke(
+        app, ["--db", cli.url, "--config", str(path), "commission", "--period", "2026-11"]
+    )
     assert result.exit_code == 1
     key = "commission." + line.split(" ")[0]
     assert result.stderr.startswith(f"error: {path}:4: key '{key}': value ")
