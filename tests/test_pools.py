@@ -253,6 +253,16 @@ def test_move_refusals(team):
     )
     assert "no rep named 'test'" in team.fails("pool", "move", "K5", "--to", "A级").stderr
     team.fails("pool", "move", "K5", "--by", "mia", code=2)
+    result = team.fails("pool", "move", "K5", "--to", "A级", "--by", "mia", now="2026-11-01")
+    assert "move" in result.stderr and "2026-11-29" in result.stderr
+
+
+def test_move_without_by_takes_salespool_actor(team):
+    team("rep", "add", "test", "--role", "manager")  # the tests' SALESPOOL_ACTOR
+    team("pool", "move", "K5", "--to", "default")
+    assert team.sql("select actor, reason from event where kind = 'pool_moved'") == [
+        ("test", "moved by test")
+    ]
 
 
 def test_remove_moves_its_customers_to_the_default_pool(team):

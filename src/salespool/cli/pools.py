@@ -188,6 +188,12 @@ def pool_move(
     st = state(ctx)
     with st.write() as session:
         view = pools.move(
-            session, now=st.clock.now, actor=st.actor, customer=customer, to=to, by=by or st.actor
+            session,
+            now=st.clock.now,
+            actor=st.actor,
+            customer=customer,
+            to=to,
+            by=by or st.actor,
+            tz=st.clock.tz,
         )
     st.output(as_json).record(view, f"'{view.name}' (#{view.id}) is in pool {to} now")

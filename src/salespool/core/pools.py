@@ -16,6 +16,7 @@ from salespool.clock import from_db, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view
 from salespool.core.reps import find_rep
 from salespool.core.routing import DEFAULT_POOL, load_pools, names, pool_named
+from salespool.core.timeline import refuse_out_of_order
 from salespool.core.trail import record_event
 from salespool.errors import BadInput, Refused
 from salespool.models import Customer, Event, EventKind, Pool, Rep, Role
@@ -210,7 +211,14 @@ def remove_pool(session: Session, *, now: datetime, actor: str, name: str) -> Re
 
 
 def move(
-    session: Session, *, now: datetime, actor: str, customer: str, to: str, by: str
+    session: Session,
+    *,
+    now: datetime,
+    actor: str,
+    customer: str,
+    to: str,
+    by: str,
+    tz: str = "UTC",
 ) -> CustomerView:
     """Move a pool customer to another pool: `by` must be a manager or an admin of the
     pool it is in now."""
@@ -237,6 +245,7 @@ def move(
     ).rowcount
     if moved != 1:
         raise Refused(f"'{found.name}' changed owner meanwhile; try again")
+    refuse_out_of_order(session, Customer.id == found.id, at=now, what="move", tz=tz)
     record_event(
         session,
         customer_id=found.id,
