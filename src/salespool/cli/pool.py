@@ -15,10 +15,7 @@ from salespool.terms import Role
 
 # A group whose callback lists the pool when no subcommand is given, so `salespool pool
 # --limit 20` works as before; the subcommands (add, list, remove, move) are cli/pools.py.
-pool_app = typer.Typer(
-    help="List the pool; with a subcommand, manage several pools (cli/pools.py).",
-    invoke_without_command=True,
-)
+pool_app = typer.Typer(invoke_without_command=True)
 app.add_typer(pool_app, name="pool")
 
 
