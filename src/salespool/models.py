@@ -20,7 +20,7 @@ from salespool.terms import (  # noqa: F401
     parse_stage,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class Meta(SQLModel, table=True):
@@ -83,6 +83,8 @@ class Customer(SQLModel, table=True):
     locked_at: datetime | None = None
     locked_until: datetime | None = None
     lock_reason: str | None = None
+    # The pool it waits in (null: the default pool; always null while owned), schema 6.
+    pool_id: int | None = Field(default=None, foreign_key="pool.id")
 
 
 class FollowUp(SQLModel, table=True):
@@ -145,6 +147,9 @@ class Event(SQLModel, table=True):
     actor: str | None = None
     # Old and new values of a correction (`customer edit`, `merge`, `deal void`), as JSON.
     detail: str | None = None
+    # The pool a customer entered (recycled, released, rep_left, pool_moved) or left
+    # (claimed, assigned), by name: null is the default pool (schema 6).
+    pool: str | None = None
 
 
 class CustomerAlias(SQLModel, table=True):
@@ -168,3 +173,22 @@ class RepEvent(SQLModel, table=True):
     kind: str
     detail: str | None = None
     actor: str | None = None
+
+
+class Pool(SQLModel, table=True):
+    """A named pool besides the default one (`pool add`): who routes to it, who claims from
+    it, who moves its customers, and its own recycling thresholds and claim limits."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    # Routing is by `position`: a customer goes to the first pool whose rule it matches.
+    position: int
+    rule: str | None = None  # as typed (`city in (北京, 天津)`); null matches nobody
+    members: str | None = None  # comma-separated rep or role names; null: everyone
+    admins: str | None = None  # comma-separated rep names who may `pool move`
+    # Overrides (null: the team's rule from salespool.toml applies).
+    days: int | None = None
+    stage_days: str | None = None  # JSON {stage: days}
+    daily_limit: int | None = None
+    cooldown_days: int | None = None
+    created_at: datetime

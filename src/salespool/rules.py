@@ -32,6 +32,9 @@ class RecycleRules:
     # The config key an idle reason names for the catch-all threshold: "idle 30+ days
     # (recycle.days)"; None when the threshold was given as `--days N`: "idle 30+ days".
     days_key: str | None = DAYS_KEY
+    # The pools' own thresholds (core/pools.py adds them from the store), before the
+    # team's: the customers each pool's rule routes to it use them. `only` drops them.
+    pools: tuple[PoolThresholds, ...] = ()
 
     def only(self, days: int) -> RecycleRules:
         """What `--days N` means: idle N days for everyone (no stage or level thresholds),
@@ -93,3 +96,180 @@ class CoachTargets:
     first_follow_up_days: int = 7
     first_negotiation_days: int = 30
     first_won_days: int = 90
+
+
+# --- pool rules (`pool add NAME --rule ...`) -------------------------------------
+
+# The customer fields a pool rule may test.
+POOL_RULE_FIELDS = ("city", "level", "stage")
+# Full-width punctuation typed with a Chinese input method means the same.
+_PUNCT = {"(": "(", "（": "(", ")": ")", "）": ")", ",": ",", "，": ",", "、": ","}
+_QUOTES = {"'": "'", '"': '"', "“": "”", "‘": "’"}
+_WORD_STOP = set(_PUNCT) | set(_QUOTES) | {"=", "!"}
+
+
+@dataclass(frozen=True)
+class RuleClause:
+    """One test of a pool rule: FIELD in VALUES (or not in them, `negate`)."""
+
+    field: str
+    values: tuple[str, ...]
+    negate: bool = False
+
+    def text(self) -> str:
+        """The clause written back in the rule language."""
+        if len(self.values) == 1:
+            return f"{self.field} {'!=' if self.negate else '='} {_quoted(self.values[0])}"
+        op = "not in" if self.negate else "in"
+        return f"{self.field} {op} ({', '.join(_quoted(v) for v in self.values)})"
+
+
+def _quoted(value: str) -> str:
+    plain = value and not any(ch.isspace() or ch in _WORD_STOP for ch in value)
+    if plain and value.lower() not in ("in", "not", "and"):
+        return value
+    return '"' + value + '"' if '"' not in value else "'" + value + "'"
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # word, string, op ("=", "!="), punct ("(", ")", ","), end
+    text: str
+    pos: int  # 1-based character position in the rule
+
+
+def _tokens(rule: str) -> list[_Token]:
+    found: list[_Token] = []
+    i = 0
+    while i < len(rule):
+        ch = rule[i]
+        if ch.isspace():
+            i += 1
+        elif ch in _PUNCT:
+            found.append(_Token("punct", _PUNCT[ch], i + 1))
+            i += 1
+        elif ch == "=":
+            found.append(_Token("op", "=", i + 1))
+            i += 2 if rule[i : i + 2] == "==" else 1
+        elif ch == "!":
+            if rule[i : i + 2] != "!=":
+                raise _unexpected(_Token("word", ch, i + 1), "'!='")
+            found.append(_Token("op", "!=", i + 1))
+            i += 2
+        elif ch in _QUOTES:
+            end = rule.find(_QUOTES[ch], i + 1)
+            if end < 0:
+                raise BadInput(f"unclosed quote {ch} at position {i + 1}", option="rule")
+            found.append(_Token("string", rule[i + 1 : end], i + 1))
+            i = end + 1
+        else:
+            start = i
+            while i < len(rule) and not rule[i].isspace() and rule[i] not in _WORD_STOP:
+                i += 1
+            found.append(_Token("word", rule[start:i], start + 1))
+    found.append(_Token("end", "", len(rule) + 1))
+    return found
+
+
+def _unexpected(token: _Token, expected: str) -> BadInput:
+    what = "the end of the rule" if token.kind == "end" else f"'{token.text}'"
+    return BadInput(
+        f"unexpected {what} at position {token.pos}, expected {expected}", option="rule"
+    )
+
+
+_KEYWORDS = ("in", "not", "and")
+
+
+class _RuleParser:
+    """A recursive-descent reader of one pool rule's tokens."""
+
+    def __init__(self, rule: str) -> None:
+        self.tokens = _tokens(rule)
+        self.at = 0
+
+    def take(self) -> _Token:
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    @staticmethod
+    def keyword(token: _Token, word: str) -> bool:
+        return token.kind == "word" and token.text.lower() == word
+
+    @staticmethod
+    def punct(token: _Token, char: str) -> bool:
+        return token.kind == "punct" and token.text == char
+
+    def value(self) -> _Token:
+        token = self.take()
+        if token.kind == "string" or (token.kind == "word" and token.text.lower() not in _KEYWORDS):
+            return token
+        raise _unexpected(token, "a value")
+
+    def values(self) -> list[_Token]:
+        opening = self.take()
+        if not self.punct(opening, "("):
+            raise _unexpected(opening, "'('")
+        found = [self.value()]
+        while self.punct(sep := self.take(), ","):
+            found.append(self.value())
+        if not self.punct(sep, ")"):
+            raise _unexpected(sep, "',' or ')'")
+        return found
+
+    def clause(self) -> RuleClause:
+        from salespool.terms import parse_stage
+
+        name = self.take()
+        if name.kind != "word" or name.text.lower() not in POOL_RULE_FIELDS:
+            raise _unexpected(name, "a field (" + ", ".join(POOL_RULE_FIELDS) + ")")
+        op = self.take()
+        negate = op.kind == "op" and op.text == "!="
+        if op.kind == "op":
+            values = [self.value()]
+        else:
+            if self.keyword(op, "not"):
+                negate, op = True, self.take()
+            if not self.keyword(op, "in"):
+                raise _unexpected(op, "'=', '!=', 'in' or 'not in'")
+            values = self.values()
+        texts = [v.text.strip() for v in values]
+        if name.text.lower() == "stage":
+            for i, v in enumerate(values):
+                try:
+                    texts[i] = parse_stage(v.text).value
+                except ValueError:
+                    raise _unexpected(
+                        v, "a stage (prospecting ... lost, or 寻找客户 ...)"
+                    ) from None
+        return RuleClause(name.text.lower(), tuple(dict.fromkeys(texts)), negate)
+
+
+def parse_pool_rule(rule: str) -> tuple[RuleClause, ...]:
+    """Parse `FIELD = V`, `FIELD != V`, `FIELD [not] in (V, ...)`, joined by `and`.
+
+    Fields are POOL_RULE_FIELDS; values are bare words or quoted; stages may be
+    given by their Chinese label. A bad rule is refused with the position and token.
+    """
+    parser = _RuleParser(rule)
+    clauses = [parser.clause()]
+    while (after := parser.take()).kind != "end":
+        if not parser.keyword(after, "and"):
+            raise _unexpected(after, "'and' or the end of the rule")
+        clauses.append(parser.clause())
+    return tuple(clauses)
+
+
+@dataclass(frozen=True)
+class PoolThresholds:
+    """A pool's own recycling thresholds, for the customers its rule routes to it.
+
+    `routed_by` lists the rules of this pool and of every pool before it, in order:
+    a customer is this pool's when it matches the last and none of the others.
+    """
+
+    name: str
+    routed_by: tuple[tuple[RuleClause, ...] | None, ...]
+    days: int | None = None
+    stage_days: Mapping[str, int] = field(default_factory=dict)

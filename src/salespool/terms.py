@@ -68,6 +68,8 @@ class EventKind(StrEnum):
     edited = "edited"
     merged = "merged"
     deal_voided = "deal_voided"
+    # `pool move` or `pool remove` (schema 6): a pool customer changes pool.
+    pool_moved = "pool_moved"
 
 
 class RepEventKind(StrEnum):

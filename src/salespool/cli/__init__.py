@@ -13,6 +13,7 @@ from salespool.cli import (  # noqa: F401  # isort: skip
     files,
     recycling,
     pool,
+    pools,
     imports,
 )
 from salespool.cli.app import app

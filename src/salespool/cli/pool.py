@@ -13,23 +13,36 @@ from salespool.core.assignment import Strategy
 from salespool.render import Col, Format, plural
 from salespool.terms import Role
 
+# A group whose callback lists the pool when no subcommand is given, so `salespool pool
+# --limit 20` works as before; the subcommands (add, list, remove, move) are cli/pools.py.
+pool_app = typer.Typer(invoke_without_command=True)
+app.add_typer(pool_app, name="pool")
 
-@app.command()
+
+@pool_app.callback(invoke_without_command=True)
 def pool(
     ctx: typer.Context,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N rows.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Only this pool (`default`: no rule took them).")
+    ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
     """List the pool, oldest in the pool first (the order assign hands it out).
 
+    With a subcommand: add, list, remove pools and move customers between them.
+
     Example: salespool pool --limit 20
+    Example: salespool pool --name 华北 --json
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from salespool.core import customers
 
     st = state(ctx)
     with st.read() as session:
-        rows = customers.list_pool(session, now=st.clock.now, limit=limit)
+        rows = customers.list_pool(session, now=st.clock.now, limit=limit, pool=name)
     columns = [c for c in CUSTOMER_COLUMNS if c.key not in ("owner", "idle_days")]
     columns.append(Col("pooled_at", "in pool since"))
     st.output(as_json, as_csv).listing(rows, columns, empty="the pool is empty")

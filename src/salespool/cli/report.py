@@ -148,6 +148,20 @@ def render_report(out: Output, result: Report) -> None:
         title="Follow-ups by kind",
     )
     parts = [funnel, act, kinds]
+    if len(result.pools) > 1:  # only the default pool: the line below says it all
+        parts.append(
+            out.table(
+                result.pools,
+                [
+                    Col("pool", "pool"),
+                    Col("size", "waiting", "right"),
+                    Col("in", "in", "right"),
+                    Col("out", "out", "right"),
+                    Col("median_days_in_pool", "median days", "right", fmt=_days_text),
+                ],
+                title=f"Pools {window}",
+            )
+        )
     if result.hunting_rule is not None:
         parts.extend(hunting_tables(out, everyone, result.hunting_rule))
     out.console.print(Group(*parts))
@@ -165,6 +179,10 @@ def render_report(out: Output, result: Report) -> None:
 
 
 ORDER_FOLLOWER = "(!)"
+
+
+def _days_text(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def as_of_option(clock: Clock, text: str | None) -> datetime:

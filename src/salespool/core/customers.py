@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days
 from salespool.core.reps import find_rep
+from salespool.core.routing import pool_named
 from salespool.errors import BadInput, NoSuchCustomer, NotFound, Refused
 from salespool.keys import text_key
 from salespool.models import Customer, CustomerAlias, Rep, Stage
@@ -260,13 +261,21 @@ def search_condition(text: str) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def list_pool(session: Session, *, now: datetime, limit: int | None = None) -> list[CustomerView]:
-    """The pool, oldest in the pool first (the order `assign` hands it out)."""
+def list_pool(
+    session: Session, *, now: datetime, limit: int | None = None, pool: str | None = None
+) -> list[CustomerView]:
+    """The pool (with `pool`, that one pool only), oldest in the pool first (the order
+    `assign` hands it out)."""
     query = (
         view_select()
         .where(Customer.owner_id.is_(None))
         .order_by(Customer.pooled_at.is_(None), Customer.pooled_at, Customer.id)
     )
+    if pool is not None:
+        found = pool_named(session, pool)
+        query = query.where(
+            Customer.pool_id.is_(None) if found is None else Customer.pool_id == found.id
+        )
     if limit is not None:
         query = query.limit(limit)
     return to_views(session, query, now=now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlmodel import Session
 
 from salespool.clock import to_db
@@ -37,10 +37,11 @@ from salespool.core.limits import (
     owned_counts,
 )
 from salespool.core.reps import find_rep
+from salespool.core.routing import claim_rules_of, is_member, load_pools, not_member, route_case
 from salespool.core.timeline import in_order, refuse_out_of_order
 from salespool.core.trail import record_event, record_events
 from salespool.errors import BadInput, Refused
-from salespool.models import Customer, EventKind, Rep, Role
+from salespool.models import Customer, EventKind, Pool, Rep, Role
 
 
 @dataclass
@@ -85,15 +86,22 @@ def claim(
     found = find_customer(session, customer)
     taker = find_rep(session, rep)
     ensure_can_receive(taker)
+    pool = session.get(Pool, found.pool_id) if found.pool_id is not None else None
+    if found.owner_id is None and not is_member(pool, taker):
+        raise Refused(not_member(pool, taker))  # type: ignore[arg-type]
+    own_limit = pool is not None and pool.daily_limit is not None
+    rules = claim_rules_of(pool, rules)
     lock_reps(session, rep_ids=[taker.id])
     check_capacity(session, rules=rules, rep=taker)
-    check_daily_limit(session, now=now, rules=rules, rep=taker)
+    check_daily_limit(
+        session, now=now, rules=rules, rep=taker, pool=pool.name if own_limit else None
+    )
     check_cooldown(session, now=now, rules=rules, rep=taker, customer_id=found.id)
     # One conditional UPDATE ... RETURNING: a row back means this claim won the race.
     won = session.execute(
         update(Customer)
         .where(Customer.id == found.id, Customer.owner_id.is_(None))
-        .values(owner_id=taker.id, owned_since=to_db(now), pooled_at=None)
+        .values(owner_id=taker.id, owned_since=to_db(now), pooled_at=None, pool_id=None)
         .returning(Customer.id)
         .execution_options(synchronize_session=False)
     ).first()
@@ -114,6 +122,7 @@ def claim(
         to_rep_id=taker.id,
         from_stage=found.stage,
         to_stage=found.stage,
+        pool=pool.name if pool is not None else None,
     )
     return get_view(session, found.id, now=now)
 
@@ -144,8 +153,11 @@ def release(
         owner_id=None,
         owned_since=None,
         pooled_at=to_db(now),
+        pool_id=route_case(load_pools(session)),
     )
     refuse_out_of_order(session, Customer.id == found.id, at=now, what="release", tz=tz)
+    pool_id = session.execute(select(Customer.pool_id).where(Customer.id == found.id)).scalar()
+    pool = session.get(Pool, pool_id) if pool_id is not None else None
     record_event(
         session,
         customer_id=found.id,
@@ -156,6 +168,7 @@ def release(
         from_stage=found.stage,
         to_stage=found.stage,
         reason=reason,
+        pool=pool.name if pool is not None else None,
     )
     return get_view(session, found.id, now=now)
 
@@ -205,8 +218,16 @@ def assign(
         cooling = cooldowns(session, now=now, rules=rules, rep_ids=rep_ids)
         # A customer in cooldown may be passed over, so look that much further into the pool.
         extra = len({cid for cid, _rep in cooling})
-        chosen = _oldest_in_pool(session, now, candidates, limit, extra)
+        # Pools none of these reps is a member of are not looked into at all.
+        closed = [p.id for p in load_pools(session) if not any(is_member(p, r) for r in reps)]
+        chosen = _oldest_in_pool(session, now, candidates, limit, extra, closed)
     blocked = {(cid, cd.rep_name): cd.message(now, rules.tz) for (cid, _), cd in cooling.items()}
+    pool_of = _pools_of(session, [c.id for c in chosen])
+    for c in chosen:
+        pool = pool_of.get(c.id)
+        for rep in reps:
+            if pool is not None and not is_member(pool, rep):
+                blocked.setdefault((c.id, rep.name), not_member(pool, rep))
     plan = plan_assignment(chosen, candidates, strategy=strategy, blocked=blocked, limit=limit)
     if chosen and (not plan.rows or (strict and len(plan.rows) < len(chosen))):
         raise Refused(_why_not(plan, chosen, candidates, rules, by_name))
@@ -227,7 +248,7 @@ def assign(
     moved = conn.execute(
         update(table)
         .where(table.c.id == bindparam("cid"), table.c.owner_id.is_(None))
-        .values(owner_id=bindparam("rep_id"), owned_since=at, pooled_at=None),
+        .values(owner_id=bindparam("rep_id"), owned_since=at, pooled_at=None, pool_id=None),
         [{"cid": r.customer.id, "rep_id": by_name[r.rep].id} for r in plan.rows],
     ).rowcount
     if moved != len(plan.rows):
@@ -245,11 +266,24 @@ def assign(
                 "to_stage": r.customer.stage,
                 "reason": r.reason,
                 "actor": actor,
+                "pool": pool.name if (pool := pool_of.get(r.customer.id)) else None,
             }
             for r in plan.rows
         ],
     )
     return result
+
+
+def _pools_of(session: Session, customer_ids: list[int]) -> dict[int, Pool]:
+    """The named pool each of these customers waits in (the default pool's are left out)."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(Customer.id, Pool)
+        .join(Pool, Pool.id == Customer.pool_id)
+        .where(Customer.id.in_(customer_ids))
+    ).all()
+    return {cid: pool for cid, pool in rows}
 
 
 def _receivers(session: Session, to: list[str] | None, role: Role | None) -> list[Rep]:
@@ -284,7 +318,12 @@ def _named_pool_customers(session: Session, keys: list[str]) -> list[PoolCustome
 
 
 def _oldest_in_pool(
-    session: Session, now: datetime, candidates: list[Candidate], limit: int | None, extra: int
+    session: Session,
+    now: datetime,
+    candidates: list[Candidate],
+    limit: int | None,
+    extra: int,
+    closed: list[int],
 ) -> list[PoolCustomer]:
     """The pool customers assignment may hand out, oldest in the pool first.
 
@@ -302,6 +341,8 @@ def _oldest_in_pool(
         .order_by(Customer.pooled_at.is_(None), Customer.pooled_at, Customer.id)
         .with_for_update(skip_locked=True)
     )
+    if closed:
+        query = query.where(or_(Customer.pool_id.is_(None), Customer.pool_id.not_in(closed)))
     if bound is not None:
         # At least one row, so that full reps are reported rather than silently skipped.
         query = query.limit(max(bound, 1) + extra)

@@ -41,6 +41,7 @@ from salespool.core import staging
 from salespool.core.limits import NO_LIMITS, ClaimRules, lock_reps, owned_counts
 from salespool.core.readers import RowError
 from salespool.core.rejects import Problems, raw_cells
+from salespool.core.routing import route_customers
 from salespool.core.staging import BAD, Dates, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.trail import EVENT_INSERT_COLUMNS
 from salespool.core.vocabulary import CUSTOMER_ALIASES as ALIASES
@@ -713,6 +714,8 @@ def _write(
                 .order_by(s.line),
             )
         )
+    # New customers with no owner wait in the pool their rule routes them to.
+    route_customers(session, c.id > before)
     with indexes_rebuilt(conn, Event.__table__, result.inserted):
         session.execute(
             insert(Event).from_select(

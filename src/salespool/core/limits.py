@@ -77,12 +77,17 @@ def check_capacity(session: Session, *, rules: ClaimRules, rep: Rep, wanted: int
         )
 
 
-def check_daily_limit(session: Session, *, now: datetime, rules: ClaimRules, rep: Rep) -> None:
-    """Refuse a claim past the rep's daily limit (their own claims since local midnight)."""
+def check_daily_limit(
+    session: Session, *, now: datetime, rules: ClaimRules, rep: Rep, pool: str | None = None
+) -> None:
+    """Refuse a claim past the rep's daily limit (their own claims since local midnight).
+
+    With `pool` (a pool with a daily limit of its own), only claims from that pool count.
+    """
     if not rules.daily_limit:
         return
     since = Clock(now, rules.tz).today_start()
-    claimed = session.execute(
+    query = (
         select(func.count())
         .select_from(Event)
         .where(
@@ -90,9 +95,15 @@ def check_daily_limit(session: Session, *, now: datetime, rules: ClaimRules, rep
             Event.to_rep_id == rep.id,
             Event.at >= to_db(since),
         )
-    ).scalar_one()
+    )
+    if pool is not None:
+        query = query.where(Event.pool == pool)
+    claimed = session.execute(query).scalar_one()
     if claimed >= rules.daily_limit:
-        raise Refused(f"daily limit: {rep.name} claimed {claimed} of {rules.daily_limit} today")
+        where = f" from pool {pool}" if pool is not None else ""
+        raise Refused(
+            f"daily limit: {rep.name} claimed {claimed} of {rules.daily_limit}{where} today"
+        )
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from sqlmodel import Session
 from salespool.clock import from_db, idle_days, to_db
 from salespool.core.customers import idle_since
 from salespool.core.reps import find_rep
+from salespool.core.routing import routed_sql, with_pool_thresholds
 from salespool.core.timeline import in_order
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput
@@ -140,6 +141,16 @@ BATCH = Table(
 
 def _thresholds(rules: RecycleRules) -> list[tuple[ColumnElement[bool], int, str]]:
     """(which customers, idle days, how the reason names it), in precedence order."""
+    # A pool's own thresholds come first, for the customers its rule routes to it.
+    pools = []
+    for pool in rules.pools:
+        routed = routed_sql(pool.routed_by)
+        pools += [
+            (and_(routed, Customer.stage == stage), days, f"pool {pool.name}, stage {stage}")
+            for stage, days in sorted(pool.stage_days.items())
+        ]
+        if pool.days is not None:
+            pools.append((routed, pool.days, f"pool {pool.name}"))
     levels = [
         (Customer.level == level, days, f"level {level}")
         for level, days in sorted(rules.level_days.items())
@@ -148,7 +159,7 @@ def _thresholds(rules: RecycleRules) -> list[tuple[ColumnElement[bool], int, str
         (Customer.stage == stage, days, f"stage {stage}")
         for stage, days in sorted(rules.stage_days.items())
     ]
-    return levels + stages
+    return pools + levels + stages
 
 
 def _idle_reason(days: int, label: str | None) -> str:
@@ -263,7 +274,7 @@ def recycle(
 
     `warn_days` adds the customers due within that many days after this run.
     """
-    rules = rules or RecycleRules()
+    rules = with_pool_thresholds(session, rules or RecycleRules())
     conn = session.connection()
     # A first run over a big book rewrites rows across the whole customer table:
     # with SQLite's default 2 MiB cache, dirty pages spill mid-statement.
@@ -358,7 +369,7 @@ def due(
     """
     if within < 0:
         raise BadInput(f"{within} must be 0 or more", option="within")
-    rules = rules or RecycleRules()
+    rules = with_pool_thresholds(session, rules or RecycleRules())
     horizon = now + timedelta(days=within)
     query = (
         select(
@@ -426,7 +437,7 @@ def simulate(session: Session, *, now: datetime, rules: Sequence[RecycleRules]) 
         # Each of the rules is one threshold of `days`: the argument the message is about.
         raise BadInput("give at least one threshold, e.g. 15,30,45,60", option="days")
     simulations = []
-    for one in rules:
+    for one in (with_pool_thresholds(session, r) for r in rules):
         where = recyclable_at(one, now)
         counts = session.execute(
             select(Rep.name, func.count())

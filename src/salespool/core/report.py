@@ -23,6 +23,7 @@ from salespool.core.hunting import (
     share,
     total_history,
 )
+from salespool.core.pools import pool_flow
 from salespool.core.reps import find_rep
 from salespool.core.tally import by_kind, followup_tally
 from salespool.core.timeline import at_value, owner_at, stage_at
@@ -66,6 +67,8 @@ class Report:
     hunting_rule: HuntingRules | None = None
     # Whether owners and stages were read back from the event trail (--as-of).
     reconstructed: bool = False
+    # Each pool (default first): size now, in/out and median days in it over the window.
+    pools: list[dict[str, object]] = field(default_factory=list)
 
 
 def _empty(rep: str, role: str) -> RepReport:
@@ -137,6 +140,7 @@ def stage_report(
         totals=_sum(listed),
         hunting_rule=hunting,
         reconstructed=reconstruct,
+        pools=[f.as_dict() for f in pool_flow(session, since=since, as_of=as_of)],
     )
 
 

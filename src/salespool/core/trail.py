@@ -10,6 +10,7 @@ from sqlalchemy import Select, insert, literal, select, update
 from sqlmodel import Session
 
 from salespool.clock import to_db
+from salespool.core.routing import load_pools, route_case
 from salespool.models import Customer, Event, EventKind
 
 # The columns a set-based `INSERT INTO event ... SELECT` fills, in the order its SELECT gives.
@@ -39,8 +40,10 @@ def record_event(
     to_stage: str | None = None,
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
+    pool: str | None = None,
 ) -> None:
-    """Write one event (`detail`: facts a correction records, stored as JSON)."""
+    """Write one event (`detail`: facts a correction records, stored as JSON; `pool`: the
+    pool entered or left, None for the default one)."""
     session.execute(
         insert(Event).values(
             customer_id=customer_id,
@@ -53,6 +56,7 @@ def record_event(
             reason=reason,
             actor=actor,
             detail=json.dumps(detail, ensure_ascii=False) if detail is not None else None,
+            pool=pool,
         )
     )
 
@@ -94,10 +98,26 @@ def bulk_to_pool(
 ) -> int:
     """Send the customers `chosen` to the pool: one event INSERT ... SELECT, one UPDATE.
 
-    `chosen` selects (customer id, owner id, stage, reason) for each of them.
+    `chosen` selects (customer id, owner id, stage, reason) for each of them. Each goes
+    to the pool its rule routes it to (core/routing.py), and its event names that pool.
     """
     at = to_db(now)
-    cid, owner_id, stage, reason = chosen.subquery().c
+    pools = load_pools(session)
+    sub = chosen.subquery()
+    cid, owner_id, stage, reason = sub.c
+    rows = select(
+        cid,
+        literal(at),
+        literal(kind.value),
+        owner_id,
+        stage,
+        stage,
+        reason,
+        literal(actor),
+        route_case(pools, by_name=True),
+    )
+    if any(p.rule for p in pools):  # the routing reads the customers' fields
+        rows = rows.join_from(sub, Customer, Customer.id == cid)
     session.execute(
         insert(Event).from_select(
             [
@@ -109,22 +129,14 @@ def bulk_to_pool(
                 "to_stage",
                 "reason",
                 "actor",
+                "pool",
             ],
-            select(
-                cid,
-                literal(at),
-                literal(kind.value),
-                owner_id,
-                stage,
-                stage,
-                reason,
-                literal(actor),
-            ),
+            rows,
         )
     )
     return session.execute(
         update(Customer)
         .where(Customer.id.in_(select(cid)))
-        .values(owner_id=None, owned_since=None, pooled_at=at)
+        .values(owner_id=None, owned_since=None, pooled_at=at, pool_id=route_case(pools))
         .execution_options(synchronize_session=False)
     ).rowcount

@@ -239,12 +239,49 @@ def _record_migrations(conn: Connection) -> None:
     _migration_table().create(conn)
 
 
+def _v6_tables() -> MetaData:
+    """The pool table schema 6 adds, as it declared it."""
+    md = MetaData()
+    Table(
+        "pool",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("name", String, nullable=False, unique=True),
+        Column("position", Integer, nullable=False),
+        Column("rule", String),
+        Column("members", String),
+        Column("admins", String),
+        Column("days", Integer),
+        Column("stage_days", String),
+        Column("daily_limit", Integer),
+        Column("cooldown_days", Integer),
+        Column("created_at", DateTime, nullable=False),
+    )
+    return md
+
+
+def _pools(conn: Connection) -> None:
+    """Several pools: the pool table, the pool a customer waits in, the pool an event names."""
+    # Each part only if missing: a store stamped older than it is (a schema 5 store
+    # whose migration table was lost) may have them already.
+    _v6_tables().tables["pool"].create(conn, checkfirst=True)
+    # Every existing customer stays in the default pool (null); no foreign key is added
+    # to the old table (SQLite cannot ALTER one in), the models declare it for new stores.
+    for table_name, name, type_ in (
+        ("customer", "pool_id", Integer()),
+        ("event", "pool", String()),
+    ):
+        if name not in {c["name"] for c in inspect(conn).get_columns(table_name)}:
+            _add_column(conn, table_name, name, type_)
+
+
 MIGRATIONS: list[Migration] = [
     Migration("m001_initial", 1, _initial),
     Migration("m002_match_keys_and_locks", 2, _match_keys_and_locks),
     Migration("m003_followup_stages", 3, _followup_stages),
     Migration("m004_deals_and_corrections", 4, _deals_and_corrections),
     Migration("m005_record_migrations", 5, _record_migrations),
+    Migration("m006_pools", 6, _pools),
 ]
 
 
