@@ -152,6 +152,11 @@ def utc(value: str | datetime | None) -> datetime | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The user's own default store and salespool.toml are never read or written by a test:
+    # a command without --db (or a rules file in the user config dir) sees empty dirs.
+    home = Path(tempfile.mkdtemp(prefix="salespool-tests-home-"))
+    os.environ["XDG_DATA_HOME"] = str(home / "data")
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
     config.addinivalue_line(
         "markers", "no_store: the `cli` fixture does not run `init` (an empty path or database)"
     )

@@ -206,18 +206,14 @@ class State:
         config.zone_in_effect(zone, source)
 
     def _stored_zone(self) -> tuple[str, str] | None:
-        """The store's time zone and where it says so, if there is a readable store."""
-        from salespool.storage.store import TIMEZONE_KEY, store_exists
+        """The store's time zone and where it says so, if a store there has one.
 
-        # Never create a store to learn its zone: `config show` needs no store at all.
-        if self._store is None and not store_exists(self.db):
-            return None
-        try:
-            zone = self.store.meta_value(TIMEZONE_KEY)
-        except Exception as exc:  # a bad store is reported by the command that needs it
-            if isinstance(exc, SalespoolError) or database_problem(exc):
-                return None
-            raise
+        Read without opening the store: a command that needs no store (`config show`)
+        must not create, upgrade or wait on one to learn its zone.
+        """
+        from salespool.storage.lookup import TIMEZONE_KEY, meta_value
+
+        zone = meta_value(self.db, TIMEZONE_KEY)
         return (zone, "store") if zone else None
 
     @property

@@ -29,7 +29,8 @@ from salespool.errors import SalespoolError
 from salespool.models import Channel, FollowUpKind, Role, parse_stage
 from salespool.money import parse_amount
 from salespool.rules import CoachTargets, HuntingRules, RecycleRules
-from salespool.storage.store import TIMEZONE_KEY, set_meta
+from salespool.storage.lookup import TIMEZONE_KEY
+from salespool.storage.store import set_meta
 
 MOVED_AT = "2026-11-29T09:00:00+08:00"  # the book comes into salespool
 DEMO_NOW = "2026-12-31T09:00:00+08:00"  # a month later: the demo's "now"

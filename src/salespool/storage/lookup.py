@@ -1,4 +1,5 @@
-"""Read-only look-ups for shell completion: a store's rep names at once, or nothing.
+"""Read-only look-ups: a store's rep names (shell completion) or a `meta` fact (its
+time zone, for commands that need no store), at once, or nothing.
 
 A TAB press must answer within a moment and leave no trace, so nothing here opens
 the store the way `Store` does: no SQLAlchemy, no schema check or upgrade, no file
@@ -16,6 +17,8 @@ from urllib.parse import quote
 
 from salespool.storage.location import default_db_path
 
+# The `meta` key of the store's own time zone (the demo writes Asia/Shanghai there).
+TIMEZONE_KEY = "timezone"
 SQLITE_TIMEOUT_SECONDS = 0.5
 # libpq and psycopg take any connect_timeout under 2 seconds as 2.
 PG_CONNECT_TIMEOUT_SECONDS = 2
@@ -23,31 +26,41 @@ PG_STATEMENT_TIMEOUT_MS = 1000
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Header bytes 18 and 19 (the file format versions) are 2 in WAL mode, 1 in rollback mode.
 WAL_FORMAT = 2
-# Only a salespool store's reps: another application's `rep` table is not ours to show.
-REP_NAMES = (
-    "SELECT name FROM rep WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'schema_version') "
-    "ORDER BY name"
-)
+# Only a salespool store's: another application's `rep` or `meta` table is not ours to read.
+OURS = "EXISTS (SELECT 1 FROM meta WHERE key = 'schema_version')"
+REP_NAMES = f"SELECT name FROM rep WHERE {OURS} ORDER BY name"
+META_VALUE = f"SELECT value FROM meta WHERE key = %(key)s AND {OURS}"
 
 
 def rep_names(db: str | None) -> list[str]:
     """The names of the reps in the store `db` names (a path or URL as `--db` takes, None
     for the default store), sorted; [] when there is no store there or it cannot be read
     at once."""
+    return [str(row[0]) for row in _rows(db, REP_NAMES, {})]
+
+
+def meta_value(db: str | None, key: str) -> str | None:
+    """A `meta` fact of the store `db` names, such as its time zone; None when the key or
+    the store is missing, or the store cannot be read at once. Never upgrades a store."""
+    rows = _rows(db, META_VALUE, {"key": key})
+    return str(rows[0][0]) if rows else None
+
+
+def _rows(db: str | None, sql: str, params: dict[str, str]) -> list[tuple]:
     if db and "://" in db:
         scheme, rest = db.split("://", 1)
         backend = scheme.split("+", 1)[0].lower()
         if backend == "postgresql":
             # The URL as the driver reads it: SQLAlchemy's URLs are libpq's, less the driver.
-            return _postgresql(f"postgresql://{rest}")
+            return _postgresql(f"postgresql://{rest}", sql, params)
         if backend == "sqlite" and rest.startswith("/"):
             path = rest[1:].split("?", 1)[0]  # sqlite:///relative.db, sqlite:////absolute.db
-            return _sqlite(Path(path)) if path and path != ":memory:" else []
+            return _sqlite(Path(path), sql, params) if path and path != ":memory:" else []
         return []
-    return _sqlite(Path(db).expanduser() if db else default_db_path())
+    return _sqlite(Path(db).expanduser() if db else default_db_path(), sql, params)
 
 
-def _sqlite(path: Path) -> list[str]:
+def _sqlite(path: Path, sql: str, params: dict[str, str]) -> list[tuple]:
     try:
         with path.open("rb") as file:  # never sqlite3.connect first: it creates a missing file
             header = file.read(100)
@@ -64,14 +77,15 @@ def _sqlite(path: Path) -> list[str]:
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=SQLITE_TIMEOUT_SECONDS)
         try:
-            return [str(row[0]) for row in conn.execute(REP_NAMES)]
+            # sqlite3 names its parameters :key where psycopg writes %(key)s.
+            return list(conn.execute(sql.replace("%(key)s", ":key"), params))
         finally:
             conn.close()
     except sqlite3.Error:  # locked, damaged, not a salespool store
         return []
 
 
-def _postgresql(conninfo: str) -> list[str]:
+def _postgresql(conninfo: str, sql: str, params: dict[str, str]) -> list[tuple]:
     try:
         import psycopg  # loaded only when a PostgreSQL store is asked
     except ImportError:
@@ -84,6 +98,6 @@ def _postgresql(conninfo: str) -> list[str]:
             "-c default_transaction_read_only=on",
             autocommit=True,
         ) as conn:
-            return [str(row[0]) for row in conn.execute(REP_NAMES)]
+            return list(conn.execute(sql, params))
     except (psycopg.Error, ValueError):  # no server, refused, no such table, a bad URL
         return []

@@ -45,8 +45,6 @@ BUSY_TIMEOUT_SECONDS = 60
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BACKENDS = ("sqlite", "postgresql")
 TABLES_NAMED = 5  # how many of a foreign database's tables a refusal names
-# The `meta` key of the store's own time zone (the demo writes Asia/Shanghai there).
-TIMEZONE_KEY = "timezone"
 
 
 def to_url(db: str | None) -> str:
@@ -135,11 +133,6 @@ class Store:
         """Refuse a write to a store this process may only read, before any work."""
         if self.read_only:
             raise Refused(f"the store {self.display} is read-only ({self.read_only}); {RO_ADVICE}")
-
-    def meta_value(self, key: str) -> str | None:
-        """A fact the store keeps about itself (`meta`), such as its team's time zone."""
-        with self.read() as session:
-            return get_meta(session, key)
 
     def schema_version(self) -> int | None:
         """The schema version stamped in the store, or None if it has no schema yet."""
@@ -439,11 +432,6 @@ def set_meta(session: Session, key: str, value: str) -> None:
     session.flush()
 
 
-def get_meta(session: Session, key: str) -> str | None:
-    """One fact about the store (a `meta` row's value), None when it was never written."""
-    return session.execute(select(Meta.value).where(Meta.key == key)).scalar()
-
-
 def _stamped_version(conn) -> int | None:
     if not inspect(conn).has_table(Meta.__tablename__):
         return None
@@ -454,15 +442,6 @@ def _stamped_version(conn) -> int | None:
 def _backup_name(path: Path, version: int) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return path.with_name(f"{path.name}.v{version}-{stamp}.bak")
-
-
-def store_exists(db: str | None) -> bool:
-    """Whether `--db` names something that may hold a store: a server, or an existing file."""
-    url = to_url(db)
-    if "://" in url and not url.startswith("sqlite"):
-        return True
-    database = parse_url(url).database
-    return bool(database) and Path(database).exists()
 
 
 def open_store(db: str | None, create: bool = False) -> Store:
