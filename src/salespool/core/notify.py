@@ -96,9 +96,11 @@ def warnings(
     result = NotifyResult(dry_run=dry_run, date=today, warn=list(ladder.warn))
     if not ladder.on:
         return result
+    # A step of N days takes the customers due shows N whole days or fewer away (days_left):
+    # those due before now + N + 1 days.
     candidates = [
         (d, step)
-        for d in due(session, now=now, tz=tz, within=ladder.warn[0], rules=rules)
+        for d in due(session, now=now, tz=tz, within=ladder.warn[0] + 1, rules=rules)
         if (step := ladder.step_for(d.days_left)) is not None
     ]
     if not candidates:
