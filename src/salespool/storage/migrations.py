@@ -261,7 +261,8 @@ def _notification_table(md: MetaData) -> Table:
 
 def _notifications(conn: Connection) -> None:
     """The recycling warnings `notify` sent, so each goes out once (schema 7)."""
-    _notification_table(MetaData()).create(conn)
+    # checkfirst: a store stamped older than it is (made by a later version's `init`) has it.
+    _notification_table(MetaData()).create(conn, checkfirst=True)
 
 
 MIGRATIONS: list[Migration] = [
