@@ -94,8 +94,13 @@ def test_each_step_goes_to_its_audience_as_json_lines(team: Cli):
     assert one["sent"] is True and one["date"] == "2026-11-29"
     assert "One Ltd" in one["text"] and "warning 3 of 3" in one["title"]
     # The rules due applies: the same recycle date.
-    due = {d["name"]: d for d in team.json("due", "--within", "7")}
+    due = {d["name"]: d for d in team.json("due", "--within", "11")}
     assert customer["recycle_at"] == due["One Ltd"]["due_at"]
+    # due names the step each customer stands at.
+    steps = {name: d["warn_step"] for name, d in due.items()}
+    assert steps == {"One Ltd": 3, "Three Ltd": 2, "Seven Ltd": 1, "Ten Ltd": None}
+    dry = team.json("recycle", "--dry-run", "--warn-days", "11")
+    assert {d["name"]: d["warn_step"] for d in dry["due"]} == steps
     assert "Ten Ltd" not in result.stdout
     assert "wrote 4 messages about 3 customers" in result.stderr
 

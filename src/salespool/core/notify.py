@@ -99,9 +99,9 @@ def warnings(
     # A step of N days takes the customers due shows N whole days or fewer away (days_left):
     # those due before now + N + 1 days.
     candidates = [
-        (d, step)
-        for d in due(session, now=now, tz=tz, within=ladder.warn[0] + 1, rules=rules)
-        if (step := ladder.step_for(d.days_left)) is not None
+        (d, d.warn_step)
+        for d in due(session, now=now, tz=tz, within=ladder.warn[0] + 1, rules=rules, ladder=ladder)
+        if d.warn_step is not None
     ]
     if not candidates:
         return result
