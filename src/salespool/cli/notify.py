@@ -30,7 +30,7 @@ def notify(
         typer.Option(
             "--webhook",
             envvar="SALESPOOL_WEBHOOK",
-            help="Post each message to this incoming webhook (env SALESPOOL_WEBHOOK).",
+            help="Post each message to this incoming webhook.",
             show_default=False,
         ),
     ] = None,
@@ -46,7 +46,10 @@ def notify(
         float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each post.")
     ] = 10.0,
     retries: Annotated[
-        int, typer.Option("--retries", min=0, help="Tries after a failed post (5xx, 429, network).")
+        int,
+        typer.Option(
+            "--retries", min=0, help="More tries after a failed post (5xx, 429, network)."
+        ),
     ] = 3,
     backoff: Annotated[
         float,
