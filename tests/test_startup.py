@@ -46,7 +46,9 @@ def test_help_and_version_load_nothing_heavy(args, tmp_path):
     assert not loaded(*args, cwd=tmp_path) & set(HEAVY)
 
 
-@pytest.mark.parametrize("command", ["report", "import", "recycle", "config init", "rep add"])
+@pytest.mark.parametrize(
+    "command", ["report", "import", "recycle", "notify", "config init", "rep add"]
+)
 def test_a_commands_help_loads_no_database_layer(command, tmp_path):
     # Typer itself converts option values with pydantic once a command is chosen, so
     # pydantic is allowed here; the rest still waits for a command that runs.

@@ -8,6 +8,7 @@ rule values core applies (salespool/rules.py), so no command assembles them.
 
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
 import tomllib
@@ -20,7 +21,14 @@ from typing import Any
 import platformdirs
 
 from salespool.errors import BadInput, SalespoolError
-from salespool.rules import ClaimRules, CoachTargets, HuntingRules, RecycleRules
+from salespool.rules import (
+    AUDIENCES,
+    ClaimRules,
+    CoachTargets,
+    HuntingRules,
+    RecycleRules,
+    WarningRules,
+)
 from salespool.terms import Channel, Role, Stage
 
 FILE_NAME = "salespool.toml"
@@ -106,6 +114,23 @@ def _period(value: Any) -> str:
     return value
 
 
+def _warn_days(value: Any) -> list[int]:
+    days = value if isinstance(value, list) else None
+    if days is None or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in days):
+        raise ValueError("must be a list of whole numbers of days, e.g. [7, 3, 1]")
+    if any(a <= b for a, b in itertools.pairwise(days)):
+        # Position says who hears it (recycle.escalate): the order must be the one meant.
+        raise ValueError("must list each day once, farthest first, e.g. [7, 3, 1]")
+    return days
+
+
+def _escalate(value: Any) -> list[str]:
+    names = ", ".join(f'"{a}"' for a in AUDIENCES)
+    if not isinstance(value, list) or not value or any(v not in AUDIENCES for v in value):
+        raise ValueError(f"must be a list of {names}, e.g. [{names}]")
+    return value
+
+
 @dataclass(frozen=True)
 class Rule:
     """One setting: its dotted key, default, validator and what it means."""
@@ -147,6 +172,21 @@ RULES: list[Rule] = [
         "back to the pool even if called (0 = off)",
     ),
     Rule("recycle.deal_exempt_days", 30, _days_or_off, "a deal this recent exempts (0 = off)"),
+    # The escalation ladder before recycling (`salespool notify`).
+    Rule(
+        "recycle.warn",
+        [],
+        _warn_days,
+        "days before recycling at which `notify` warns, farthest first, e.g. [7, 3, 1] "
+        "([] = no warnings)",
+    ),
+    Rule(
+        "recycle.escalate",
+        list(AUDIENCES),
+        _escalate,
+        "who hears each warning step, by position: owner, coach (the owner's; else the owner), "
+        "manager (every manager; else the owner); later steps go to the last one",
+    ),
     *(
         Rule(f"claims.capacity.{role.value}", n, _capacity, f"most customers a {role.value} owns")
         for role, n in ROLE_CAPACITY.items()
@@ -219,6 +259,12 @@ class Config:
             level_days=self.level_days(),
             unconverted_days=self["recycle.unconverted_days"],
             deal_exempt_days=self["recycle.deal_exempt_days"],
+        )
+
+    def warning_rules(self) -> WarningRules:
+        """The escalation ladder before recycling (`recycle.warn`, `recycle.escalate`)."""
+        return WarningRules(
+            warn=tuple(self["recycle.warn"]), escalate=tuple(self["recycle.escalate"])
         )
 
     def claim_rules(self, tz: str) -> ClaimRules:
@@ -359,6 +405,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -20,7 +20,7 @@ from salespool.terms import (  # noqa: F401
     parse_stage,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class Meta(SQLModel, table=True):
@@ -192,3 +192,24 @@ class Pool(SQLModel, table=True):
     daily_limit: int | None = None
     cooldown_days: int | None = None
     created_at: datetime
+
+
+class Notification(SQLModel, table=True):
+    """A recycling warning sent (`salespool notify`): one customer, step and recipient for
+    the recycle date it warned of, so a retried cron sends nothing twice."""
+
+    __table_args__ = (
+        Index(
+            "ix_notification_once", "customer_id", "step", "due_date", "recipient_id", unique=True
+        ),
+        Index("ix_notification_due_date", "due_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    step: int
+    # The recycle date warned of, in the team's zone (YYYY-MM-DD): a follow-up moves it,
+    # and the ladder starts again for the new date.
+    due_date: str
+    recipient_id: int = Field(foreign_key="rep.id")
+    sent_at: datetime

@@ -273,3 +273,32 @@ class PoolThresholds:
     routed_by: tuple[tuple[RuleClause, ...] | None, ...]
     days: int | None = None
     stage_days: Mapping[str, int] = field(default_factory=dict)
+
+
+# Who hears a warning step (`recycle.escalate`): the owner, the owner's coach, the managers.
+AUDIENCES = ("owner", "coach", "manager")
+
+
+@dataclass(frozen=True)
+class WarningRules:
+    """The escalation ladder before recycling; the default warns nobody."""
+
+    # Days before recycling at which each warning goes out, farthest first: (7, 3, 1).
+    warn: tuple[int, ...] = ()
+    # Who hears each step, by position; steps past its end go to its last entry.
+    escalate: tuple[str, ...] = AUDIENCES
+
+    @property
+    def on(self) -> bool:
+        """Whether any warning goes out at all."""
+        return bool(self.warn)
+
+    def step_for(self, days_left: int) -> int | None:
+        """The step (1-based) a customer `days_left` days from recycling stands at:
+        the nearest to recycling whose days it has reached; None before the first."""
+        reached = [n for n, days in enumerate(self.warn, start=1) if days_left <= days]
+        return reached[-1] if reached else None
+
+    def audience(self, step: int) -> str:
+        """Who hears step `step` (1-based)."""
+        return self.escalate[min(step, len(self.escalate)) - 1]

@@ -12,6 +12,7 @@ from salespool.cli import (  # noqa: F401  # isort: skip
     demo,
     files,
     recycling,
+    notify,
     pool,
     pools,
     imports,

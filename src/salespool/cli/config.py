@@ -44,13 +44,20 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     prefix = f"{st.config.path.parent}{os.sep}" if st.config.path else "\0"
     columns = [
         Col("key", "rule", no_wrap=True),
-        Col("value", "value", no_wrap=True),
+        # A list as TOML writes it, unquoted: short enough for the value column.
+        Col("value", "value", no_wrap=True, fmt=_shown_value),
         # The file's full path is printed once below; the column names it by file name.
         Col("source", "from", no_wrap=True, fmt=lambda source: source.replace(prefix, "", 1)),
         Col("help", "meaning"),
     ]
     out.listing(rows, columns)
     out.say(f"rules file: {where}")
+
+
+def _shown_value(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return "" if value is None else str(value)
 
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Where to write the rules file.")]

@@ -119,6 +119,8 @@ def due_(
 
     The date assumes nothing changes meanwhile: a follow-up, a deal or a lock
     postpones it. Customers recyclable already are due today, at the next run.
+    With recycle.warn set, --json and --csv give each one's warning step today
+    (warn_step; see `salespool notify`).
 
     Example: salespool due --rep alice --within 14
     """
@@ -133,6 +135,7 @@ def due_(
             within=within,
             rep=rep,
             rules=st.config.recycle_rules(),
+            ladder=st.config.warning_rules(),
         )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.table:
@@ -318,6 +321,7 @@ def recycle(
             dry_run=dry_run,
             warn_days=warn_days,
             tz=st.clock.tz,
+            ladder=st.config.warning_rules(),
         )
     if out.fmt is Format.json:
         out.json(result)

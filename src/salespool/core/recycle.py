@@ -61,7 +61,7 @@ from salespool.core.timeline import in_order
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, EventKind, Rep, Stage
-from salespool.rules import RecycleRules
+from salespool.rules import RecycleRules, WarningRules
 from salespool.storage.bulk import tune_for_bulk
 
 IDLE = "idle"
@@ -95,6 +95,9 @@ class DueCustomer:
     days_left: int
     rule: str
     reason: str
+    # The step of the warning ladder (recycle.warn) it stands at today, 1-based; None
+    # before the first step, or when due was not given the ladder.
+    warn_step: int | None = None
 
 
 @dataclass
@@ -269,10 +272,12 @@ def recycle(
     dry_run: bool = False,
     warn_days: int | None = None,
     tz: str = "UTC",
+    ladder: WarningRules | None = None,
 ) -> RecycleResult:
     """Move every customer the rules take into the pool, in bulk, each with its reason.
 
-    `warn_days` adds the customers due within that many days after this run.
+    `warn_days` adds the customers due within that many days after this run (with
+    `ladder`, each with its warning step).
     """
     rules = with_pool_thresholds(session, rules or RecycleRules())
     conn = session.connection()
@@ -295,7 +300,7 @@ def recycle(
     result = RecycleResult(dry_run=dry_run, count=count, days=rules.only_days, recycled=recycled)
     if warn_days is not None:
         taken = {r.id for r in recycled}
-        upcoming = due(session, now=now, tz=tz, within=warn_days, rules=rules)
+        upcoming = due(session, now=now, tz=tz, within=warn_days, rules=rules, ladder=ladder)
         result.due = [d for d in upcoming if d.id not in taken]
     return result
 
@@ -361,8 +366,10 @@ def due(
     within: int,
     rep: str | None = None,
     rules: RecycleRules | None = None,
+    ladder: WarningRules | None = None,
 ) -> list[DueCustomer]:
-    """Owned customers the rules will recycle within `within` days, soonest first.
+    """Owned customers the rules will recycle within `within` days, soonest first;
+    with `ladder`, each with the warning step it stands at.
 
     The date assumes nothing changes meanwhile (no follow-up, deal, lock or
     unlock); a customer recyclable already is due now, at the next run.
@@ -411,6 +418,7 @@ def due(
             fires = max(fires, from_db(locked_until))
         when = max(fires, now)
         by_idle = idle_from <= when
+        days_left = idle_days(now, when)
         items.append(
             DueCustomer(
                 id=cid,
@@ -421,9 +429,10 @@ def due(
                 idle_days=idle_days(since, now),
                 due_at=when,
                 due_date=when.astimezone(zone).strftime("%Y-%m-%d"),
-                days_left=idle_days(now, when),
+                days_left=days_left,
                 rule=IDLE if by_idle else UNCONVERTED,
                 reason=idle_why if by_idle else rules.unconverted_reason(),
+                warn_step=ladder.step_for(days_left) if ladder else None,
             )
         )
     items.sort(key=lambda d: (d.due_at, d.id))

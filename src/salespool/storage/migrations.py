@@ -275,6 +275,32 @@ def _pools(conn: Connection) -> None:
             _add_column(conn, table_name, name, type_)
 
 
+def _notification_table(md: MetaData) -> Table:
+    """The table schema 7 adds, as it declared it (rep and customer: their keys only)."""
+    Table("rep", md, Column("id", Integer, primary_key=True))
+    Table("customer", md, Column("id", Integer, primary_key=True))
+    return Table(
+        "notification",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("customer_id", Integer, ForeignKey("customer.id"), nullable=False),
+        Column("step", Integer, nullable=False),
+        Column("due_date", String, nullable=False),
+        Column("recipient_id", Integer, ForeignKey("rep.id"), nullable=False),
+        Column("sent_at", DateTime, nullable=False),
+        Index(
+            "ix_notification_once", "customer_id", "step", "due_date", "recipient_id", unique=True
+        ),
+        Index("ix_notification_due_date", "due_date"),
+    )
+
+
+def _notifications(conn: Connection) -> None:
+    """The recycling warnings `notify` sent, so each goes out once (schema 7)."""
+    # checkfirst: a store stamped older than it is (made by a later version's `init`) has it.
+    _notification_table(MetaData()).create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration("m001_initial", 1, _initial),
     Migration("m002_match_keys_and_locks", 2, _match_keys_and_locks),
@@ -282,6 +308,7 @@ MIGRATIONS: list[Migration] = [
     Migration("m004_deals_and_corrections", 4, _deals_and_corrections),
     Migration("m005_record_migrations", 5, _record_migrations),
     Migration("m006_pools", 6, _pools),
+    Migration("m007_notifications", 7, _notifications),
 ]
 
 
