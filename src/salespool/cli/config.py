@@ -44,13 +44,20 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     prefix = f"{st.config.path.parent}{os.sep}" if st.config.path else "\0"
     columns = [
         Col("key", "rule", no_wrap=True),
-        Col("value", "value", no_wrap=True),
+        # A list rule (recycle.clock_kinds, release.reasons...) reads as it is written in TOML.
+        Col("value", "value", no_wrap=True, fmt=_shown),
         # The file's full path is printed once below; the column names it by file name.
         Col("source", "from", no_wrap=True, fmt=lambda source: source.replace(prefix, "", 1)),
         Col("help", "meaning"),
     ]
     out.listing(rows, columns)
     out.say(f"rules file: {where}")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    return "" if value is None else str(value)
 
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Where to write the rules file.")]

@@ -11,10 +11,12 @@ from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days
+from salespool.core.contact import counting_contact
 from salespool.core.reps import find_rep
 from salespool.errors import BadInput, NoSuchCustomer, NotFound, Refused
 from salespool.keys import text_key
 from salespool.models import Customer, CustomerAlias, Rep, Stage
+from salespool.rules import RecycleRules
 
 MAX_CANDIDATES_SHOWN = 5
 
@@ -49,12 +51,11 @@ class CustomerView:
         return f"{self.stage} (locked)" if self.locked else self.stage
 
 
-def idle_since():
-    """SQL for when the idleness clock started: the later of last contact and owned_since."""
-    return case(
-        (Customer.last_contact_at > Customer.owned_since, Customer.last_contact_at),
-        else_=Customer.owned_since,
-    )
+def idle_since(rules: RecycleRules | None = None):
+    """SQL for when the idleness clock started: the later of the last contact that counts
+    (`rules`' recycle.clock_kinds and min_note_chars; every contact without) and owned_since."""
+    contact = counting_contact(rules)
+    return case((contact > Customer.owned_since, contact), else_=Customer.owned_since)
 
 
 def view_select() -> Select:
