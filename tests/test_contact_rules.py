@@ -65,6 +65,8 @@ def test_by_default_every_follow_up_resets_the_clock(book):
     due = c4_due(book)
     assert due["clock_from"]["kind"] == "wechat"
     assert due["clock_from"]["at"].startswith("2026-11-25T02:00:00")
+    listed = {c["name"]: c["idle_days"] for c in book.json("customers", "--rep", "alice")}
+    assert listed["Worked Co"] == 3  # 3 days 23 hours
 
 
 def test_clock_kinds_only_these_kinds_reset_the_clock(book):
@@ -79,6 +81,8 @@ def test_clock_kinds_only_these_kinds_reset_the_clock(book):
     assert book.json("show", "W1")["clock_from"]["kind"] == "call"
     human = book("show", "W1").stdout
     assert "clock from" in human and "(call)" in human and "54 days" in human
+    listed = {c["name"]: c["idle_days"] for c in book.json("customers", "--rep", "alice")}
+    assert listed["Worked Co"] == 54
     assert "recycle.clock_kinds" in book("recycle", "--days", "50", "--dry-run").stdout
     assert "recycle.clock_kinds" in book("due", "--within", "400").stdout
     sim = book.json("simulate", "--days", "50")

@@ -286,6 +286,7 @@ def customers_(
             pool=pool,
             limit=limit,
             search=search,
+            rules=st.config.recycle_rules(),
         )
     st.output(as_json, as_csv).listing(rows, CUSTOMER_COLUMNS, empty="no customers match")
 

@@ -19,15 +19,17 @@ follow-up is logged, that imported moment is no longer told apart from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, case, desc, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Session
 
-from salespool.clock import from_db
+from salespool.clock import from_db, to_db
 from salespool.models import Customer, Deal, FollowUp
 from salespool.rules import RecycleRules
+from salespool.storage.functions import greatest
 
 DEAL = "deal"  # the kind shown when the clock runs from a deal
 IMPORTED = "imported"  # ... from an imported last_contact_at no follow-up explains
@@ -55,31 +57,81 @@ def _counting(rules: RecycleRules, fu: type[FollowUp] = FollowUp) -> list[Column
 
 def _unexplained() -> ColumnElement[bool]:
     """SQL: last_contact_at set, and no follow-up or deal (voided too) at or after it."""
-    later_fu = select(FollowUp.id).where(
-        FollowUp.customer_id == Customer.id, FollowUp.at >= Customer.last_contact_at
+    fu, deal = aliased(FollowUp), aliased(Deal)
+    later_fu = (
+        select(fu.id)
+        .where(fu.customer_id == Customer.id, fu.at >= Customer.last_contact_at)
+        .correlate(Customer)
     )
-    later_deal = select(Deal.id).where(
-        Deal.customer_id == Customer.id, Deal.at >= Customer.last_contact_at
+    later_deal = (
+        select(deal.id)
+        .where(deal.customer_id == Customer.id, deal.at >= Customer.last_contact_at)
+        .correlate(Customer)
     )
     return and_(Customer.last_contact_at.is_not(None), ~later_fu.exists(), ~later_deal.exists())
 
 
-def _latest_at(rules: RecycleRules) -> ColumnElement:
-    """SQL: the moment of the customer's latest counting follow-up or live deal."""
-    fu = select(FollowUp.at.label("at")).where(*_counting(rules)).correlate(Customer)
-    deal = (
-        select(Deal.at.label("at"))
-        .where(Deal.customer_id == Customer.id, Deal.voided_at.is_(None))
+# What a missing contact counts as inside `greatest` (which must not see NULL): before
+# any moment the store holds.
+NEVER = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def _moment() -> TypeEngine:
+    """The type of a stored moment, so results read back as datetimes (SQLite: from text)."""
+    return Customer.last_contact_at.type
+
+
+def _never() -> ColumnElement:
+    return literal(to_db(NEVER), Customer.last_contact_at.type)
+
+
+def _latest_counting_at(rules: RecycleRules) -> ColumnElement:
+    """SQL: the customer's latest counting follow-up, NEVER if none.
+
+    Newest first on the (customer_id, at) index, stopping at the first that counts."""
+    fu = aliased(FollowUp)
+    latest = (
+        select(fu.at)
+        .where(*_counting(rules, fu))
+        .order_by(fu.at.desc())
+        .limit(1)
         .correlate(Customer)
+        .scalar_subquery()
     )
-    return fu.union_all(deal).order_by(desc("at")).limit(1).scalar_subquery()
+    return func.coalesce(latest, _never(), type_=_moment())
+
+
+def _latest_live_deal() -> ColumnElement:
+    """SQL: the customer's latest deal that counts (not voided), NEVER if none."""
+    deal = aliased(Deal)
+    latest = (
+        select(func.max(deal.at))
+        .where(deal.customer_id == Customer.id, deal.voided_at.is_(None))
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, _never(), type_=_moment())
+
+
+def _contact_terms(rules: RecycleRules) -> list[ColumnElement]:
+    """SQL: the moments the clock may run from, none NULL: counting follow-up, live deal,
+    and an imported last_contact_at nothing explains."""
+    imported = case((_unexplained(), Customer.last_contact_at), else_=_never())
+    return [_latest_counting_at(rules), _latest_live_deal(), imported]
+
+
+def clock_start(rules: RecycleRules) -> ColumnElement:
+    """SQL: when the idleness clock started for an owned customer under narrowed `rules`:
+    the latest of owned_since and the contacts that count, each subquery evaluated once."""
+    return greatest(Customer.owned_since, *_contact_terms(rules), type_=_moment())
 
 
 def counting_contact(rules: RecycleRules | None) -> ColumnElement:
     """SQL: the moment of the customer's latest contact that counts under `rules` (or NULL)."""
     if rules is None or rules.every_contact_counts:
         return Customer.last_contact_at
-    return case((_unexplained(), Customer.last_contact_at), else_=_latest_at(rules))
+    latest = greatest(*_contact_terms(rules), type_=_moment())
+    return func.nullif(latest, _never(), type_=_moment())
 
 
 def counting_kind(rules: RecycleRules | None) -> ColumnElement:
@@ -88,8 +140,11 @@ def counting_kind(rules: RecycleRules | None) -> ColumnElement:
     For listings of a few rows (`show`, `due`): it looks the contact up again."""
     every = rules or RecycleRules()
     at = counting_contact(every)
-    deal_then = select(Deal.id).where(
-        Deal.customer_id == Customer.id, Deal.voided_at.is_(None), Deal.at == at
+    deal = aliased(Deal)
+    deal_then = (
+        select(deal.id)
+        .where(deal.customer_id == Customer.id, deal.voided_at.is_(None), deal.at == at)
+        .correlate(Customer)
     )
     # An alias of its own: the subqueries inside `at` must not correlate to this one.
     fu = aliased(FollowUp)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from salespool.clock import from_db, idle_days
+from salespool.clock import from_db
 from salespool.core.contact import ClockFrom, clock_from
 from salespool.core.customers import CustomerView, find_customer, get_view
 from salespool.core.deals import DealView, list_deals
@@ -79,13 +79,9 @@ def customer_story(
     found = find_customer(session, customer)
     # By id from here on: the same customer, even when `customer` was a merged-away id.
     key = f"#{found.id}"
-    view = get_view(session, found.id, now=now)
-    clock = clock_from(session, customer_id=found.id, rules=rules)
-    if clock is not None:
-        view.idle_days = idle_days(clock.at, now)
     return CustomerStory(
-        clock_from=clock,
-        customer=view,
+        clock_from=clock_from(session, customer_id=found.id, rules=rules),
+        customer=get_view(session, found.id, now=now, rules=rules),
         follow_ups=_follow_ups(session, found.id),
         deals=list_deals(session, tz=tz, customer=key)[::-1],
         events=history(session, customer=key)[::-1],

@@ -239,12 +239,20 @@ def _record_migrations(conn: Connection) -> None:
     _migration_table().create(conn)
 
 
+def _contact_clock_index(conn: Connection) -> None:
+    """The (customer, at) index of follow-ups also holds the kind (schema 8): the clock of
+    `recycle.clock_kinds` finds a customer's latest counting follow-up in the index alone."""
+    conn.execute(text("DROP INDEX ix_follow_up_customer_at"))
+    conn.execute(text("CREATE INDEX ix_follow_up_customer_at ON follow_up (customer_id, at, kind)"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration("m001_initial", 1, _initial),
     Migration("m002_match_keys_and_locks", 2, _match_keys_and_locks),
     Migration("m003_followup_stages", 3, _followup_stages),
     Migration("m004_deals_and_corrections", 4, _deals_and_corrections),
     Migration("m005_record_migrations", 5, _record_migrations),
+    Migration("m008_contact", 8, _contact_clock_index),
 ]
 
 
