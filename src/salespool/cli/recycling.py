@@ -301,7 +301,8 @@ def recycle(
     `salespool config show`. Idle time runs from the later of the last
     follow-up (or deal) and the moment the owner got the customer, so a
     customer handed over today stays today. Locked customers and those with a
-    deal in the last recycle.deal_exempt_days stay.
+    deal in the last recycle.deal_exempt_days stay. recycle.clock_kinds and
+    recycle.min_note_chars say which follow-ups count as contact (--dry-run says so).
 
     Only one recycle runs at a time on a store: a second one exits 3
     (another run holds the lock), or waits for the first with --wait.
