@@ -29,7 +29,7 @@ from salespool.rules import (
     RecycleRules,
     WarningRules,
 )
-from salespool.terms import Channel, Role, Stage
+from salespool.terms import STAGE_ALIASES, Channel, FollowUpKind, Role, Stage
 
 FILE_NAME = "salespool.toml"
 
@@ -131,6 +131,44 @@ def _escalate(value: Any) -> list[str]:
     return value
 
 
+def _hours_or_off(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("must be a whole number of hours (0 turns the rule off)")
+    return value
+
+
+def _chars_or_off(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("must be a whole number of characters (0 turns the rule off)")
+    return value
+
+
+def _names(value: Any, choices: list[str], what: str) -> tuple[str, ...]:
+    """A non-empty TOML list of distinct names, each one of `choices`."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"must be a list of {what}, e.g. {_toml_value(choices[:2])}")
+    unknown = [v for v in value if v not in choices]
+    if unknown:
+        raise ValueError(f"names unknown {what} {unknown!r} (known: {', '.join(choices)})")
+    return tuple(dict.fromkeys(value))
+
+
+def _kinds(value: Any) -> tuple[str, ...]:
+    return _names(value, [k.value for k in FollowUpKind], "follow-up kinds")
+
+
+def _stages(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):  # the Chinese labels are the stages' aliases everywhere
+        value = [STAGE_ALIASES[v].value if v in STAGE_ALIASES else v for v in value]
+    return _names(value, [s.value for s in Stage], "stages")
+
+
+def _reasons(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError('must be a list of reasons, e.g. ["unreachable", "no budget"] ([] = any)')
+    return tuple(dict.fromkeys(v.strip() for v in value))
+
+
 @dataclass(frozen=True)
 class Rule:
     """One setting: its dotted key, default, validator and what it means."""
@@ -208,6 +246,41 @@ RULES: list[Rule] = [
         )
         for c in Channel
     ),
+    # Contact that counts; fair waiting and hoarding limits (issue 12).
+    Rule(
+        "recycle.clock_kinds",
+        tuple(k.value for k in FollowUpKind),
+        _kinds,
+        "follow-up kinds that reset the idleness clock (deals always do)",
+    ),
+    Rule(
+        "recycle.min_note_chars",
+        0,
+        _chars_or_off,
+        "a follow-up with a shorter note does not reset the idleness clock (0 = off)",
+    ),
+    Rule(
+        "claims.pool_wait_hours",
+        0,
+        _hours_or_off,
+        "hours a recycled or released customer waits before anyone may claim it "
+        "(assign is not bound; 0 = off)",
+    ),
+    Rule(
+        "claims.max_locked", 0, _count_or_off, "most customers a rep may hold locked (0 = no limit)"
+    ),
+    Rule(
+        "claims.capacity_counts",
+        tuple(s.value for s in Stage),
+        _stages,
+        "stages of the customers a rep owns that count toward capacity",
+    ),
+    Rule(
+        "release.reasons",
+        (),
+        _reasons,
+        "a release must give one of these reasons ([] = any reason, or none)",
+    ),
 ]
 # Tables whose keys are open-ended (customer levels are the team's own labels).
 OPEN_TABLES = {"recycle.level_days": _days}
@@ -253,12 +326,16 @@ class Config:
 
     def recycle_rules(self) -> RecycleRules:
         """The recycling rules (`recycle.*`)."""
+        kinds = self["recycle.clock_kinds"]
         return RecycleRules(
             days=self["recycle.days"],
             stage_days=self.stage_days(),
             level_days=self.level_days(),
             unconverted_days=self["recycle.unconverted_days"],
             deal_exempt_days=self["recycle.deal_exempt_days"],
+            # Every kind listed means every follow-up counts, as without the rule.
+            clock_kinds=None if set(kinds) == set(FollowUpKind) else kinds,
+            min_note_chars=self["recycle.min_note_chars"],
         )
 
     def warning_rules(self) -> WarningRules:
@@ -269,12 +346,20 @@ class Config:
 
     def claim_rules(self, tz: str) -> ClaimRules:
         """The claim limits (`claims.*`), with "today" starting at midnight in `tz`."""
+        counted = self["claims.capacity_counts"]
         return ClaimRules(
             daily_limit=self["claims.daily_limit"],
             cooldown_days=self["claims.cooldown_days"],
             role_capacity={role.value: self.capacity_for(role.value) for role in Role},
             tz=tz,
+            pool_wait_hours=self["claims.pool_wait_hours"],
+            max_locked=self["claims.max_locked"],
+            capacity_stages=None if set(counted) == set(Stage) else counted,
         )
+
+    def release_reasons(self) -> tuple[str, ...]:
+        """The reasons a release must give one of (`release.reasons`; empty: any or none)."""
+        return self["release.reasons"]
 
     def hunting_rules(self) -> HuntingRules:
         """The order-follower rule (`hunting.*`)."""
@@ -405,7 +490,7 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 

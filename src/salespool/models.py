@@ -20,7 +20,7 @@ from salespool.terms import (  # noqa: F401
     parse_stage,
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 class Meta(SQLModel, table=True):
@@ -93,7 +93,8 @@ class FollowUp(SQLModel, table=True):
         # Covering, in the order a team report groups by (core/tally.py): its counts
         # read index entries only, in index order, with no sort.
         Index("ix_follow_up_rep_stage_kind_at", "rep_id", "stage", "kind", "at"),
-        Index("ix_follow_up_customer_at", "customer_id", "at"),
+        # With the kind: the idleness clock under recycle.clock_kinds reads the index alone.
+        Index("ix_follow_up_customer_at", "customer_id", "at", "kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

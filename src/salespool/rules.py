@@ -35,6 +35,11 @@ class RecycleRules:
     # The pools' own thresholds (core/pools.py adds them from the store), before the
     # team's: the customers each pool's rule routes to it use them. `only` drops them.
     pools: tuple[PoolThresholds, ...] = ()
+    # Contact that counts (`recycle.clock_kinds`, `recycle.min_note_chars`): the follow-up
+    # kinds that reset the idleness clock (None = every kind) and the shortest note that
+    # does (0 = any note, none too). Deals always count; see core/contact.py.
+    clock_kinds: tuple[str, ...] | None = None
+    min_note_chars: int = 0
 
     def only(self, days: int) -> RecycleRules:
         """What `--days N` means: idle N days for everyone (no stage or level thresholds),
@@ -43,7 +48,31 @@ class RecycleRules:
             raise BadInput(
                 f"{days} must be 1 or more (a customer handed over today stays)", option="days"
             )
-        return RecycleRules(days=days, deal_exempt_days=self.deal_exempt_days, days_key=None)
+        return RecycleRules(
+            days=days,
+            deal_exempt_days=self.deal_exempt_days,
+            days_key=None,
+            # `--days N` changes the thresholds, not which contact counts.
+            clock_kinds=self.clock_kinds,
+            min_note_chars=self.min_note_chars,
+        )
+
+    @property
+    def every_contact_counts(self) -> bool:
+        """Whether every follow-up resets the clock (the default: last_contact_at is the clock)."""
+        return self.clock_kinds is None and not self.min_note_chars
+
+    def clock_text(self) -> str:
+        """Which contact resets the idleness clock, as `recycle --dry-run`, `due` and
+        `simulate` explain it."""
+        if self.every_contact_counts:
+            return "every follow-up and deal resets the idle clock"
+        kinds = "/".join(self.clock_kinds) if self.clock_kinds is not None else "any kind"
+        note = f" with a note of {self.min_note_chars}+ characters" if self.min_note_chars else ""
+        return (
+            f"only {kinds} follow-ups{note} (and deals) reset the idle clock "
+            "(recycle.clock_kinds, recycle.min_note_chars)"
+        )
 
     @property
     def unconverted_on(self) -> bool:
@@ -67,6 +96,13 @@ class ClaimRules:
     cooldown_days: int = 0  # 0 = no cooldown
     role_capacity: Mapping[str, int] = field(default_factory=dict)  # role -> default capacity
     tz: str = "UTC"  # the team's zone: where "today" starts, how dates are shown
+    # Fair waiting and hoarding limits (issue 12): hours a recycled or released customer
+    # waits in the pool before anyone may claim it (0 = off; `assign` is not bound), the
+    # most customers one rep may hold locked (0 = no limit), and the stages that count
+    # toward capacity (None = every stage).
+    pool_wait_hours: int = 0
+    max_locked: int = 0
+    capacity_stages: tuple[str, ...] | None = None
 
     def capacity_of(self, rep: Rep) -> int | None:
         """The most customers `rep` may own: their own capacity, else the role's (None: no cap)."""

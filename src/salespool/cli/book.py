@@ -286,6 +286,7 @@ def customers_(
             pool=pool,
             limit=limit,
             search=search,
+            rules=st.config.recycle_rules(),
         )
     st.output(as_json, as_csv).listing(rows, CUSTOMER_COLUMNS, empty="no customers match")
 
@@ -394,7 +395,13 @@ def show(ctx: typer.Context, customer: CustomerArg, as_json: JsonOpt = False) ->
 
     st = state(ctx)
     with st.read() as session:
-        found = story.customer_story(session, customer=customer, now=st.clock.now, tz=st.clock.tz)
+        found = story.customer_story(
+            session,
+            customer=customer,
+            now=st.clock.now,
+            tz=st.clock.tz,
+            rules=st.config.recycle_rules(),
+        )
     out = st.output(as_json)
     if as_json:
         out.json(found)
@@ -414,6 +421,7 @@ def render_story(out: Output, found: story.CustomerStory) -> None:
             ("owned since", c.owned_since),
             ("in pool since", c.pooled_at),
             ("last contact", c.last_contact_at),
+            ("clock from", _clock(out, found)),
             ("lock", _lock(out, c)),
             ("contact", c.contact),
             ("phone", c.phone),
@@ -427,6 +435,15 @@ def render_story(out: Output, found: story.CustomerStory) -> None:
     out.section("Follow-ups", found.follow_ups, FOLLOW_UP_COLUMNS)
     out.section("Deals", found.deals, STORY_DEAL_COLUMNS)
     out.section("Trail", found.events, HISTORY_COLUMNS)
+
+
+def _clock(out: Output, found: story.CustomerStory) -> str | None:
+    """The clock line: the moment idle days count from, and what happened then."""
+    clock = found.clock_from
+    if clock is None:
+        return None
+    what = "got it" if clock.kind == "owned" else clock.kind
+    return f"{out.cell(clock.at)} ({what})"
 
 
 def _lock(out: Output, c: customers.CustomerView) -> str | None:

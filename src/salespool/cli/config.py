@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 from typing import Annotated
 
@@ -44,8 +45,9 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     prefix = f"{st.config.path.parent}{os.sep}" if st.config.path else "\0"
     columns = [
         Col("key", "rule", no_wrap=True),
-        # A list as TOML writes it, unquoted: short enough for the value column.
-        Col("value", "value", no_wrap=True, fmt=_shown_value),
+        # A list rule (recycle.clock_kinds, release.reasons...) reads as it is written in
+        # TOML, on lines of its own between items, so neither a key nor a zone ever breaks.
+        Col("value", "value", no_wrap=True, fmt=_shown),
         # The file's full path is printed once below; the column names it by file name.
         Col("source", "from", no_wrap=True, fmt=lambda source: source.replace(prefix, "", 1)),
         Col("help", "meaning"),
@@ -54,10 +56,15 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     out.say(f"rules file: {where}")
 
 
-def _shown_value(value: object) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
+def _shown(value: object) -> str:
+    if isinstance(value, list | tuple):
+        # As TOML writes it: names quoted, numbers bare (recycle.warn = [7, 3, 1]).
+        toml = "[" + ", ".join(f'"{v}"' if isinstance(v, str) else str(v) for v in value) + "]"
+        return "\n".join(textwrap.wrap(toml, LIST_WIDTH, break_long_words=False))
     return "" if value is None else str(value)
+
+
+LIST_WIDTH = 24  # a list rule's lines in the table: about as wide as the other values
 
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Where to write the rules file.")]

@@ -160,13 +160,18 @@ def assign(
 def release(
     ctx: typer.Context,
     customer: CustomerArg,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why it goes back.")] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why it goes back (one of release.reasons, when set)."),
+    ] = None,
     rep: Annotated[
         str | None, typer.Option("--rep", help="Check that this rep is the owner.")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The owner gives a customer back to the pool.
+
+    When the rules file lists release.reasons, --reason must be one of them.
 
     Example: salespool release C0042 --reason "moved to another province"
     """
@@ -182,5 +187,6 @@ def release(
             reason=reason,
             rep=rep,
             tz=st.clock.tz,
+            reasons=st.config.release_reasons(),
         )
     st.output(as_json).record(view, f"'{view.name}' (#{view.id}) is back in the pool")

@@ -15,6 +15,7 @@ from salespool.render import Col, Format, Output, plain, plural
 if TYPE_CHECKING:
     from salespool.core.agenda import AgendaItem
     from salespool.core.recycle import DueCustomer
+    from salespool.rules import RecycleRules
 
 # A first run over a big book recycles 100,000s: people see the first ones, scripts all.
 TABLE_ROWS = 100
@@ -32,6 +33,12 @@ DUE_COLUMNS = [
     Col("days_left", "in days", "right"),
     Col("reason", "rule"),
 ]
+
+
+def clock_note(out: Output, rules: RecycleRules) -> None:
+    """Say which contact resets the idle clock, when the team narrowed it."""
+    if not rules.every_contact_counts:
+        out.say(rules.clock_text())
 
 
 def render_due(out: Output, rows: list[DueCustomer], within: int) -> None:
@@ -56,7 +63,8 @@ def lock(
     """Keep an owned customer from being recycled, until a date or until unlocked.
 
     A date means its midnight in the team's time zone: --until 2027-01-01 protects
-    through 31 December. Past that moment the lock no longer protects.
+    through 31 December. Past that moment the lock no longer protects. An owner
+    may hold at most claims.max_locked customers locked (0 = no limit).
 
     Example: salespool lock C0042 --until 2026-12-31 --reason "tender decided in December"
     """
@@ -73,6 +81,7 @@ def lock(
             reason=reason,
             until=ends,
             tz=st.clock.tz,
+            max_locked=st.config.claim_rules(st.clock.tz).max_locked,
         )
     shown = f" until {locks.shown(ends, st.clock.tz)}" if ends else ""
     st.output(as_json).record(view, f"locked '{view.name}' (#{view.id}){shown}")
@@ -140,6 +149,7 @@ def due_(
     out = st.output(as_json, as_csv)
     if out.fmt is Format.table:
         render_due(out, rows, within)
+        clock_note(out, st.config.recycle_rules())
     else:
         out.listing(rows, DUE_COLUMNS)
 
@@ -257,6 +267,7 @@ def simulate_(
         if not reps
         else f"{plural(len(reps), 'rep')} would lose customers; nothing was changed"
     )
+    clock_note(out, rules)
 
 
 @app.command()
@@ -293,7 +304,8 @@ def recycle(
     `salespool config show`. Idle time runs from the later of the last
     follow-up (or deal) and the moment the owner got the customer, so a
     customer handed over today stays today. Locked customers and those with a
-    deal in the last recycle.deal_exempt_days stay.
+    deal in the last recycle.deal_exempt_days stay. recycle.clock_kinds and
+    recycle.min_note_chars say which follow-ups count as contact (--dry-run says so).
 
     Only one recycle runs at a time on a store: a second one exits 3
     (another run holds the lock), or waits for the first with --wait.
@@ -348,5 +360,7 @@ def recycle(
     verb = "would recycle" if dry_run else "recycled"
     rule = f"idle {days}+ days" if days is not None else "by the rules"
     out.say(f"{verb} {plural(result.count, 'customer')} {rule} into the pool")
+    if dry_run:
+        clock_note(out, rules)
     if result.due is not None and not quiet and warn_days is not None:
         render_due(out, result.due, warn_days)

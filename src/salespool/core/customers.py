@@ -11,11 +11,13 @@ from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days
+from salespool.core.contact import clock_start, counting_contact
 from salespool.core.reps import find_rep
 from salespool.core.routing import pool_named
 from salespool.errors import BadInput, NoSuchCustomer, NotFound, Refused
 from salespool.keys import text_key
 from salespool.models import Customer, CustomerAlias, Rep, Stage
+from salespool.rules import RecycleRules
 
 MAX_CANDIDATES_SHOWN = 5
 
@@ -50,8 +52,11 @@ class CustomerView:
         return f"{self.stage} (locked)" if self.locked else self.stage
 
 
-def idle_since():
-    """SQL for when the idleness clock started: the later of last contact and owned_since."""
+def idle_since(rules: RecycleRules | None = None):
+    """SQL for when the idleness clock started: the later of the last contact that counts
+    (`rules`' recycle.clock_kinds and min_note_chars; every contact without) and owned_since."""
+    if rules is not None and not rules.every_contact_counts:
+        return clock_start(rules)
     return case(
         (Customer.last_contact_at > Customer.owned_since, Customer.last_contact_at),
         else_=Customer.owned_since,
@@ -63,16 +68,25 @@ def view_select() -> Select:
     return select(Customer, Rep.name).outerjoin(Rep, Rep.id == Customer.owner_id)
 
 
-def to_views(session: Session, query: Select, *, now: datetime) -> list[CustomerView]:
-    """Run a `view_select()` query and build the views."""
+def to_views(
+    session: Session, query: Select, *, now: datetime, rules: RecycleRules | None = None
+) -> list[CustomerView]:
+    """Run a `view_select()` query and build the views; idle days count from the last
+    contact that counts under `rules` (recycle.clock_kinds, min_note_chars), every one
+    without."""
     views = []
+    narrowed = rules is not None and not rules.every_contact_counts
+    if narrowed:
+        query = query.add_columns(counting_contact(rules))
     # populate_existing: bulk UPDATEs earlier in the transaction bypass the identity map.
-    for customer, owner in session.execute(query.execution_options(populate_existing=True)):
+    for row in session.execute(query.execution_options(populate_existing=True)):
+        customer, owner = row[0], row[1]
+        contact = row[2] if narrowed else customer.last_contact_at
         since = None
         if customer.owner_id is not None and customer.owned_since is not None:
             since = customer.owned_since
-            if customer.last_contact_at is not None and customer.last_contact_at > since:
-                since = customer.last_contact_at
+            if contact is not None and contact > since:
+                since = contact
         views.append(
             CustomerView(
                 id=customer.id,
@@ -129,9 +143,12 @@ def update_while_owned(
         raise Refused(f"'{customer.name}' changed owner meanwhile; try again")
 
 
-def get_view(session: Session, customer_id: int, *, now: datetime) -> CustomerView:
-    """One customer's view by id."""
-    return to_views(session, view_select().where(Customer.id == customer_id), now=now)[0]
+def get_view(
+    session: Session, customer_id: int, *, now: datetime, rules: RecycleRules | None = None
+) -> CustomerView:
+    """One customer's view by id (idle days by `rules`, as `to_views`)."""
+    query = view_select().where(Customer.id == customer_id)
+    return to_views(session, query, now=now, rules=rules)[0]
 
 
 # `#12` and `id:12` (full-width forms too, after NFKC) always name the internal id.
@@ -213,8 +230,11 @@ def list_customers(
     pool: bool = False,
     limit: int | None = None,
     search: str | None = None,
+    rules: RecycleRules | None = None,
 ) -> list[CustomerView]:
-    """Customers, filtered by owner, stage, the pool or a search text; ordered by id."""
+    """Customers, filtered by owner, stage, the pool or a search text; ordered by id.
+
+    `rules` say which contact the idle days count from (every one without)."""
     query = view_select().order_by(Customer.id)
     if search is not None:
         query = query.where(search_condition(search))
@@ -226,7 +246,7 @@ def list_customers(
         query = query.where(Customer.stage == stage.value)
     if limit is not None:
         query = query.limit(limit)
-    return to_views(session, query, now=now)
+    return to_views(session, query, now=now, rules=rules)
 
 
 _PHONE_SEPARATORS = (" ", "-", "(", ")", ".", "+")

@@ -9,6 +9,7 @@ receiving reps' rows locked, so the limits hold under concurrency too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +32,7 @@ from salespool.core.limits import (
     check_capacity,
     check_cooldown,
     check_daily_limit,
+    check_pool_wait,
     cooldowns,
     ensure_can_receive,
     lock_reps,
@@ -97,6 +99,8 @@ def claim(
         session, now=now, rules=rules, rep=taker, pool=pool.name if own_limit else None
     )
     check_cooldown(session, now=now, rules=rules, rep=taker, customer_id=found.id)
+    if found.owner_id is None:  # an owned customer is refused below, saying who owns it
+        check_pool_wait(session, now=now, rules=rules, customer=found)
     # One conditional UPDATE ... RETURNING: a row back means this claim won the race.
     won = session.execute(
         update(Customer)
@@ -136,8 +140,16 @@ def release(
     reason: str | None = None,
     rep: str | None = None,
     tz: str = "UTC",
+    reasons: Sequence[str] = (),
 ) -> CustomerView:
-    """The owner gives a customer back to the pool; with `rep`, only if that rep owns it."""
+    """The owner gives a customer back to the pool; with `rep`, only if that rep owns it.
+
+    With `reasons` (`release.reasons`), `reason` must be one of them.
+    """
+    if reasons and (reason or "").strip() not in reasons:
+        given = f"'{reason.strip()}' is not one of" if (reason or "").strip() else "give one of"
+        raise BadInput(f"{given} the team's reasons: {', '.join(reasons)}", option="reason")
+    reason = reason.strip() if reasons and reason else reason
     found = find_customer(session, customer)
     if found.owner_id is None:
         raise Refused(f"'{found.name}' is already in the pool")
@@ -202,7 +214,7 @@ def assign(
     reps = _receivers(session, to, role)
     rep_ids = [r.id for r in reps]
     lock_reps(session, rep_ids=rep_ids)
-    owned = owned_counts(session, rep_ids=rep_ids)
+    owned = owned_counts(session, rep_ids=rep_ids, stages=rules.capacity_stages)
     candidates = [Candidate(r.name, r.role, owned[r.id], rules.capacity_of(r)) for r in reps]
     by_name = {r.name: r for r in reps}
     strict = bool(customers)

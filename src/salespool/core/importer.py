@@ -33,7 +33,19 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Column, DateTime, Index, Integer, String, Text
-from sqlalchemy.sql import and_, case, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy.sql import (
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlmodel import Session
 
 from salespool.clock import to_db
@@ -638,7 +650,10 @@ def _check_capacity(session: Session, file: str, rules: ClaimRules) -> None:
         return
     ids = [rep.id for rep, _t, _w in capped if rep.id is not None]
     lock_reps(session, rep_ids=ids)  # an assign running now must not fill them (PostgreSQL)
-    owned = owned_counts(session, rep_ids=ids)
+    owned = owned_counts(session, rep_ids=ids, stages=rules.capacity_stages)
+    # Customers leaving a rep free room only if their stage counted (claims.capacity_counts);
+    # the customers the file gives a rep count one each, whatever their stage.
+    counted = true() if rules.capacity_stages is None else c.stage.in_(rules.capacity_stages)
     leaving: dict[int, int] = {}
     if ids:
         leaving.update(
@@ -647,7 +662,7 @@ def _check_capacity(session: Session, file: str, rules: ClaimRules) -> None:
                 .select_from(
                     STAGING.join(Customer, c.id == s.customer_id).outerjoin(Rep, r.name == s.owner)
                 )
-                .where(s.owner.is_not(None), c.owner_id.in_(ids), takes)
+                .where(s.owner.is_not(None), c.owner_id.in_(ids), takes, counted)
                 .group_by(c.owner_id)
             ).all()
         )

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
-from salespool.clock import Clock, from_db, idle_days, to_db
+from salespool.clock import Clock, from_db, idle_days, shown, to_db
 from salespool.errors import Inactive, Refused
 from salespool.models import Customer, Event, EventKind, Rep
 from salespool.rules import ClaimRules
@@ -50,16 +50,22 @@ def lock_reps(session: Session, *, rep_ids: Iterable[int]) -> None:
         session.execute(select(Rep.id).where(Rep.id.in_(ids)).order_by(Rep.id).with_for_update())
 
 
-def owned_counts(session: Session, *, rep_ids: Iterable[int]) -> dict[int, int]:
-    """How many customers each rep owns right now (0 for reps owning none)."""
+def owned_counts(
+    session: Session, *, rep_ids: Iterable[int], stages: Iterable[str] | None = None
+) -> dict[int, int]:
+    """How many customers each rep owns right now (0 for reps owning none); with `stages`
+    (`claims.capacity_counts`), only the customers in those stages."""
     ids = list(set(rep_ids))
     counts = dict.fromkeys(ids, 0)
     if ids:
-        rows = session.execute(
+        query = (
             select(Customer.owner_id, func.count())
             .where(Customer.owner_id.in_(ids))
             .group_by(Customer.owner_id)
         )
+        if stages is not None:
+            query = query.where(Customer.stage.in_(list(stages)))
+        rows = session.execute(query)
         counts.update({owner: n for owner, n in rows})
     return counts
 
@@ -69,7 +75,7 @@ def check_capacity(session: Session, *, rules: ClaimRules, rep: Rep, wanted: int
     cap = rules.capacity_of(rep)
     if cap is None:
         return
-    owned = owned_counts(session, rep_ids=[rep.id])[rep.id]
+    owned = owned_counts(session, rep_ids=[rep.id], stages=rules.capacity_stages)[rep.id]
     if owned + wanted > cap:
         raise Refused(
             f"capacity: {rep.name} owns {owned} of {rules.capacity_text(rep)} "
@@ -103,6 +109,57 @@ def check_daily_limit(
         where = f" from pool {pool}" if pool is not None else ""
         raise Refused(
             f"daily limit: {rep.name} claimed {claimed} of {rules.daily_limit}{where} today"
+        )
+
+
+def check_pool_wait(
+    session: Session, *, now: datetime, rules: ClaimRules, customer: Customer
+) -> None:
+    """Refuse a claim of a customer recycled or released less than `pool_wait_hours` ago."""
+    if not rules.pool_wait_hours:
+        return
+    window = timedelta(hours=rules.pool_wait_hours)
+    left = session.execute(
+        select(Event.kind, Event.at)
+        .where(
+            Event.customer_id == customer.id,
+            Event.kind.in_(COOLDOWN_KINDS),
+            Event.at > to_db(now - window),
+        )
+        .order_by(Event.at.desc(), Event.id.desc())
+        .limit(1)
+    ).first()
+    if left is None:
+        return
+    kind, at = left
+    until = from_db(at) + window
+    raise Refused(
+        f"pool wait: '{customer.name}' was {kind} at {shown(at, rules.tz)}; "
+        f"nobody may claim it until {shown(until, rules.tz)} (claims.pool_wait_hours)"
+    )
+
+
+def check_max_locked(session: Session, *, now: datetime, limit: int, customer: Customer) -> None:
+    """Refuse locking one more customer of a rep who holds `limit` locked already (a lock
+    set during the current ownership that still protects; relocking one is fine; 0 = none)."""
+    if not limit or customer.owner_id is None:
+        return
+    held = session.execute(
+        select(func.count())
+        .select_from(Customer)
+        .where(
+            Customer.owner_id == customer.owner_id,
+            Customer.id != customer.id,
+            Customer.locked_at.is_not(None),
+            Customer.locked_at >= Customer.owned_since,
+            or_(Customer.locked_until.is_(None), Customer.locked_until > to_db(now)),
+        )
+    ).scalar_one()
+    if held >= limit:
+        owner = session.get(Rep, customer.owner_id)
+        raise Refused(
+            f"max locked: {owner.name} holds {held} of {limit} customers locked "
+            "(claims.max_locked); unlock one first"
         )
 
 

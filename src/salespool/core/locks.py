@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from salespool.clock import shown, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view, update_while_owned
+from salespool.core.limits import check_max_locked
 from salespool.core.timeline import refuse_out_of_order
 from salespool.core.trail import record_in_place
 from salespool.errors import BadInput, Refused
@@ -30,10 +31,12 @@ def lock(
     reason: str,
     until: datetime | None = None,
     tz: str = "UTC",
+    max_locked: int = 0,
 ) -> CustomerView:
     """Lock an owned customer against recycling (until `until`, else until unlocked).
 
-    Locking a locked customer replaces its lock.
+    Locking a locked customer replaces its lock. `max_locked` (`claims.max_locked`; 0 = no
+    limit) is the most customers one owner may hold locked.
     """
     reason = reason.strip()
     if not reason:
@@ -43,6 +46,7 @@ def lock(
     customer = find_customer(session, customer_key)
     if customer.owner_id is None:
         raise Refused(f"'{customer.name}' is in the pool: only an owned customer can be locked")
+    check_max_locked(session, now=now, limit=max_locked, customer=customer)
     update_while_owned(
         session,
         customer,

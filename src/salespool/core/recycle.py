@@ -54,6 +54,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days, to_db
+from salespool.core.contact import ClockFrom, counting_contact, counting_kind, pick
 from salespool.core.customers import idle_since
 from salespool.core.reps import find_rep
 from salespool.core.routing import routed_sql, with_pool_thresholds
@@ -98,6 +99,8 @@ class DueCustomer:
     # The step of the warning ladder (recycle.warn) it stands at today, 1-based; None
     # before the first step, or when due was not given the ladder.
     warn_step: int | None = None
+    # The contact the idleness clock runs from (recycle.clock_kinds, min_note_chars).
+    clock_from: ClockFrom | None = None
 
 
 @dataclass
@@ -107,6 +110,7 @@ class RecycleResult:
     days: int | None  # N when the rules were `--days N`'s (RecycleRules.only), else None
     recycled: list[Recycled]
     due: list[DueCustomer] | None = None  # with --warn-days: what goes next
+    clock_rule: str = ""  # which contact resets the idle clock (RecycleRules.clock_text)
 
 
 @dataclass
@@ -120,6 +124,7 @@ class Simulation:
 class SimulateResult:
     as_of: datetime
     thresholds: list[Simulation]
+    clock_rule: str = ""  # which contact resets the idle clock (RecycleRules.clock_text)
 
 
 # The customers one run takes, chosen once: the event trail, the owner change and
@@ -192,7 +197,7 @@ def idle_reason(rules: RecycleRules) -> ColumnElement[str]:
 def idle_at(rules: RecycleRules, at: datetime) -> ColumnElement[bool]:
     """SQL: idle for at least the customer's threshold at `at`."""
     whens = [(cond, _when(at - timedelta(days=days))) for cond, days, _ in _thresholds(rules)]
-    return idle_since() <= _case(whens, _when(at - timedelta(days=rules.days)))
+    return idle_since(rules) <= _case(whens, _when(at - timedelta(days=rules.days)))
 
 
 def live_deals() -> Select:
@@ -297,7 +302,13 @@ def recycle(
         recycled = _batch_listing(session, now)
     finally:
         BATCH.drop(conn, checkfirst=True)
-    result = RecycleResult(dry_run=dry_run, count=count, days=rules.only_days, recycled=recycled)
+    result = RecycleResult(
+        dry_run=dry_run,
+        count=count,
+        days=rules.only_days,
+        recycled=recycled,
+        clock_rule=rules.clock_text(),
+    )
     if warn_days is not None:
         taken = {r.id for r in recycled}
         upcoming = due(session, now=now, tz=tz, within=warn_days, rules=rules, ladder=ladder)
@@ -319,7 +330,7 @@ def _take_batch(session: Session, rules: RecycleRules, now: datetime) -> int:
             Customer.name,
             Customer.owner_id,
             Customer.stage,
-            idle_since(),
+            idle_since(rules),
             rule,
             reason,
         )
@@ -385,7 +396,7 @@ def due(
             Rep.name,
             Customer.stage,
             Customer.level,
-            idle_since(),
+            idle_since(rules),
             Customer.owned_since,
             threshold(rules),
             idle_reason(rules),
@@ -393,6 +404,8 @@ def due(
             last_live_deal(),
             own_lock(),
             Customer.locked_until,
+            counting_contact(rules),
+            counting_kind(rules),
         )
         .join(Rep, Rep.id == Customer.owner_id)
         .where(recyclable_at(rules, horizon))
@@ -404,7 +417,7 @@ def due(
     items = []
     for row in session.execute(query):
         (cid, name, owner, stage, level, since, owned, idle_limit, idle_why) = row[:9]
-        unwon, deal_at, locked, locked_until = row[9:]
+        unwon, deal_at, locked, locked_until, contact_at, contact_kind = row[9:]
         since, owned = from_db(since), from_db(owned)
         # The moment each SQL condition of recyclable_at turns: the same pieces, in order.
         idle_from = since + timedelta(days=idle_limit)
@@ -433,6 +446,7 @@ def due(
                 rule=IDLE if by_idle else UNCONVERTED,
                 reason=idle_why if by_idle else rules.unconverted_reason(),
                 warn_step=ladder.step_for(days_left) if ladder else None,
+                clock_from=pick(owned, contact_at, contact_kind),
             )
         )
     items.sort(key=lambda d: (d.due_at, d.id))
@@ -457,4 +471,4 @@ def simulate(session: Session, *, now: datetime, rules: Sequence[RecycleRules]) 
         ).all()
         by_rep = {name: n for name, n in counts}
         simulations.append(Simulation(days=one.days, count=sum(by_rep.values()), by_rep=by_rep))
-    return SimulateResult(as_of=now, thresholds=simulations)
+    return SimulateResult(as_of=now, thresholds=simulations, clock_rule=rules[0].clock_text())

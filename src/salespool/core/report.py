@@ -47,6 +47,8 @@ class RepReport:
     assigned: int
     recycled_away: int
     released: int
+    # The window's releases by their reason (`release.reasons`), "(no reason)" for none given.
+    released_by_reason: dict[str, int] = field(default_factory=dict)
     # The order-follower (跟单) report, see core/hunting.py.
     hunting: int = 0
     farming: int = 0
@@ -193,6 +195,22 @@ def _add_activity(
             .group_by(side, Event.kind)
         ):
             setattr(reps[rid], named.get(kind, kind), n)
+    for rid, reason, n in session.execute(
+        select(Event.from_rep_id, Event.reason, func.count())
+        .where(
+            Event.from_rep_id.in_(ids),
+            Event.kind == EventKind.released.value,
+            Event.at >= start,
+            Event.at <= end,
+        )
+        .group_by(Event.from_rep_id, Event.reason)
+    ):
+        key = (reason or "").strip() or NO_REASON
+        counts = reps[rid].released_by_reason
+        counts[key] = counts.get(key, 0) + n
+
+
+NO_REASON = "(no reason)"  # released_by_reason's key for releases that gave none
 
 
 # The report's field for each kind of event by which a rep lost a customer.
@@ -230,6 +248,8 @@ def _sum(reports: list[RepReport]) -> RepReport:
             setattr(total, attr, getattr(total, attr) + getattr(r, attr))
         total.recycled_away += r.recycled_away
         total.released += r.released
+        for reason, n in r.released_by_reason.items():
+            total.released_by_reason[reason] = total.released_by_reason.get(reason, 0) + n
         total.deal_amount += r.deal_amount
         total.hunting += r.hunting
         total.farming += r.farming

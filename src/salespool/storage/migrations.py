@@ -301,6 +301,13 @@ def _notifications(conn: Connection) -> None:
     _notification_table(MetaData()).create(conn, checkfirst=True)
 
 
+def _contact_clock_index(conn: Connection) -> None:
+    """The (customer, at) index of follow-ups also holds the kind (schema 8): the clock of
+    `recycle.clock_kinds` finds a customer's latest counting follow-up in the index alone."""
+    conn.execute(text("DROP INDEX ix_follow_up_customer_at"))
+    conn.execute(text("CREATE INDEX ix_follow_up_customer_at ON follow_up (customer_id, at, kind)"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration("m001_initial", 1, _initial),
     Migration("m002_match_keys_and_locks", 2, _match_keys_and_locks),
@@ -309,6 +316,7 @@ MIGRATIONS: list[Migration] = [
     Migration("m005_record_migrations", 5, _record_migrations),
     Migration("m006_pools", 6, _pools),
     Migration("m007_notifications", 7, _notifications),
+    Migration("m008_contact", 8, _contact_clock_index),
 ]
 
 
