@@ -93,3 +93,12 @@ class CoachTargets:
     first_follow_up_days: int = 7
     first_negotiation_days: int = 30
     first_won_days: int = 90
+
+
+@dataclass(frozen=True)
+class CommissionRules:
+    """Commission rates per channel and the coach's override (config `commission.*`)."""
+
+    rates: Mapping[str, Decimal] = field(default_factory=dict)
+    # The share of each deal a rookie closes that their coach earns on top (0 = off).
+    coach_override: Decimal = Decimal("0")
