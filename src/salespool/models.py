@@ -20,7 +20,7 @@ from salespool.terms import (  # noqa: F401
     parse_stage,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 9
 
 
 class Meta(SQLModel, table=True):
@@ -83,6 +83,8 @@ class Customer(SQLModel, table=True):
     locked_at: datetime | None = None
     locked_until: datetime | None = None
     lock_reason: str | None = None
+    # The customer who referred this one (深耕: referrals count for the referrer's rep).
+    referred_by_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
 
 
 class FollowUp(SQLModel, table=True):

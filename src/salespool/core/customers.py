@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days
@@ -42,6 +43,9 @@ class CustomerView:
     locked: bool = False
     locked_until: datetime | None = None
     lock_reason: str | None = None
+    # The customer who referred this one (`referred_by`): its id and name.
+    referred_by_id: int | None = None
+    referred_by: str | None = None
 
     @property
     def stage_shown(self) -> str:
@@ -58,15 +62,21 @@ def idle_since():
 
 
 def view_select() -> Select:
-    """Customers joined with their owner's name, ready to turn into CustomerViews."""
-    return select(Customer, Rep.name).outerjoin(Rep, Rep.id == Customer.owner_id)
+    """Customers joined with their owner's and referrer's names, ready for CustomerViews."""
+    referrer = aliased(Customer)
+    return (
+        select(Customer, Rep.name, referrer.name)
+        .outerjoin(Rep, Rep.id == Customer.owner_id)
+        .outerjoin(referrer, referrer.id == Customer.referred_by_id)
+    )
 
 
 def to_views(session: Session, query: Select, *, now: datetime) -> list[CustomerView]:
     """Run a `view_select()` query and build the views."""
     views = []
     # populate_existing: bulk UPDATEs earlier in the transaction bypass the identity map.
-    for customer, owner in session.execute(query.execution_options(populate_existing=True)):
+    rows = session.execute(query.execution_options(populate_existing=True))
+    for customer, owner, referrer in rows:
         since = None
         if customer.owner_id is not None and customer.owned_since is not None:
             since = customer.owned_since
@@ -90,6 +100,8 @@ def to_views(session: Session, query: Select, *, now: datetime) -> list[Customer
                 level=customer.level,
                 created_at=from_db(customer.created_at),
                 **_lock_fields(customer, now),
+                referred_by_id=customer.referred_by_id,
+                referred_by=referrer,
             )
         )
     return views
@@ -135,7 +147,7 @@ def get_view(session: Session, customer_id: int, *, now: datetime) -> CustomerVi
 
 # `#12` and `id:12` (full-width forms too, after NFKC) always name the internal id.
 # Up to 18 digits: anything longer is no 64-bit id (and SQLite could not even bind it).
-_ID_FORM = re.compile(r"(?:#|id:)\s*([0-9]{1,18})", re.IGNORECASE)
+ID_FORM = re.compile(r"(?:#|id:)\s*([0-9]{1,18})", re.IGNORECASE)
 
 
 def _named(c: Customer) -> str:
@@ -154,7 +166,7 @@ def find_customer(session: Session, key: str) -> Customer:
       answers to is looked up among merged-away ids.
     """
     key = key.strip()
-    id_form = _ID_FORM.fullmatch(unicodedata.normalize("NFKC", key))
+    id_form = ID_FORM.fullmatch(unicodedata.normalize("NFKC", key))
     if id_form:
         number = int(id_form[1])
         found = session.execute(

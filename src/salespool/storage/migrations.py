@@ -239,12 +239,21 @@ def _record_migrations(conn: Connection) -> None:
     _migration_table().create(conn)
 
 
+def _referrals(conn: Connection) -> None:
+    """Who referred a customer (another customer), indexed for the report's referral counts."""
+    if "referred_by_id" in {c["name"] for c in inspect(conn).get_columns("customer")}:
+        return  # a store stamped older than it is (its stamp lost) has it already
+    _add_column(conn, "customer", "referred_by_id", Integer(), "REFERENCES customer (id)")
+    conn.execute(text("CREATE INDEX ix_customer_referred_by_id ON customer (referred_by_id)"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration("m001_initial", 1, _initial),
     Migration("m002_match_keys_and_locks", 2, _match_keys_and_locks),
     Migration("m003_followup_stages", 3, _followup_stages),
     Migration("m004_deals_and_corrections", 4, _deals_and_corrections),
     Migration("m005_record_migrations", 5, _record_migrations),
+    Migration("m009_referrals", 9, _referrals),
 ]
 
 
