@@ -130,6 +130,7 @@ def test_a_won_deal_by_day_30_qualifies_and_on_day_31_does_not(team):
             "behind": 1,
             "on_track": 0,
             "avg_days_to_first_deal": 30.5,
+            "coach_override": "0.00",  # commission.coach_override is off by default
         }
     ]
     out = team("coach", now="2026-10-10T09:00").stdout

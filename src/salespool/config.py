@@ -25,6 +25,7 @@ from salespool.rules import (
     AUDIENCES,
     ClaimRules,
     CoachTargets,
+    CommissionRules,
     HuntingRules,
     RecycleRules,
     WarningRules,
@@ -281,7 +282,15 @@ RULES: list[Rule] = [
         _reasons,
         "a release must give one of these reasons ([] = any reason, or none)",
     ),
+    # Issue 12, "coaches are paid for teaching": off by default (today's pay).
+    Rule(
+        "commission.coach_override",
+        Decimal("0"),
+        _commission_rate,
+        "share of each deal a rookie closes that their coach earns on top (0 to 1; 0 = off)",
+    ),
 ]
+
 # Tables whose keys are open-ended (customer levels are the team's own labels).
 OPEN_TABLES = {"recycle.level_days": _days}
 OPEN_HELP = {"recycle.level_days": "idle days for level {}, before its stage's"}
@@ -380,6 +389,12 @@ class Config:
     def commission_rates(self) -> dict[str, Decimal]:
         """The commission rate of each channel (`commission.*`)."""
         return {c.value: self[f"commission.{c.value}"] for c in Channel}
+
+    def commission_rules(self) -> CommissionRules:
+        """The commission rates and the coach override (`commission.*`)."""
+        return CommissionRules(
+            rates=self.commission_rates(), coach_override=self["commission.coach_override"]
+        )
 
     def zone_in_effect(self, zone: str, source: str) -> None:
         """Record the time zone commands actually use and who chose it (`--tz`,

@@ -20,7 +20,7 @@ from salespool.terms import (  # noqa: F401
     parse_stage,
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 class Meta(SQLModel, table=True):
@@ -85,6 +85,8 @@ class Customer(SQLModel, table=True):
     lock_reason: str | None = None
     # The pool it waits in (null: the default pool; always null while owned), schema 6.
     pool_id: int | None = Field(default=None, foreign_key="pool.id")
+    # The customer who referred this one (深耕: referrals count for the referrer's rep).
+    referred_by_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
 
 
 class FollowUp(SQLModel, table=True):

@@ -338,3 +338,12 @@ class WarningRules:
     def audience(self, step: int) -> str:
         """Who hears step `step` (1-based)."""
         return self.escalate[min(step, len(self.escalate)) - 1]
+
+
+@dataclass(frozen=True)
+class CommissionRules:
+    """Commission rates per channel and the coach's override (config `commission.*`)."""
+
+    rates: Mapping[str, Decimal] = field(default_factory=dict)
+    # The share of each deal a rookie closes that their coach earns on top (0 = off).
+    coach_override: Decimal = Decimal("0")

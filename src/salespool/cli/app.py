@@ -120,7 +120,8 @@ def said(exc: SalespoolError) -> str:
     Refusals that advise what to do next say it as a command line here.
     """
     if isinstance(exc, NoSuchCustomer):
-        return str(NoSuchCustomer(exc.key, "`salespool customers --search TEXT`"))
+        text = str(NoSuchCustomer(exc.key, "`salespool customers --search TEXT`"))
+        return f"{flag(exc.option)}: {text}" if exc.option else text
     if isinstance(exc, InPool):
         return f"{exc}: salespool claim {exc.customer_id} --rep {exc.rep}"
     if isinstance(exc, Inactive):

@@ -428,6 +428,7 @@ def render_story(out: Output, found: story.CustomerStory) -> None:
             ("email", c.email),
             ("city", c.city),
             ("level", c.level),
+            ("referred by", f"#{c.referred_by_id} {c.referred_by}" if c.referred_by_id else None),
             ("created", c.created_at),
         ],
         title=f"#{c.id} {c.name}" + (f" ({c.external_id})" if c.external_id else ""),

@@ -51,6 +51,13 @@ def coach_(
         str | None,
         typer.Option("--as-of", help="Judge the rookies as they stood at this past moment."),
     ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="The month of the coaches' override, e.g. 2026-11 (default: the current one).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -61,7 +68,8 @@ def coach_(
     taken and converted, and a status: on track, behind, or qualified (ready
     for `rep set NAME --role rep`). Targets come from the config:
     coaching.first_follow_up_days, coaching.first_negotiation_days and
-    coaching.first_won_days.
+    coaching.first_won_days. With commission.coach_override on, the scorecard
+    shows what each coach earned on their rookies' deals in the month.
 
     Example: salespool coach carol
     """
@@ -70,7 +78,15 @@ def coach_(
     st = state(ctx)
     end = as_of_option(st.clock, as_of)
     with st.read() as session:
-        result = coaching(session, as_of=end, targets=st.config.coach_targets(), coach=name)
+        result = coaching(
+            session,
+            as_of=end,
+            targets=st.config.coach_targets(),
+            coach=name,
+            tz=st.clock.tz,
+            coach_override=st.config.commission_rules().coach_override,
+            period=period,
+        )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         out.json(result)
@@ -110,7 +126,13 @@ def render_coaching(out: Output, result: CoachingReport, name: str | None) -> No
         for card in result.coaches
         if card.rookies
     ]
-    tables.append(out.table(result.coaches, CARD_COLUMNS, title="Coaches"))
+    cards = CARD_COLUMNS
+    if result.override_period is not None:  # only with commission.coach_override on
+        cards = [
+            *CARD_COLUMNS,
+            Col("coach_override", f"override {result.override_period}", "right"),
+        ]
+    tables.append(out.table(result.coaches, cards, title="Coaches"))
     out.console.print(Group(*tables))
     for r in result.rookies:
         if r.missed:

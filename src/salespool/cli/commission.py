@@ -21,6 +21,19 @@ COLUMNS = [
     Col("amount", "amount", "right"),
     Col("commission", "commission", "right"),
 ]
+# Shown only when commission.coach_override is on, so the table stays as it was without it.
+OVERRIDE_COLUMNS = [
+    Col("coach_override", "coach override", "right"),
+    Col("payout", "payout", "right"),
+]
+OVERRIDE_LINES = [
+    Col("kind", "line"),
+    Col("coach", "coach"),
+    Col("rookie", "rookie"),
+    Col("deals", "deals", "right"),
+    Col("amount", "rookie's amount", "right"),
+    Col("override", "override", "right"),
+]
 
 
 @app.command("commission")
@@ -38,16 +51,24 @@ def commission_(
     was recycled and claimed again pays each rep for their own deals; online
     deals pay the owning rep like direct ones. Rates are commission.direct and
     commission.online in the config; each deal's commission is rounded half up
-    to the cent. --csv gives one row per rep for payroll.
+    to the cent. With commission.coach_override (a share, 0 = off) each coach
+    also earns that share of their rookies' deals: a "coach override" line per
+    coach and rookie, and the coach's payout includes it. --csv gives one row
+    per rep for payroll.
 
     Example: salespool commission --period 2026-11 --csv > commission-2026-11.csv
     """
     from salespool.core.commission import commission
 
     st = state(ctx)
+    rules = st.config.commission_rules()
     with st.read() as session:
         result = commission(
-            session, period=period, tz=st.clock.tz, rates=st.config.commission_rates()
+            session,
+            period=period,
+            tz=st.clock.tz,
+            rates=dict(rules.rates),
+            coach_override=rules.coach_override,
         )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
@@ -66,7 +87,16 @@ def render_commission(out: Output, result: CommissionReport) -> None:
         out.say(f"No deals in {result.period}. Rates: {rates}.")
         return
     rows = [*result.reps, result.totals] if len(result.reps) > 1 else result.reps
-    out.console.print(out.table(rows, COLUMNS, title=f"Commission {result.period}"))
+    columns = COLUMNS + OVERRIDE_COLUMNS if result.coach_override > 0 else COLUMNS
+    out.console.print(out.table(rows, columns, title=f"Commission {result.period}"))
+    if result.coach_overrides:
+        out.console.print(
+            out.table(
+                result.coach_overrides,
+                OVERRIDE_LINES,
+                title=f"Coach override {result.coach_override} of the rookies' deals",
+            )
+        )
     out.say(
         f"{plural(result.totals.deals, 'deal')}, each credited to the customer's owner at the "
         f"time. Rates: {rates}; commission rounded {result.rounding}."

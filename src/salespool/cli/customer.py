@@ -35,6 +35,17 @@ def edit(
     city: Annotated[str | None, _field("--city", "city")] = None,
     level: Annotated[str | None, _field("--level", "level")] = None,
     external_id: Annotated[str | None, _field("--external-id", "external id")] = None,
+    referred_by: Annotated[
+        str | None,
+        typer.Option(
+            "--referred-by",
+            help="The customer who referred this one (#ID, external id or name); '' clears it.",
+            show_default=False,
+        ),
+    ] = None,
+    no_referred_by: Annotated[
+        bool, typer.Option("--no-referred-by", help="Clear who referred this customer.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Fix a customer's typed details; the keys imports match on follow.
@@ -43,9 +54,12 @@ def edit(
     Owner and stage are not edited here (claim, assign, release, log --stage).
 
     Example: salespool customer edit C0042 --phone 13800138000 --email ''
+    Example: salespool customer edit C0107 --referred-by C0042
     """
     from salespool.core import corrections
 
+    if no_referred_by and referred_by is not None:
+        raise BadInput("--referred-by and --no-referred-by: choose one")
     st = state(ctx)
     changes = {
         "name": name,
@@ -55,6 +69,7 @@ def edit(
         "email": email,
         "city": city,
         "level": level,
+        "referred_by": "" if no_referred_by else referred_by,
     }
     try:
         with st.write() as session:
@@ -69,7 +84,7 @@ def edit(
     except corrections.NothingToChange:
         raise BadInput(
             "nothing to change: give --name, --external-id, --contact, --phone, --email, "
-            "--city or --level"
+            "--city, --level or --referred-by"
         ) from None
     data = plain(result.customer)
     data["changed"] = result.changed

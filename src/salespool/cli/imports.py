@@ -227,8 +227,10 @@ def import_(
     """Import customers: all of the file, or nothing if any row is bad (see --rejects).
 
     Columns (any order, any case): name (required), external_id, contact, phone,
-    email, city, level, owner, stage, created_at, owned_since, last_contact_at; and
-    Chinese headers such as 客户名称, 联系人, 手机, 邮箱, 城市, 负责人, 客户阶段.
+    email, city, level, owner, stage, created_at, owned_since, last_contact_at,
+    referred_by (the referring customer: #ID, external_id or name, of the book or
+    the file); and Chinese headers such as 客户名称, 联系人, 手机, 邮箱, 城市, 负责人,
+    客户阶段, 介绍人.
     A row matches a customer already in the book by external_id, else phone
     (E.164), else e-mail, else name (full-width and spacing ignored).
 

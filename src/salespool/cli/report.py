@@ -95,6 +95,7 @@ def report(
             # Every kind, 0 where none: the same columns whatever this window holds.
             row.update({f"follow_ups_{k.value}": kinds.get(k.value, 0) for k in FollowUpKind})
             row.update({f"hunting_share_{p['period']}": p["hunting_share"] for p in history})
+            row.update(online_columns(row.pop("online_history")))
             rows.append(row)
         keys = list(dict.fromkeys(k for row in rows for k in row))
         out.csv(rows, keys)
@@ -164,6 +165,7 @@ def render_report(out: Output, result: Report) -> None:
         )
     if result.hunting_rule is not None:
         parts.extend(hunting_tables(out, everyone, result.hunting_rule))
+        parts.extend(t_model_tables(out, everyone, result.hunting_rule))
     out.console.print(Group(*parts))
     followers = [r.rep for r in result.reps if r.order_follower]
     if result.hunting_rule is not None and followers:
@@ -175,6 +177,11 @@ def render_report(out: Output, result: Report) -> None:
         )
     # Names the columns as their headers spell them (the kinds' columns need no legend).
     out.say("taken: claimed or assigned from the pool; lost to pool: recycled away.")
+    if result.hunting_rule is not None:
+        out.say(
+            "referrals: customers created in the window referred by the rep's customers; "
+            "buying: customers with a deal credited to the rep; repeat: with 2 or more."
+        )
     out.say(f"Pool: {plural(result.pool, 'customer')} waiting to be claimed.")
 
 
@@ -261,6 +268,71 @@ def hunting_tables(out: Output, everyone: list, rule: HuntingRules) -> list[Tabl
     )
     shares.min_width = len(shares.title)  # the title carries the years: never wrapped
     return [counts, shares]
+
+
+def online_columns(history: list[dict]) -> dict[str, object]:
+    """A rep's online history as CSV columns, one pair per period of the rule."""
+    columns: dict[str, object] = {}
+    for p in history:
+        columns[f"online_share_{p['period']}"] = p["online_share"]
+        columns[f"online_customer_share_{p['period']}"] = p["online_customer_share"]
+    return columns
+
+
+def t_model_tables(out: Output, everyone: list, rule: HuntingRules) -> list[Table]:
+    """The T-model for people: the online share of deal amount and of trading customers per
+    period (the TOTAL row is the team's trend), then referrals and repeat orders."""
+    tables = []
+    history = everyone[0].online_history if everyone else []
+    for key, what in (("online_share", "deal amount"), ("online_customer_share", "customers")):
+        if not history:
+            break
+        table = out.table(
+            [
+                {
+                    "rep": r.rep,
+                    **{
+                        f"p{n}": percent(getattr(p, key)) or "-"
+                        for n, p in enumerate(r.online_history)
+                    },
+                }
+                for r in everyone
+            ],
+            [
+                Col("rep", "rep"),
+                *(
+                    Col(f"p{n}", period_label(p.period), "right", no_wrap=True)
+                    for n, p in enumerate(history)
+                ),
+            ],
+            title=f"Online share of {what} by {rule.period}, {history[0].period} to "
+            f"{history[-1].period}",
+        )
+        table.min_width = len(table.title)
+        tables.append(table)
+    tables.append(
+        out.table(
+            [
+                {
+                    "rep": r.rep,
+                    "referrals": r.referrals,
+                    "buying": r.buying_customers,
+                    "repeat": r.repeat_customers,
+                    "rate": percent(r.repeat_rate) or "-",
+                }
+                for r in everyone
+            ],
+            [
+                Col("rep", "rep"),
+                Col("referrals", "referrals", "right"),
+                Col("buying", "buying", "right"),
+                Col("repeat", "repeat", "right"),
+                Col("rate", "repeat rate", "right"),
+            ],
+            title="Referrals and repeat orders",
+        )
+    )
+    return tables
 
 
 def name_marked(r) -> str:

@@ -16,19 +16,25 @@ Status: `qualified` when the first won deal came within its target (ready for
 its milestone did not come by then (a milestone reached late still counts as
 missed until the rookie qualifies); else `on track`. A rookie who left is
 judged as of the day they left.
+
+With `commission.coach_override` on, each coach's card carries the override
+they earned in a month (the month of the report's moment unless named, up to
+that moment): the share of their rookies' deals, as `commission` pays it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pendulum
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days, to_db
+from salespool.core.commission import coach_overrides, month_bounds
 from salespool.core.reps import find_rep
 from salespool.core.timeline import stage_at
 from salespool.models import Customer, Deal, Event, EventKind, FollowUp, Rep, Stage
@@ -70,6 +76,8 @@ class CoachCard:
     behind: int = 0
     on_track: int = 0
     avg_days_to_first_deal: float | None = None
+    # The coach's share of their rookies' deals in the report's month (coach_override).
+    coach_override: Decimal = Decimal("0.00")
 
 
 @dataclass
@@ -78,12 +86,23 @@ class CoachingReport:
     targets: CoachTargets
     coaches: list[CoachCard]
     rookies: list[RookieProgress]
+    # The month the cards' coach_override covers, and the share (0: the rule is off).
+    override_period: str | None = None
+    coach_override: Decimal = Decimal("0")
 
 
 def coaching(
-    session: Session, *, as_of: datetime, targets: CoachTargets, coach: str | None = None
+    session: Session,
+    *,
+    as_of: datetime,
+    targets: CoachTargets,
+    coach: str | None = None,
+    tz: str = "UTC",
+    coach_override: Decimal = Decimal("0"),
+    period: str | None = None,
 ) -> CoachingReport:
-    """Each coach's rookies (or one coach's) with milestones, status and a scorecard.
+    """Each coach's rookies (or one coach's) with milestones, status and a scorecard;
+    with `coach_override`, each coach's override in `period` (default: as_of's month).
 
     A handful of GROUP BY queries (earliest follow-up, negotiation, deal per rep),
     never a loop over the book.
@@ -150,6 +169,7 @@ def coaching(
         row.status, row.missed = judge(row, targets)
         progress.append(row)
         _count(cards.setdefault(coach_name, CoachCard(coach=coach_name)), row)
+    override_period = _add_overrides(session, cards, as_of, tz, coach_override, period)
     for card in cards.values():
         days = [
             r.first_won_days
@@ -163,7 +183,30 @@ def coaching(
         targets=targets,
         coaches=sorted(cards.values(), key=lambda c: c.coach),
         rookies=progress,
+        override_period=override_period,
+        coach_override=coach_override,
     )
+
+
+def _add_overrides(
+    session: Session,
+    cards: dict[str, CoachCard],
+    as_of: datetime,
+    tz: str,
+    share: Decimal,
+    period: str | None,
+) -> str | None:
+    """Put each coach's override of the month (up to `as_of`) on their card; the month."""
+    if period is None:
+        period = pendulum.instance(as_of).in_timezone(tz).format("YYYY-MM")
+    start, stop = month_bounds(period, tz)  # a bad month is refused even with the rule off
+    if share <= 0:
+        return None
+    stop = min(stop, as_of + timedelta(microseconds=1))
+    for line in coach_overrides(session, start=start, stop=stop, share=share):
+        if line.coach in cards:
+            cards[line.coach].coach_override += line.override
+    return period.strip()
 
 
 def judge(row: RookieProgress, targets: CoachTargets) -> tuple[str, list[str]]:

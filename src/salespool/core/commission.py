@@ -11,6 +11,12 @@ at that moment, the deal goes to the rep it was recorded for.
 Money stays exact: the commission of each deal is its amount times the
 channel's rate, rounded half up to the cent, computed in SQL in integer minor
 units; a rep's commission is the sum of their deals' commissions.
+
+Coaches are paid for teaching (`commission.coach_override`, 0 = off): a coach
+earns that share of each deal credited to one of their rookies while a rookie.
+A rookie is a rep with a coach (as in core/coach.py); who coached whom is not
+kept over time (`rep set --coach` writes no trail), so the rookie's current
+coach earns it, for the rookie's deals from their hire to their leaving.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pendulum
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from salespool.clock import to_db
@@ -47,6 +54,21 @@ class RepCommission:
     online_deals: int = 0
     online_amount: Decimal = Decimal("0.00")
     online_commission: Decimal = Decimal("0.00")
+    # What the rep earns as a coach on their rookies' deals, and all they are paid.
+    coach_override: Decimal = Decimal("0.00")
+    payout: Decimal = Decimal("0.00")
+
+
+@dataclass
+class CoachOverride:
+    """One coach's override on one rookie's deals in a period: its own line of pay."""
+
+    coach: str
+    rookie: str
+    deals: int
+    amount: Decimal  # the rookie's deal amount the override is a share of
+    override: Decimal
+    kind: str = "coach override"
 
 
 @dataclass
@@ -58,6 +80,8 @@ class CommissionReport:
     reps: list[RepCommission]
     totals: RepCommission
     rounding: str = field(default=ROUNDING)
+    coach_override: Decimal = Decimal("0")  # the share (commission.coach_override)
+    coach_overrides: list[CoachOverride] = field(default_factory=list)
 
 
 def month_bounds(period: str, tz: str) -> tuple[datetime, datetime]:
@@ -79,15 +103,26 @@ def _half_up_minor(amount_minor, rate: Decimal):
     return (amount_minor * literal(2 * num) + literal(den)) // literal(2 * den)
 
 
+def _credited():
+    """SQL: the rep a deal is credited to, the customer's owner at the deal's moment."""
+    return func.coalesce(owner_at(Deal.customer_id, Deal.at, Deal.rep_id), Deal.rep_id)
+
+
 def commission(
-    session: Session, *, period: str, tz: str, rates: dict[str, Decimal]
+    session: Session,
+    *,
+    period: str,
+    tz: str,
+    rates: dict[str, Decimal],
+    coach_override: Decimal = Decimal("0"),
 ) -> CommissionReport:
-    """Per rep: the period's deals credited to the owner at the time, amounts and commission."""
+    """Per rep: the period's deals credited to the owner at the time, amounts and commission;
+    with `coach_override`, each coach's share of their rookies' deals too."""
     start, stop = month_bounds(period, tz)
     missing = [c.value for c in Channel if c.value not in rates]
     if missing:
         raise BadInput(f"no commission rate for {', '.join(missing)} deals")
-    credited = func.coalesce(owner_at(Deal.customer_id, Deal.at, Deal.rep_id), Deal.rep_id)
+    credited = _credited()
     earned = case(
         *(
             (Deal.channel == c.value, _half_up_minor(Deal.amount_minor, rates[c.value]))
@@ -116,6 +151,15 @@ def commission(
         prefix = "online" if channel == Channel.online.value else "direct"
         for target in (line, totals):
             _add(target, prefix, n, to_decimal(amount), to_decimal(earned_minor))
+    overrides = coach_overrides(session, start=start, stop=stop, share=coach_override)
+    for line in overrides:
+        coach = next((r for r in reps.values() if r.rep == line.coach), None)
+        if coach is None:  # a coach with no deals of their own is paid all the same
+            coach = reps.setdefault(-len(reps) - 1, RepCommission(rep=line.coach))
+        coach.coach_override += line.override
+        totals.coach_override += line.override
+    for line in [*reps.values(), totals]:
+        line.payout = line.commission + line.coach_override
     listed = sorted(reps.values(), key=lambda r: r.rep)
     return CommissionReport(
         period=period.strip(),
@@ -124,7 +168,59 @@ def commission(
         rates={c.value: rates[c.value] for c in Channel},
         reps=listed,
         totals=totals,
+        coach_override=coach_override,
+        coach_overrides=overrides,
     )
+
+
+def coach_overrides(
+    session: Session, *, start: datetime, stop: datetime, share: Decimal
+) -> list[CoachOverride]:
+    """Per coach and rookie: the rookie's deals in [start, stop) while a rookie, and the
+    coach's share of them (each deal's rounded half up to the cent), by coach then rookie.
+
+    One GROUP BY over the period's deals; nothing at all when the share is 0 (off).
+    """
+    if share <= 0:
+        return []
+    if share != share.quantize(Decimal("0.000001")):
+        raise BadInput(f"commission.coach_override = {share} has more than 6 decimals")
+    deals = (
+        select(
+            _credited().label("rep_id"),
+            Deal.at.label("at"),
+            Deal.amount_minor.label("amount_minor"),
+        )
+        .where(Deal.at >= to_db(start), Deal.at < to_db(stop), Deal.voided_at.is_(None))
+        .subquery()
+    )
+    rookie = aliased(Rep)
+    coach = aliased(Rep)
+    earned = _half_up_minor(deals.c.amount_minor, share)
+    rows = session.execute(
+        select(
+            coach.name, rookie.name, func.count(), func.sum(deals.c.amount_minor), func.sum(earned)
+        )
+        .select_from(deals)
+        .join(rookie, rookie.id == deals.c.rep_id)
+        .join(coach, coach.id == rookie.coach_id)
+        .where(
+            deals.c.at >= rookie.hired_at,
+            or_(rookie.left_at.is_(None), deals.c.at < rookie.left_at),
+        )
+        .group_by(coach.name, rookie.name)
+        .order_by(coach.name, rookie.name)
+    ).all()
+    return [
+        CoachOverride(
+            coach=c,
+            rookie=r,
+            deals=n,
+            amount=to_decimal(amount),
+            override=to_decimal(minor),
+        )
+        for c, r, n, amount, minor in rows
+    ]
 
 
 def _add(target: RepCommission, prefix: str, n: int, amount: Decimal, earned: Decimal) -> None:

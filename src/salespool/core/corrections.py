@@ -20,7 +20,7 @@ from salespool.clock import from_db, iso, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view
 from salespool.core.reps import find_rep
 from salespool.core.trail import record_event, record_in_place
-from salespool.errors import BadInput, OwnersDiffer, Refused
+from salespool.errors import BadInput, OwnersDiffer, Refused, SalespoolError
 from salespool.keys import email_key, phone_key, text_key
 from salespool.models import Customer, CustomerAlias, Deal, Event, EventKind, FollowUp, Rep
 from salespool.storage.store import serialize
@@ -80,15 +80,19 @@ def edit_customer(
     """Change a customer's typed details; the match keys follow.
 
     `changes` maps fields of EDITABLE to their new text (None: not given; "" clears
-    the field, except the name, which every customer needs). Refused when nothing is
-    given, or when the new external_id, phone or e-mail already belongs to another
-    customer. Values equal to the stored ones change nothing and write no event.
+    the field, except the name, which every customer needs), and `referred_by` to
+    the customer who referred this one (a CUSTOMER reference; "" clears it). Refused
+    when nothing is given, when the new external_id, phone or e-mail already belongs
+    to another customer, or when the referrer is unknown or the customer itself.
+    Values equal to the stored ones change nothing and write no event.
     """
+    changes = dict(changes)
+    referrer = changes.pop("referred_by", None)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise BadInput(f"not an editable field: {', '.join(sorted(unknown))}")
     given = {k: v for k, v in changes.items() if v is not None}
-    if not given:
+    if not given and referrer is None:
         raise NothingToChange(f"nothing to change: give one of {', '.join(EDITABLE)}")
     wanted = {k: _clean(v) for k, v in given.items()}
     if "name" in wanted and wanted["name"] is None:
@@ -101,9 +105,11 @@ def edit_customer(
         for k in EDITABLE
         if k in wanted and (v := wanted[k]) != getattr(found, k)
     }
+    values: dict[str, Any] = {k: c["new"] for k, c in changed.items()}
+    if referrer is not None:
+        _edit_referrer(session, found, referrer, changed, values)
     if not changed:
         return EditResult(customer=get_view(session, found.id, now=now))
-    values: dict[str, Any] = {k: c["new"] for k, c in changed.items()}
     if "name" in values:
         values["name_key"] = text_key(values["name"])
     if "phone" in values:
@@ -127,6 +133,34 @@ def edit_customer(
         detail={"fields": changed},
     )
     return EditResult(customer=get_view(session, found.id, now=now), changed=changed)
+
+
+def _edit_referrer(
+    session: Session,
+    found: Customer,
+    text: str,
+    changed: dict[str, dict[str, Any]],
+    values: dict[str, Any],
+) -> None:
+    """Set (or with "" clear) who referred `found`, into `changed` and `values`."""
+    new = None
+    if text.strip():
+        try:
+            new = find_customer(session, text)
+        except SalespoolError as exc:
+            exc.option = exc.option or "referred_by"
+            raise
+        if new.id == found.id:
+            raise BadInput(f"{shown(found)} cannot refer itself", option="referred_by")
+    new_id = new.id if new is not None else None
+    if new_id == found.referred_by_id:
+        return
+    old = session.get(Customer, found.referred_by_id) if found.referred_by_id else None
+    changed["referred_by"] = {
+        "old": shown(old) if old is not None else None,
+        "new": shown(new) if new is not None else None,
+    }
+    values["referred_by_id"] = new_id
 
 
 def merge_customers(
@@ -198,6 +232,17 @@ def _merge(
         .values(customer_id=keep.id)
         .execution_options(synchronize_session=False)
     ).rowcount
+    # Customers DROP referred were referred by the company KEEP is; KEEP refers not to itself.
+    session.execute(
+        update(Customer)
+        .where(Customer.referred_by_id == drop.id, Customer.id != keep.id)
+        .values(referred_by_id=keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    if keep.referred_by_id in (None, drop.id):  # KEEP's referrer wins; DROP's fills none
+        values["referred_by_id"] = (
+            drop.referred_by_id if drop.referred_by_id not in (drop.id, keep.id) else None
+        )
     # DROP goes before KEEP takes its external_id (a unique column).
     session.execute(
         delete(Customer).where(Customer.id == drop.id).execution_options(synchronize_session=False)

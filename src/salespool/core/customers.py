@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days
@@ -45,6 +46,9 @@ class CustomerView:
     locked: bool = False
     locked_until: datetime | None = None
     lock_reason: str | None = None
+    # The customer who referred this one (`referred_by`): its id and name.
+    referred_by_id: int | None = None
+    referred_by: str | None = None
 
     @property
     def stage_shown(self) -> str:
@@ -64,8 +68,13 @@ def idle_since(rules: RecycleRules | None = None):
 
 
 def view_select() -> Select:
-    """Customers joined with their owner's name, ready to turn into CustomerViews."""
-    return select(Customer, Rep.name).outerjoin(Rep, Rep.id == Customer.owner_id)
+    """Customers joined with their owner's and referrer's names, ready for CustomerViews."""
+    referrer = aliased(Customer)
+    return (
+        select(Customer, Rep.name, referrer.name)
+        .outerjoin(Rep, Rep.id == Customer.owner_id)
+        .outerjoin(referrer, referrer.id == Customer.referred_by_id)
+    )
 
 
 def to_views(
@@ -80,8 +89,8 @@ def to_views(
         query = query.add_columns(counting_contact(rules))
     # populate_existing: bulk UPDATEs earlier in the transaction bypass the identity map.
     for row in session.execute(query.execution_options(populate_existing=True)):
-        customer, owner = row[0], row[1]
-        contact = row[2] if narrowed else customer.last_contact_at
+        customer, owner, referrer = row[0], row[1], row[2]
+        contact = row[3] if narrowed else customer.last_contact_at
         since = None
         if customer.owner_id is not None and customer.owned_since is not None:
             since = customer.owned_since
@@ -105,6 +114,8 @@ def to_views(
                 level=customer.level,
                 created_at=from_db(customer.created_at),
                 **_lock_fields(customer, now),
+                referred_by_id=customer.referred_by_id,
+                referred_by=referrer,
             )
         )
     return views
@@ -153,7 +164,7 @@ def get_view(
 
 # `#12` and `id:12` (full-width forms too, after NFKC) always name the internal id.
 # Up to 18 digits: anything longer is no 64-bit id (and SQLite could not even bind it).
-_ID_FORM = re.compile(r"(?:#|id:)\s*([0-9]{1,18})", re.IGNORECASE)
+ID_FORM = re.compile(r"(?:#|id:)\s*([0-9]{1,18})", re.IGNORECASE)
 
 
 def _named(c: Customer) -> str:
@@ -172,7 +183,7 @@ def find_customer(session: Session, key: str) -> Customer:
       answers to is looked up among merged-away ids.
     """
     key = key.strip()
-    id_form = _ID_FORM.fullmatch(unicodedata.normalize("NFKC", key))
+    id_form = ID_FORM.fullmatch(unicodedata.normalize("NFKC", key))
     if id_form:
         number = int(id_form[1])
         found = session.execute(

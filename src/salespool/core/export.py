@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -172,6 +172,7 @@ def _query(session: Session, what: Kind, conditions: list[ColumnElement[bool]]) 
     """One SELECT per kind, in id order (the primary key: no sort, no temp table)."""
     if what is Kind.customers:
         owner = aliased(Rep)
+        referrer = aliased(Customer)
         return (
             select(
                 Customer.id,
@@ -187,8 +188,11 @@ def _query(session: Session, what: Kind, conditions: list[ColumnElement[bool]]) 
                 Customer.created_at,
                 Customer.owned_since,
                 Customer.last_contact_at,
+                # As the import reads it back: the referrer's external_id, else its name.
+                func.coalesce(referrer.external_id, referrer.name).label("referred_by"),
             )
             .outerjoin(owner, owner.id == Customer.owner_id)
+            .outerjoin(referrer, referrer.id == Customer.referred_by_id)
             .where(*conditions)
             .order_by(Customer.id)
         )

@@ -27,6 +27,7 @@ with a rejects file, bad rows are written there instead and the rest imported.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,7 @@ from sqlmodel import Session
 
 from salespool.clock import to_db
 from salespool.core import staging
+from salespool.core.customers import ID_FORM
 from salespool.core.limits import NO_LIMITS, ClaimRules, lock_reps, owned_counts
 from salespool.core.readers import RowError
 from salespool.core.rejects import Problems, raw_cells
@@ -61,7 +63,16 @@ from salespool.core.vocabulary import CUSTOMER_COLUMNS as COLUMNS
 from salespool.core.vocabulary import CUSTOMER_FILE_COLUMNS, OnDuplicate
 from salespool.errors import Refused
 from salespool.keys import email_key, phone_key, text_key
-from salespool.models import Customer, Event, EventKind, Rep, Role, Stage, parse_stage
+from salespool.models import (
+    Customer,
+    CustomerAlias,
+    Event,
+    EventKind,
+    Rep,
+    Role,
+    Stage,
+    parse_stage,
+)
 from salespool.storage.bulk import indexes_rebuilt
 
 __all__ = ["ALIASES", "COLUMNS", "ImportResult", "OnDuplicate", "RowError", "import_customers"]
@@ -81,6 +92,9 @@ STAGED = (
     "stage",
     *DATE_COLUMNS,
     *KEY_COLUMNS,
+    "referred_by",
+    "ref_kind",
+    "ref_id",
 )
 # _staged_rows yields the cells it reads in CUSTOMER_FILE_COLUMNS order as they come.
 assert STAGED[2:10] == CUSTOMER_FILE_COLUMNS[:8]
@@ -118,6 +132,15 @@ STAGING = temp_table(
     Column("name_key", String),
     Column("phone_key", String),
     Column("email_key", String),
+    # Who referred the customer (another customer, of the store or the file), as typed;
+    # how it reads (`#ID` form: "hash", a bare number: "number") and that number; then
+    # what it resolved to: a stored customer or a line of the file (_resolve_referrers).
+    Column("referred_by", String),
+    Column("ref_kind", String),
+    Column("ref_id", Integer),
+    Column("referrer_id", Integer),
+    Column("referrer_line", Integer),
+    Column("ref_candidates", Integer),
 )
 _s = STAGING.c
 PLAN = Plan(
@@ -228,7 +251,7 @@ def _staged_rows(run: Staging, job: ImportJob, region: str) -> Iterator[tuple]:
         if stage is None:
             problems.add(line, labels.get("stage", "stage"), stage_text, BAD_STAGE, cells)
             continue
-        moments = _dated(dates, line, cells, values[9:])
+        moments = _dated(dates, line, cells, values[9:12])
         if moments is None:
             continue
         created_at, owned_since, last_contact_at = moments
@@ -246,7 +269,21 @@ def _staged_rows(run: Staging, job: ImportJob, region: str) -> Iterator[tuple]:
             text_key(name),
             phone_key(values[3], region),
             email_key(values[4]),
+            *_referrer(values[12]),
         )
+
+
+def _referrer(text: str | None) -> tuple[str | None, str | None, int | None]:
+    """A referred_by cell as staged: the text, how it reads (`#12`/`id:12`: "hash", a bare
+    number: "number", which may also be an external_id) and its number."""
+    if text is None:
+        return None, None, None
+    id_form = ID_FORM.fullmatch(unicodedata.normalize("NFKC", text))
+    if id_form:
+        return text, "hash", int(id_form[1])
+    if text.isascii() and text.isdigit() and len(text) < 19:
+        return text, "number", int(text)
+    return text, None, None
 
 
 def _stage_reader() -> Callable[[str | None], str | None]:
@@ -360,6 +397,8 @@ def _merge(
     ):
         _take_problems(session, labels, problems)
 
+    _check_referrers(session, labels, problems)
+
     matched = s.customer_id.is_not(None)
     if policy is OnDuplicate.error:
         if _flag(
@@ -419,6 +458,8 @@ def _changed():
     return or_(
         *(and_(s[k].is_not(None), s[k].is_distinct_from(c[k])) for k in DETAIL_COLUMNS),
         and_(s.external_id.is_not(None), c.external_id.is_(None)),
+        and_(s.referrer_id.is_not(None), s.referrer_id.is_distinct_from(c.referred_by_id)),
+        s.referrer_line.is_not(None),  # a customer new in this file refers it
     )
 
 
@@ -457,6 +498,7 @@ def _take_problems(session: Session, labels: dict[str, str], problems: Problems)
             s.email,
             s.owner,
             s.raw,
+            s.referred_by,
         )
         .where(s.problem.is_not(None))
         .order_by(s.line)
@@ -464,7 +506,18 @@ def _take_problems(session: Session, labels: dict[str, str], problems: Problems)
     if not problems.keep:
         flagged = flagged.limit(1)
     any_flagged = False
-    for line, column, why, external_id, name, phone, email, owner, raw in session.execute(flagged):
+    for (
+        line,
+        column,
+        why,
+        external_id,
+        name,
+        phone,
+        email,
+        owner,
+        raw,
+        referred_by,
+    ) in session.execute(flagged):
         any_flagged = True
         key = column.removesuffix("_key")
         value = {
@@ -473,6 +526,7 @@ def _take_problems(session: Session, labels: dict[str, str], problems: Problems)
             "phone": phone,
             "email": email,
             "owner": owner,
+            "referred_by": referred_by,
         }.get(key)
         problems.add(line, labels.get(key, key), value, why, raw)
     if any_flagged:
@@ -586,6 +640,137 @@ def _match(session: Session) -> bool:
             )
         )
     return True
+
+
+def _check_referrers(session: Session, labels: dict[str, str], problems: Problems) -> None:
+    """Resolve the referred_by cells; refuse (or reject) the rows whose referrer is bad."""
+    if _resolve_referrers(session):
+        _take_problems(session, labels, problems)
+
+
+def _resolve_referrers(session: Session) -> bool:
+    """Resolve each referred_by to a stored customer or a row of the file, as a CUSTOMER
+    argument reads: `#ID`; else an external_id (the store's, then the file's), a bare
+    number as the id, an exact name (one customer of the store and the file's new ones).
+    Whether any row was flagged: unknown, ambiguous, or the customer itself.
+
+    A handful of UPDATEs over the staging table, skipped when no row has a referrer.
+    """
+    s, c = STAGING.c, Customer.__table__.c
+    if not _any(session, select(s.line).where(s.referred_by.is_not(None))):
+        return False
+    o = STAGING.alias("referrer").c
+    a = CustomerAlias.__table__.c
+    open_ = and_(
+        s.referred_by.is_not(None),
+        s.problem.is_(None),
+        s.referrer_id.is_(None),
+        s.referrer_line.is_(None),
+    )
+    not_hash = s.ref_kind.is_distinct_from("hash")
+
+    def to_book(where, found) -> None:
+        session.execute(
+            update(STAGING)
+            .where(open_, where, found.exists())
+            .values(referrer_id=found.limit(1).scalar_subquery())
+        )
+
+    def to_file(where, found) -> None:
+        session.execute(
+            update(STAGING)
+            .where(open_, where, found.exists())
+            .values(referrer_line=found.order_by(o.line).limit(1).scalar_subquery())
+        )
+
+    by_id = select(c.id).where(c.id == s.ref_id)
+    merged = select(a.customer_id).where(a.id == s.ref_id)
+    to_book(s.ref_kind == "hash", by_id)
+    to_book(s.ref_kind == "hash", merged)  # an id merged away leads to the customer kept
+    to_book(not_hash, select(c.id).where(c.external_id == s.referred_by))
+    to_file(not_hash, select(o.line).where(o.external_id == s.referred_by))
+    to_book(s.ref_kind == "number", by_id)
+    book_named = select(c.id).where(c.name == s.referred_by)
+    file_named = select(o.line).where(o.name == s.referred_by, o.customer_id.is_(None))
+    session.execute(
+        update(STAGING)
+        .where(open_, not_hash)
+        .values(
+            ref_candidates=select(func.count(c.id)).where(c.name == s.referred_by).scalar_subquery()
+            + select(func.count(o.line))
+            .where(o.name == s.referred_by, o.customer_id.is_(None))
+            .scalar_subquery()
+        )
+    )
+    once = s.ref_candidates == 1
+    to_book(once, book_named)
+    to_file(once, file_named)
+    # A file row that is a stored customer: refer to that customer.
+    row_customer = select(o.customer_id).where(o.line == s.referrer_line)
+    session.execute(
+        update(STAGING)
+        .where(s.referrer_line.is_not(None), row_customer.scalar_subquery().is_not(None))
+        .values(referrer_id=row_customer.scalar_subquery(), referrer_line=None)
+    )
+    column = literal("referred_by")
+    flagged = _flag(
+        session,
+        and_(open_, s.ref_candidates > 1),
+        column,
+        literal("matches ")
+        + cast(s.ref_candidates, String)
+        + literal(" customers of the store and the file; use an external_id or #ID"),
+    )
+    flagged |= _flag(
+        session,
+        open_,
+        column,
+        literal("no customer of this id, external_id or name in the store or the file"),
+    )
+    flagged |= _flag(
+        session,
+        or_(
+            s.referrer_line == s.line,
+            and_(s.referrer_id.is_not(None), s.referrer_id == s.customer_id),
+        ),
+        column,
+        literal("a customer cannot refer itself"),
+    )
+    return flagged
+
+
+def _write_referrers(session: Session, before: int) -> None:
+    """Store each row's referrer, once the file's new customers have ids."""
+    s, c = STAGING.c, Customer.__table__.c
+    has_ref = or_(s.referrer_id.is_not(None), s.referrer_line.is_not(None))
+    if not _any(session, select(s.line).where(has_ref)):
+        return
+    o = STAGING.alias("referrer").c
+    # The new customers' ids, for the rows that refer or are referred to: a new row is
+    # one customer by its external_id, else by its name key (file duplicates are refused).
+    involved = or_(has_ref, s.line.in_(select(o.referrer_line).where(o.referrer_line.is_not(None))))
+    same = or_(
+        and_(s.external_id.is_not(None), c.external_id == s.external_id),
+        and_(s.external_id.is_(None), c.external_id.is_(None), c.name_key == s.name_key),
+    )
+    session.execute(
+        update(STAGING)
+        .where(s.customer_id.is_(None), involved)
+        .values(customer_id=select(c.id).where(c.id > before, same).limit(1).scalar_subquery())
+    )
+    referrer = func.coalesce(
+        s.referrer_id, select(o.customer_id).where(o.line == s.referrer_line).scalar_subquery()
+    )
+    session.execute(
+        update(Customer.__table__)
+        .where(c.id.in_(select(s.customer_id).where(has_ref)))
+        .values(
+            referred_by_id=select(referrer)
+            .where(s.customer_id == c.id, has_ref)
+            .limit(1)
+            .scalar_subquery()
+        )
+    )
 
 
 def _new_owners(session: Session, take_owner: bool) -> list[str]:
@@ -746,6 +931,7 @@ def _write(
                 ).where(c.id > before),
             )
         )
+    _write_referrers(session, before)
 
 
 def _take_owners(session: Session, at: datetime, actor: str, file: str) -> None:

@@ -27,6 +27,7 @@ from salespool.core.pools import pool_flow
 from salespool.core.reps import find_rep
 from salespool.core.tally import by_kind, followup_tally
 from salespool.core.timeline import at_value, owner_at, stage_at
+from salespool.core.tmodel import ChannelShare, t_model
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, Event, EventKind, Rep, Stage
 from salespool.money import to_decimal
@@ -56,6 +57,12 @@ class RepReport:
     new_customers: int = 0
     hunting_history: list[PeriodShare] = field(default_factory=list)
     order_follower: bool = False
+    # The T-model (core/tmodel.py): online share per period, referrals, repeat orders.
+    online_history: list[ChannelShare] = field(default_factory=list)
+    referrals: int = 0
+    buying_customers: int = 0
+    repeat_customers: int = 0
+    repeat_rate: float | None = None
 
 
 @dataclass
@@ -71,6 +78,8 @@ class Report:
     reconstructed: bool = False
     # Each pool (default first): size now, in/out and median days in it over the window.
     pools: list[dict[str, object]] = field(default_factory=list)
+    # The team's online share per period (the T-model's trend), with `hunting` only.
+    online_trend: list[ChannelShare] = field(default_factory=list)
 
 
 def _empty(rep: str, role: str) -> RepReport:
@@ -134,16 +143,39 @@ def stage_report(
             for attr, value in vars(one).items():
                 setattr(reps[rid], attr, value)
     listed = list(reps.values())
+    totals = _sum(listed)
+    trend = _add_t_model(session, reps, totals, since, as_of, tz, hunting)
     return Report(
         as_of=as_of,
         since=since,
         pool=pool,
         reps=listed,
-        totals=_sum(listed),
+        totals=totals,
         hunting_rule=hunting,
         reconstructed=reconstruct,
         pools=[f.as_dict() for f in pool_flow(session, since=since, as_of=as_of)],
+        online_trend=trend,
     )
+
+
+def _add_t_model(
+    session: Session,
+    reps: dict[int, RepReport],
+    totals: RepReport,
+    since: datetime,
+    as_of: datetime,
+    tz: str,
+    hunting: HuntingRules | None,
+) -> list[ChannelShare]:
+    """The T-model figures into each rep's report and the totals; the team's online trend.
+    Over the hunting history's periods, so only with `hunting`."""
+    if hunting is None:
+        return []
+    found = t_model(session, rep_ids=list(reps), since=since, as_of=as_of, tz=tz, rules=hunting)
+    for rid, one in found.reps.items():
+        vars(reps[rid]).update(vars(one))
+    vars(totals).update(vars(found.team))
+    return found.team.online_history
 
 
 def _reps(session: Session, rep: str | None, start: datetime) -> dict[int, RepReport]:

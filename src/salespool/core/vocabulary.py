@@ -50,6 +50,7 @@ CUSTOMER_COLUMNS = (
     "created_at",
     "owned_since",
     "last_contact_at",
+    "referred_by",
 )
 # A customer file as salespool writes one (the export, less its id; the examples):
 # external_id first.
@@ -108,6 +109,7 @@ CUSTOMER_ALIASES: dict[str, str] = _named(
     ("created_at", ["创建时间", "创建日期", "录入时间"]),
     ("owned_since", ["领取时间", "分配时间"]),
     ("last_contact_at", ["最后跟进时间", "最近跟进时间", "最后联系时间"]),
+    ("referred_by", ["介绍人", "推荐人", "referrer", "referred_by_customer"]),
 )
 # The customer columns a follow-up, deal or event export names its customer by.
 CUSTOMER_REF = ("customer_id", "customer_external_id", "customer_name")

@@ -308,6 +308,14 @@ def _contact_clock_index(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_follow_up_customer_at ON follow_up (customer_id, at, kind)"))
 
 
+def _referrals(conn: Connection) -> None:
+    """Who referred a customer (another customer), indexed for the report's referral counts."""
+    if "referred_by_id" in {c["name"] for c in inspect(conn).get_columns("customer")}:
+        return  # a store stamped older than it is (its stamp lost) has it already
+    _add_column(conn, "customer", "referred_by_id", Integer(), "REFERENCES customer (id)")
+    conn.execute(text("CREATE INDEX ix_customer_referred_by_id ON customer (referred_by_id)"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration("m001_initial", 1, _initial),
     Migration("m002_match_keys_and_locks", 2, _match_keys_and_locks),
@@ -317,6 +325,7 @@ MIGRATIONS: list[Migration] = [
     Migration("m006_pools", 6, _pools),
     Migration("m007_notifications", 7, _notifications),
     Migration("m008_contact", 8, _contact_clock_index),
+    Migration("m009_referrals", 9, _referrals),
 ]
 
 
