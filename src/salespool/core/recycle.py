@@ -67,6 +67,8 @@ IDLE = "idle"
 UNCONVERTED = "unconverted"
 # The stages of a customer that was never won: the only ones the unconverted rule takes.
 NEVER_WON_STAGES = (Stage.prospecting.value, Stage.negotiating.value)
+# Rows of the recycled listing fetched at a time on PostgreSQL (a server-side cursor).
+LISTING_BATCH = 5000
 
 
 @dataclass(slots=True)  # slots: a first run over a big book lists 100,000s of them
@@ -324,19 +326,29 @@ def _batch_listing(session: Session, now: datetime) -> list[Recycled]:
     # cost more than the statement itself over 300,000 of them.
     conn = session.connection()
     owners = dict(conn.execute(select(Rep.id, Rep.name)).all())
-    rows = conn.execute(select(b.id, b.name, b.owner_id, b.since, b.rule, b.reason).order_by(b.id))
+    listing = select(b.id, b.name, b.owner_id, b.since, b.rule, b.reason).order_by(b.id)
+    if conn.dialect.name == "postgresql":
+        # A server-side cursor, LISTING_BATCH rows at a time: psycopg otherwise
+        # holds the whole result client-side beside the list built from it (a
+        # first run of 673,000 customers peaked at 444 MB). On the statement: the
+        # connection's options would apply to every later statement too.
+        listing = listing.execution_options(yield_per=LISTING_BATCH)
+    rows = conn.execute(listing)
     # idle_days() inlined for the naive UTC values SQLite hands back: making each one
     # aware first was a third of the listing's time.
     aware_now = now.astimezone(UTC)
     naive_now = aware_now.replace(tzinfo=None)
+    # A handful of distinct rules and reasons: one string each, not one per customer.
+    words: dict[str, str] = {}
+    word = words.setdefault
     return [
         Recycled(
             cid,
             name,
             owners[owner_id],
             ((naive_now if since.tzinfo is None else aware_now) - since).days,
-            rule_name,
-            why,
+            word(rule_name, rule_name),
+            word(why, why),
         )
         for cid, name, owner_id, since, rule_name, why in rows
     ]
