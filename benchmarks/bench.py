@@ -56,16 +56,20 @@ from dataset import (
     rep_names,
 )
 from measure import Measure, log, measure, rss_floor
+from pgref import run_admin, run_child, with_database
 from reference import SQLITE_IMPORT_SCRIPT, run_reference_child
 
 HERE = Path(__file__).resolve().parent
 RESULTS_FILE = HERE / "RESULTS.md"
+PG_RESULTS_FILE = HERE / "RESULTS-postgresql.md"
 
 ASSIGN_LIMIT = 10_000
 ASSIGN_REPS = 10
 
 # Targets from issue 5.
 IMPORT_MAX_RATIO = 2.0
+# Issue 11: on PostgreSQL the imports' reference is COPY into the same tables.
+PG_IMPORT_MAX_RATIO = 1.5
 QUERY_MAX_RATIO = 1.5
 QUERY_MAX_SECONDS = 2.0
 MAX_RSS_MB = 300.0
@@ -105,7 +109,7 @@ rep = 10000000
 # --- the children and their stores ----------------------------------------------------
 
 
-def salespool_argv(db: Path, config: Path, *args: str) -> list[str]:
+def salespool_argv(db: Path | str, config: Path, *args: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -222,13 +226,20 @@ class Bench:
     workdir: Path
     data: DataSet
     sqlite_cli: str | None
-    db: Path = field(init=False)
+    # PostgreSQL (--db URL): the server's maintenance database URL; None for SQLite.
+    server: str | None = None
+    db: Path | str = field(init=False)
     config: Path = field(init=False)
     outdir: Path = field(init=False)
     rows: list[Row] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.db = self.workdir / "salespool.db"
+        if self.server is not None:
+            # The bench's database, its copy after the imports (what --only starts
+            # from again) and the reference's scratch copy, on the same server.
+            self.pg_name = self.args.pg_name
+            self.db = with_database(self.server, self.pg_name)
         self.config = self.workdir / "salespool.toml"
         self.outdir = self.workdir / "out"
         self.outdir.mkdir(exist_ok=True)
@@ -245,11 +256,19 @@ class Bench:
         return self.measure(label, salespool_argv(self.db, self.config, *args), repeat)
 
     def reference_sql(
-        self, label: str, kind: str, db: Path, rep: str | None = None, repeat: int = 1
+        self,
+        label: str,
+        kind: str,
+        db: Path | str,
+        rep: str | None = None,
+        repeat: int = 1,
+        csv_path: Path | None = None,
     ) -> Measure:
         argv = [sys.executable, str(Path(__file__).resolve()), "--ref-sql", kind]
         argv += ["--ref-db", str(db)] + (["--ref-rep", rep] if rep is not None else [])
-        log(f"  reference: hand SQL ({kind}) on {db.name}")
+        argv += ["--ref-csv", str(csv_path)] if csv_path is not None else []
+        name = db.name if isinstance(db, Path) else db.rsplit("/", 1)[-1]
+        log(f"  reference: hand SQL ({kind}) on {name}")
         return self.measure(label, argv, repeat)
 
     def sqlite_import(self, label: str, csv_path: Path, columns: tuple[str, ...]) -> Measure | None:
@@ -290,6 +309,47 @@ class Bench:
         except ValueError:
             return None
 
+    # --- PostgreSQL databases ----------------------------------------------------
+
+    def pg_admin(self, action: str, name: str, template: str | None = None) -> dict:
+        """A database chore on the server, in a child (drop, create, copy, exists, version)."""
+        assert self.server is not None
+        argv = [sys.executable, str(Path(__file__).resolve()), "--pg-admin", action]
+        argv += ["--pg-server", self.server, "--pg-name", name]
+        argv += ["--pg-template", template] if template else []
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"PostgreSQL: {action} {name} failed: {done.stderr.strip()}")
+        if action == "copy":
+            os.sync()  # as copy_db: the copy's dirty pages are not the next step's to write
+        return json.loads(done.stdout)
+
+    def scratch(self) -> Path | str:
+        """A copy of the bench's store as it is now, for a reference that changes it."""
+        if self.server is None:
+            ref_db = self.workdir / "ref.db"
+            copy_db(Path(self.db), ref_db)
+            return ref_db
+        self.pg_admin("copy", f"{self.pg_name}_ref", self.pg_name)
+        return with_database(self.server, f"{self.pg_name}_ref")
+
+    def drop_scratch(self, ref_db: Path | str) -> None:
+        if self.server is None:
+            remove_db(Path(ref_db))
+        else:
+            self.pg_admin("drop", f"{self.pg_name}_ref")
+
+    def pg_import_reference(self, row: Row, kind: str, csv_path: Path) -> None:
+        """A PostgreSQL import's reference: COPY of the same CSV into a copy of the store."""
+        if kind == "import-deals":
+            row.reference_what = "COPY into a plain text table"
+        else:
+            row.reference_what = "COPY + INSERT … SELECT into the same tables"
+            row.ratio_target = PG_IMPORT_MAX_RATIO
+        ref_db = self._ref_db
+        row.reference = self.reference_sql(f"ref-{kind}", kind, ref_db, csv_path=csv_path)
+        self.drop_scratch(ref_db)
+
     # --- each step ---------------------------------------------------------------
 
     def step_startup(self) -> Row:
@@ -299,19 +359,27 @@ class Bench:
         return row
 
     def step_import(self) -> Row:
-        remove_db(self.db)
+        if self.server is None:
+            remove_db(Path(self.db))
+        else:
+            self.pg_admin("create", self.pg_name)  # dropped first if it exists
         # Only `init` creates a store (untimed: a new team runs it once).
         subprocess.run(
             salespool_argv(self.db, self.config, "init"), check=True, capture_output=True
         )
         row = Row("import", "import customers.csv", ratio_target=IMPORT_MAX_RATIO)
         row.reference_what = "sqlite3 .import"
+        if self.server is not None:
+            self._ref_db = self.scratch()  # the same empty store, for the reference
         row.salespool = self.salespool(
             "import", "import", str(self.data.customers), "--json", "--quiet"
         )
         out = self.json_out(row.salespool)
         if isinstance(out, dict):
             row.note = f"inserted {out.get('inserted')}, rejected {out.get('rejected')}"
+        if self.server is not None:
+            self.pg_import_reference(row, "import", self.data.customers)
+            return row
         row.reference = self.sqlite_import("ref-import", self.data.customers, CUSTOMER_COLUMNS)
         if row.reference is None:
             row.reference_what = "sqlite3 CLI not found"
@@ -331,6 +399,8 @@ class Bench:
             row.skipped = "not available"
             log("  import-followups: not available (salespool import-followups --help failed)")
             return row
+        if self.server is not None:
+            self._ref_db = self.scratch()
         row.salespool = self.salespool(
             "import-followups", "import-followups", str(self.data.followups), "--json", "--quiet"
         )
@@ -339,6 +409,9 @@ class Bench:
             row.note = (
                 f"inserted {out.get('inserted')}, last contact moved {out.get('contact_moved')}"
             )
+        if self.server is not None:
+            self.pg_import_reference(row, "import-followups", self.data.followups)
+            return row
         row.reference = self.sqlite_import(
             "ref-import-followups", self.data.followups, FOLLOWUP_COLUMNS
         )
@@ -350,6 +423,8 @@ class Bench:
         row = Row("import-deals", STEP_HELP["import-deals"], ratio_target=IMPORT_MAX_RATIO)
         row.reference_what = "sqlite3 .import"
         assert self.data.deals is not None
+        if self.server is not None:
+            self._ref_db = self.scratch()
         row.salespool = self.salespool(
             "import-deals", "import-deals", str(self.data.deals), "--json", "--quiet"
         )
@@ -359,6 +434,9 @@ class Bench:
                 f"inserted {out.get('inserted')}, rejected {out.get('rejected')}, "
                 f"last contact moved {out.get('contact_moved')}"
             )
+        if self.server is not None:
+            self.pg_import_reference(row, "import-deals", self.data.deals)
+            return row
         row.reference = self.sqlite_import("ref-import-deals", self.data.deals, DEAL_COLUMNS)
         if row.reference is None:
             row.reference_what = "sqlite3 CLI not found"
@@ -372,15 +450,14 @@ class Bench:
             seconds_target=QUERY_MAX_SECONDS,
             reference_what="hand SQL (INSERT event … SELECT; UPDATE)",
         )
-        ref_db = self.workdir / "ref-recycle.db"
-        copy_db(self.db, ref_db)
+        ref_db = self.scratch()
         row.salespool = self.salespool("recycle", "recycle", "--days", str(RECYCLE_DAYS), "--json")
         row.reference = self.reference_sql("ref-recycle", "recycle", ref_db)
         out, ref = self.json_out(row.salespool), self.json_out(row.reference)
         got = out.get("count") if isinstance(out, dict) else None
         want = ref.get("count") if isinstance(ref, dict) else None
         row.note = f"recycled {got}" + ("" if got == want else f" (reference: {want}!)")
-        remove_db(ref_db)
+        self.drop_scratch(ref_db)
         return row
 
     def step_assign(self) -> Row:
@@ -425,14 +502,9 @@ class Bench:
         return self._report("report-rep", rep_names(self.args.reps)[-1])
 
     def run(self, only: list[str]) -> None:
-        snapshot = self.workdir / "imported.db"
         imports = IMPORT_STEPS & set(only)
         if not imports and set(only) - {"startup"}:
-            if snapshot.exists():
-                log(f"restoring {self.db.name} from {snapshot.name} (imports not selected)")
-                copy_db(snapshot, self.db)
-            elif not self.db.exists():
-                raise SystemExit(f"{self.db} does not exist: run the import steps first")
+            self.restore()
         steps: dict[str, Callable[[], Row]] = {
             "startup": self.step_startup,
             "import": self.step_import,
@@ -447,11 +519,41 @@ class Bench:
             if step not in only:
                 continue
             if step == "recycle" and imports:
-                # Later runs with --only recycle,... start from this state again.
-                log(f"saving {snapshot.name} (the store after the imports)")
-                copy_db(self.db, snapshot)
+                self.save()
             log(f"[{step}]")
             self.rows.append(steps[step]())
+
+    def save(self) -> None:
+        """Keep the store after the imports: later runs with --only recycle,... start from it."""
+        if self.server is None:
+            snapshot = self.workdir / "imported.db"
+            log(f"saving {snapshot.name} (the store after the imports)")
+            copy_db(Path(self.db), snapshot)
+        else:
+            log(f"saving database {self.pg_name}_imported (the store after the imports)")
+            self.pg_admin("copy", f"{self.pg_name}_imported", self.pg_name)
+
+    def restore(self) -> None:
+        """Start again from the store saved after the imports (or the store as it is)."""
+        if self.server is None:
+            snapshot, db = self.workdir / "imported.db", Path(self.db)
+            if snapshot.exists():
+                log(f"restoring {db.name} from {snapshot.name} (imports not selected)")
+                copy_db(snapshot, db)
+            elif not db.exists():
+                raise SystemExit(f"{db} does not exist: run the import steps first")
+            return
+        snapshot = f"{self.pg_name}_imported"
+        if self.pg_admin("exists", snapshot)["exists"]:
+            log(f"restoring database {self.pg_name} from {snapshot} (imports not selected)")
+            self.pg_admin("copy", self.pg_name, snapshot)
+        elif not self.pg_admin("exists", self.pg_name)["exists"]:
+            raise SystemExit(f"database {self.pg_name} does not exist: run the import steps first")
+
+    def drop_all(self) -> None:
+        """--drop: remove the bench's databases from the server, the saved one included."""
+        for name in (f"{self.pg_name}_ref", f"{self.pg_name}_imported", self.pg_name):
+            self.pg_admin("drop", name)
 
 
 # --- output ---------------------------------------------------------------------------
@@ -583,16 +685,49 @@ def machine(sqlite_cli: str | None, floor: float) -> dict[str, str]:
     }
 
 
+def pg_machine(bench: Bench) -> dict[str, str]:
+    """The server's version and the settings that matter for the numbers."""
+    got = bench.pg_admin("version", "postgres")
+    return {
+        "PostgreSQL server": f"{got['version']} (same machine, loopback), "
+        f"shared_buffers {got['shared_buffers']}, work_mem {got['work_mem']}, "
+        f"fsync {got['fsync']}, synchronous_commit {got['synchronous_commit']}",
+        "databases": f"{bench.pg_name} (the store), {bench.pg_name}_imported (after the "
+        f"imports, for --only), {bench.pg_name}_ref (the reference's copy, dropped after use)",
+    }
+
+
 def write_results(
     bench: Bench, command: str, info: dict[str, str], started: datetime, total: float
 ) -> None:
     data = bench.data
+    pg = bench.server is not None
     missed = [f"{r.step}: {', '.join(r.missed())}" for r in bench.rows if r.missed()]
+    if pg:
+        title = "# Benchmark results: PostgreSQL"
+        targets = (
+            "Targets: import and import-followups ≤ 1.5x `COPY` of the same CSV into the same "
+            "tables (issue 11), import-deals ≤ 2x `COPY` into a plain table; recycle and "
+            "report ≤ 1.5x the hand-written SQL on the same schema and < 2 s; peak RSS < "
+            f"{MAX_RSS_MB:g} MB for every command. Times are wall seconds of the child "
+            "process, start-up included; CPU and peak RSS are the child's own (wait4): the "
+            "server's work is in the wall time only."
+        )
+        other = "SQLite's: [RESULTS.md](RESULTS.md)."
+    else:
+        title = "# Benchmark results"
+        targets = (
+            "Targets (issue 5): import ≤ 2x sqlite3 `.import`; recycle and report ≤ 1.5x the "
+            f"hand-written SQL and < 2 s; peak RSS < {MAX_RSS_MB:g} MB for every command. "
+            "Times are wall seconds of the child process, start-up included; peak RSS is the "
+            "child's own (wait4)."
+        )
+        other = "On PostgreSQL (`--db URL`): [RESULTS-postgresql.md](RESULTS-postgresql.md)."
     lines = [
-        "# Benchmark results",
+        title,
         "",
         f"Run {started:%Y-%m-%d %H:%M} UTC in {total / 60:.1f} min, by `benchmarks/bench.py` "
-        "(see [README.md](README.md) for what each step measures).",
+        "(see [README.md](README.md) for what each step measures). " + other,
         "",
         "```",
         command,
@@ -605,10 +740,7 @@ def write_results(
         "",
         markdown_table(bench.rows),
         "",
-        "Targets (issue 5): import ≤ 2x sqlite3 `.import`; recycle and report ≤ 1.5x the "
-        f"hand-written SQL and < 2 s; peak RSS < {MAX_RSS_MB:g} MB for every command. "
-        "Times are wall seconds of the child process, start-up included; peak RSS is the "
-        "child's own (wait4).",
+        targets,
         "",
         "Missed: " + ("; ".join(missed) if missed else "none") + ".",
         "",
@@ -617,7 +749,11 @@ def write_results(
         *(f"- {k}: {v}" for k, v in info.items()),
         "",
     ]
-    RESULTS_FILE.write_text("\n".join(lines), encoding="utf-8")
+    results_file(bench).write_text("\n".join(lines), encoding="utf-8")
+
+
+def results_file(bench: Bench) -> Path:
+    return RESULTS_FILE if bench.server is None else PG_RESULTS_FILE
 
 
 # --- main -----------------------------------------------------------------------------
@@ -648,16 +784,56 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="runs of each read-only step (startup, report) and its reference; the fastest "
         "counts (default 3)",
     )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="run on a PostgreSQL server instead of SQLite: the URL of its maintenance "
+        "database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres (what "
+        ".ci/postgres start prints); the bench creates its own databases there",
+    )
+    parser.add_argument(
+        "--pg-name",
+        metavar="NAME",
+        help="with --db: the bench's database name (default salespool_bench_N_K); "
+        "NAME_imported and NAME_ref are created beside it",
+    )
+    parser.add_argument(
+        "--drop",
+        action="store_true",
+        help="with --db: drop the bench's databases at the end, the one kept for --only too",
+    )
     parser.add_argument("--regenerate", action="store_true", help="write the data set anew")
     parser.add_argument("--no-results", action="store_true", help="do not write RESULTS.md")
     # The child side of a reference run (internal).
-    parser.add_argument("--ref-sql", choices=("recycle", "report"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--ref-sql",
+        choices=("recycle", "report", "import", "import-followups", "import-deals"),
+        help=argparse.SUPPRESS,
+    )
     parser.add_argument("--ref-db", help=argparse.SUPPRESS)
     parser.add_argument("--ref-rep", help=argparse.SUPPRESS)
+    parser.add_argument("--ref-csv", help=argparse.SUPPRESS)
     parser.add_argument("--summarize", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--pg-admin",
+        choices=("drop", "create", "copy", "exists", "version"),
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument("--pg-server", help=argparse.SUPPRESS)
+    parser.add_argument("--pg-template", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.ref_sql or args.summarize:
+    if args.ref_sql or args.summarize or args.pg_admin:
         return args
+    if args.db is not None and not args.db.startswith("postgresql"):
+        parser.error(
+            "--db: a PostgreSQL URL, e.g. postgresql+psycopg://postgres@HOST:PORT/postgres"
+        )
+    if (args.pg_name or args.drop) and args.db is None:
+        parser.error("--pg-name and --drop go with --db URL")
+    if args.pg_name is None:
+        args.pg_name = f"salespool_bench_{args.customers}_{args.followups_per_customer}"
+    if args.db is not None and not args.pg_name.replace("_", "").isalnum():
+        parser.error("--pg-name: letters, digits and _ only")
     if args.customers < 1 or args.followups_per_customer < 0:
         parser.error("--customers must be 1 or more, --followups-per-customer 0 or more")
     if args.reps < ASSIGN_REPS:
@@ -671,6 +847,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.pg_admin:
+        return run_admin(args.pg_server, args.pg_admin, args.pg_name, args.pg_template)
+    if args.ref_sql and args.ref_db.startswith("postgresql"):
+        return run_child(args.ref_sql, args.ref_db, args.ref_rep, args.ref_csv)
     if args.ref_sql:
         return run_reference_child(args.ref_sql, args.ref_db, args.ref_rep)
     if args.summarize:
@@ -701,8 +881,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{data.followups.stat().st_size / 2**20:.0f} MiB"
     )
 
-    bench = Bench(args, workdir, data, sqlite_cli)
-    bench.run(args.only_steps)
+    bench = Bench(args, workdir, data, sqlite_cli, server=args.db)
+    try:
+        bench.run(args.only_steps)
+    finally:
+        if bench.server is not None:
+            bench.pg_admin("drop", f"{bench.pg_name}_ref")
+            if args.drop:
+                bench.drop_all()
     total = time.perf_counter() - started
 
     print()
@@ -713,8 +899,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"total {total / 60:.1f} min; work files in {workdir}")
     if not args.no_results:
         info = machine(sqlite_cli, rss_floor(bench.outdir))
+        if bench.server is not None:
+            info.update(pg_machine(bench))
         write_results(bench, command, info, started_at, total)
-        print(f"wrote {RESULTS_FILE}")
+        print(f"wrote {results_file(bench)}")
     failed = [r for r in bench.rows if r.salespool is not None and not r.salespool.ok]
     return 1 if failed else 0
 

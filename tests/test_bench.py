@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,27 @@ STEPS += ["report", "report-rep"]
 TINY = ["--customers", "200", "--followups-per-customer", "1", "--reps", "10", "--repeat", "1"]
 
 
+PG_URL = os.environ.get("SALESPOOL_TEST_PG_URL") or None
+
+
+def table_of(done: subprocess.CompletedProcess) -> dict[str, str]:
+    """The bench's table on stdout: each step's row, by step."""
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    top = next(n for n, line in enumerate(lines) if line.startswith("step "))
+    assert "salespool s" in lines[top] and "peak RSS MB" in lines[top], done.stdout
+    table = lines[top + 2 : lines.index("", top)]  # under the header's dashes
+    rows = {line.split()[0]: line for line in table}
+    assert list(rows) == STEPS, done.stdout
+    for step, row in rows.items():
+        assert "FAILED" not in row and "failed" not in row, (step, done.stdout)
+        assert "!)" not in row, (step, row)  # the reference did other work: "(reference: N!)"
+    assert any(line.startswith("missed: ") for line in lines)
+    return rows
+
+
 @pytest.mark.slow
-@pytest.mark.sqlite_only  # the bench measures SQLite stores only: once per CI run is enough
+@pytest.mark.sqlite_only  # the bench's own stores: once per CI run is enough
 def test_a_tiny_benchmark_runs_every_step_and_prints_its_table(tmp_path):
     results = BENCH.with_name("RESULTS.md")
     before = results.read_bytes() if results.exists() else None
@@ -26,15 +47,33 @@ def test_a_tiny_benchmark_runs_every_step_and_prints_its_table(tmp_path):
         cwd=tmp_path,
         timeout=600,
     )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    top = next(n for n, line in enumerate(lines) if line.startswith("step "))
-    assert "salespool s" in lines[top] and "peak RSS MB" in lines[top], done.stdout
-    table = lines[top + 2 : lines.index("", top)]  # under the header's dashes
-    rows = {line.split()[0]: line for line in table}
-    assert list(rows) == STEPS, done.stdout
-    for step, row in rows.items():
-        assert "FAILED" not in row and "failed" not in row, (step, done.stdout)
+    rows = table_of(done)
     assert "inserted 200" in rows["import"]
-    assert any(line.startswith("missed: ") for line in lines)
     assert (results.read_bytes() if results.exists() else None) == before  # --no-results
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(PG_URL is None, reason="needs a PostgreSQL server: SALESPOOL_TEST_PG_URL")
+def test_a_tiny_benchmark_runs_on_postgresql_and_drops_its_databases(tmp_path):
+    assert PG_URL is not None
+    # A name of its own, so it never meets the test suite's databases or another run.
+    name = f"bench_test_{uuid.uuid4().hex[:12]}"
+    server = PG_URL.rsplit("/", 1)[0] + "/postgres"
+    pg = ["--db", server, "--pg-name", name, "--drop"]
+    done = subprocess.run(
+        [sys.executable, str(BENCH), *TINY, "--no-results", "--workdir", str(tmp_path), *pg],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    rows = table_of(done)
+    assert "inserted 200" in rows["import"]
+    for database in (name, f"{name}_imported", f"{name}_ref"):  # --drop: nothing is left
+        probe = ["--pg-admin", "exists", "--pg-server", server, "--pg-name", database]
+        left = subprocess.run(
+            [sys.executable, str(BENCH), *probe],
+            capture_output=True,
+            text=True,
+        )
+        assert left.stdout.strip() == '{"exists": false}', (database, left)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, DateTime, Table, func, insert, select
+from sqlalchemy.sql import Select
 
 BULK_CACHE_MIB = 64
 TEMP_CACHE_MIB = 16
@@ -88,6 +89,32 @@ def stage_rows(
         else:
             conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in batch])
     return total
+
+
+def driver_rows(conn: Connection, query: Select, batch_rows: int) -> Iterator[tuple]:
+    """The rows of `query` (no bound parameters) as the driver returns them, streamed.
+
+    For listings of 100,000s of rows: no SQLAlchemy result processing (its Row
+    objects cost as much again as reading the rows), so values are the driver's own
+    (SQLite: times as stored, text). On PostgreSQL a server-side cursor hands them
+    over `batch_rows` at a time: psycopg otherwise holds the whole result client-side.
+    """
+    compiled = query.compile(dialect=conn.dialect)
+    if compiled.params:
+        raise ValueError("driver_rows: the query must not need parameters")
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        cursor = raw.cursor(name="salespool_rows")  # type: ignore[call-arg]
+        cursor.itersize = batch_rows  # type: ignore[attr-defined]
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(str(compiled))
+        while rows := cursor.fetchmany(batch_rows):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
