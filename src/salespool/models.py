@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 # The domain's words live in terms.py; models exports them too.
@@ -55,6 +55,13 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         Index("ix_customer_owner_stage", "owner_id", "stage"),
         Index("ix_customer_pool", "pooled_at", "id"),
+        # Only the customers waiting in a named pool: the report counts each pool's size.
+        Index(
+            "ix_customer_pool_id",
+            "pool_id",
+            sqlite_where=text("pool_id IS NOT NULL"),
+            postgresql_where=text("pool_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -85,12 +85,21 @@ def _view(pool: Pool | None, size: int) -> PoolView:
 
 
 def _sizes(session: Session) -> dict[int | None, int]:
-    rows = session.execute(
-        select(Customer.pool_id, func.count())
-        .where(Customer.owner_id.is_(None))
-        .group_by(Customer.pool_id)
+    """Customers waiting per pool (None: the default pool)."""
+    # Two index-only counts, not a GROUP BY over every pool row of the book: the whole
+    # pool (owner_id leads ix_customer_owner_stage) and the named pools (the partial
+    # ix_customer_pool_id); an owned customer's pool_id is always null.
+    waiting = session.execute(
+        select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))
+    ).scalar_one()
+    named = dict(
+        session.execute(
+            select(Customer.pool_id, func.count())
+            .where(Customer.pool_id.is_not(None))
+            .group_by(Customer.pool_id)
+        ).all()
     )
-    return {pool_id: n for pool_id, n in rows}
+    return {None: waiting - sum(named.values()), **named}
 
 
 def list_pools(session: Session) -> list[PoolView]:

@@ -273,6 +273,13 @@ def _pools(conn: Connection) -> None:
     ):
         if name not in {c["name"] for c in inspect(conn).get_columns(table_name)}:
             _add_column(conn, table_name, name, type_)
+    # The customers waiting in a named pool (few of the book), for the pools' sizes.
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS ix_customer_pool_id ON customer (pool_id) "
+            "WHERE pool_id IS NOT NULL"
+        )
+    )
 
 
 def _notification_table(md: MetaData) -> Table:
