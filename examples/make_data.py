@@ -480,6 +480,7 @@ class Customer:
             iso(self.created_at),
             iso(self.owned_since),
             iso(self.last_contact_at),
+            "",  # referred_by: nobody in the example book came by referral (yet)
         ]
 
 

@@ -58,14 +58,29 @@ def test_bad_files_are_refused_with_key_and_line(cli, tmp_path):
 
 
 def test_the_example_config_sets_every_rule(cli):
+    """examples/salespool.toml sets every rule salespool knows, each with a comment."""
+    from salespool.config import RULES
+
     example = Path(__file__).resolve().parent.parent / "examples" / "salespool.toml"
+    # timezone is the one rule the environment overrides (SALESPOOL_TZ, as --tz): unset it
+    # so the file's own value shows.
     result = cli.runner.invoke(
-        app, ["--db", cli.url, "--config", str(example), "config", "show", "--json"]
+        app,
+        ["--db", cli.url, "--config", str(example), "config", "show", "--json"],
+        env={"SALESPOOL_TZ": None},
     )
     assert result.exit_code == 0, result.stderr
     rules = json.loads(result.stdout)["rules"]
     assert [key for key, rule in rules.items() if rule["source"] == "default"] == []
+    # Every rule of RULES, not only those config show happens to list, comes from the file.
+    not_from_file = [r.key for r in RULES if not rules[r.key]["source"].startswith(f"{example}:")]
+    assert not_from_file == []
     assert rules["recycle.level_days.A"]["value"] == 90
+    assert rules["timezone"]["value"] == "Asia/Shanghai"
+    # Each line that sets a rule says what it does.
+    lines = example.read_text(encoding="utf-8").splitlines()
+    bare = [line for line in lines if "=" in line.split("#")[0] and "#" not in line]
+    assert bare == []
 
 
 def _show(cli, tmp_path, *options: str, env: dict[str, str] | None = None):

@@ -105,8 +105,8 @@ def test_the_demo_tells_the_story_in_a_few_lines_then_reports(told):
     assert "Nightly recycling (--days 30) took 40 idle customers back into the pool" in out
     assert "20 pool customers went to the rookies (erin, frank)" in out
     assert (
-        "this morning's recycling took 17 more idle customers (alice 4, bob 5, carol 1, frank 7)"
-        in out
+        "this morning's recycling took 17 more idle customers (alice 4, bob 5, carol 1, frank 7): "
+        "3 to 华北 and 14 to default." in out
     )
     assert "alice and bob are flagged as order-followers (跟单)" in out
     assert "the rule took 15 and 13 of their idle customers back at the move, 4 and 5 more" in out
@@ -116,6 +116,20 @@ def test_the_demo_tells_the_story_in_a_few_lines_then_reports(told):
         "frank (coached by carol, hired 2026-11-16) is behind: missed first follow-up "
         "(day 17, due by day 7) and first negotiation (none by day 45, due by day 30); "
         "7 of their 10 pool customers went back to the pool this morning" in out
+    )
+    assert (
+        "Pools, set up before that recycling: 华北 (rule city in (北京, Beijing, 天津), members "
+        "rookie) and the default pool; it routed 6 to 华北 and 34 to default." in out
+    )
+    assert (
+        "This morning, before the recycling, the warnings went out (warn 7, 3 and 1 days "
+        "before; owner → coach → manager): 7 messages about 28 customers, remembered in the "
+        "store (no webhook), so a second run today sends nothing: "
+        "warning 1 of 3, 7 days before: to the owners alice 2, bob 2 and carol 1 "
+        "warning 2 of 3, 3 days before: to the owners alice 2, bob 1 and dave 1 "
+        "(no coach above them) "
+        "warning 3 of 3, 1 day before: to the managers grace 19 (alice 6, bob 5, carol 1, "
+        "frank 7) Then this morning's recycling" in out
     )
     # The story comes before the report, which ends as before.
     assert out.index("frank (coached") < out.index("Customers by stage")
@@ -132,6 +146,70 @@ def test_the_demo_shows_who_is_still_hunting(told):
     _path, out = told
     assert "Hunting vs farming" in out
     assert "order-follower (跟单)" in out and "alice, bob" in out
+
+
+def test_two_pools_take_the_recycled_customers_by_city(kept):
+    """华北 (for the rookies) is set up before the first recycling; each run routes its take."""
+    path, demo = kept
+    assert demo["recycled_by_pool"] == {"default": 34, "华北": 6}
+    assert sum(demo["recycled_by_pool"].values()) == demo["recycled"]["count"]
+    assert demo["month"]["recycled_by_pool"] == {"default": 14, "华北": 3}
+    assert sum(demo["month"]["recycled_by_pool"].values()) == demo["month"]["recycled"]["count"]
+    pools = {p["name"]: p for p in demo["pools"]}
+    assert [p["name"] for p in demo["pools"]] == ["default", "华北"]
+    north = pools["华北"]
+    assert (north["rule"], north["members"]) == ("city in (北京, Beijing, 天津)", ["rookie"])
+    assert (north["recycled_at_move"], north["recycled_now"]) == (6, 3)
+    assert (pools["default"]["rule"], pools["default"]["members"]) == (None, [])
+    # The pools together are the pool the report counts, and the report shows each one.
+    assert (pools["default"]["size"], north["size"]) == (63, 11)
+    assert sum(p["size"] for p in demo["pools"]) == demo["report"]["pool"] == 74
+    assert {p["pool"]: p["size"] for p in demo["report"]["pools"]} == {"default": 63, "华北": 11}
+    # The kept store has the pool, and routed by city: every 华北 customer is from Beijing.
+    result = CliRunner().invoke(app, ["--db", str(path), "pool", "list", "--json"])
+    assert result.exit_code == 0, result.stderr
+    listed = {p["name"]: p["size"] for p in json.loads(result.stdout)}
+    assert listed == {"default": 63, "华北": 11}
+    with sqlite3.connect(path) as conn:
+        cities = {
+            city
+            for (city,) in conn.execute(
+                "SELECT c.city FROM customer c JOIN pool p ON p.id = c.pool_id"
+            )
+        }
+    assert cities and cities <= {"北京", "Beijing", "天津"}
+
+
+def test_the_warnings_go_out_before_the_morning_recycling(kept):
+    path, demo = kept
+    run = demo["notified"]
+    assert run["at"].startswith("2026-12-31T01:00:00")
+    assert (run["warn"], run["escalate"]) == ([7, 3, 1], ["owner", "coach", "manager"])
+    assert (run["customers"], run["remembered"]) == (28, 28)
+    got = [(m["step"], m["role"], m["recipient"], len(m["customers"])) for m in run["messages"]]
+    assert got == [
+        (1, "owner", "alice", 2),
+        (1, "owner", "bob", 2),
+        (1, "owner", "carol", 1),
+        (2, "owner", "alice", 2),
+        (2, "owner", "bob", 1),
+        (2, "owner", "dave", 1),
+        (3, "manager", "grace", 19),
+    ]
+    assert all(m["sent"] and m["date"] == "2026-12-31" for m in run["messages"])
+    # The last step reached the manager with every customer this morning's run took.
+    last = run["messages"][-1]["customers"]
+    recycled = {r["id"] for r in demo["month"]["recycled"]["recycled"]}
+    assert recycled <= {c["id"] for c in last}
+    assert all(c["days_left"] <= 1 for c in last)
+    # Remembered in the kept store, as `notify` remembers what it wrote: one row a customer,
+    # step and recipient, for the recycle date it warned of.
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT n.step, r.name, count(*) FROM notification n "
+            "JOIN rep r ON r.id = n.recipient_id GROUP BY n.step, r.name ORDER BY n.step, r.name"
+        ).fetchall()
+    assert rows == [(step, who, n) for step, _role, who, n in got]
 
 
 def test_demo_refuses_to_overwrite_a_file(tmp_path):

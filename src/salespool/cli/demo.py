@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +13,7 @@ from salespool.cli.app import JsonOpt, app, state
 
 if TYPE_CHECKING:
     from salespool.core.coach import RookieProgress
-    from salespool.core.demo import DemoResult
+    from salespool.core.demo import DemoResult, NotifyRun
     from salespool.render import Output
 
 
@@ -29,10 +30,12 @@ def demo(
 ) -> None:
     """Load the example team into a fresh store and live a month of the remedy, then report.
 
-    The book comes in on 2026-11-29 and idle customers are recycled; the pool goes
-    to the rookies, who call, negotiate and (one of them) win under their coach;
-    on 2026-12-31 the recycling runs again and the report shows who is still
-    hunting. It never touches your own store. Example: salespool demo --keep demo.db
+    The team sets up two pools (华北 for the rookies, and the default one); the
+    book comes in on 2026-11-29 and idle customers are recycled into them; the pool
+    goes to the rookies, who call, negotiate and (one of them) win under their
+    coach; on 2026-12-31 the warnings before recycling go out (warn 7, 3 and 1 days
+    before: owner, coach, manager), the recycling runs again and the report shows
+    who is still hunting. It never touches your own store. Example: salespool demo --keep demo.db
     """
     from salespool.cli.report import render_report
     from salespool.core.demo import DEMO_TZ, run_demo
@@ -78,13 +81,19 @@ def tell_story(out: Output, result: DemoResult) -> None:
         f"back into the pool; {plural(result.assigned.count, 'pool customer')} went to the rookies "
         f"({', '.join(sorted({a.owner for a in result.assigned.assigned})) or 'none'})."
     )
+    out.say(pools_line(result))
     by_owner = ", ".join(f"{rep} {n}" for rep, n in month.recycled_by_owner.items())
     out.say(
         f"Then the month to {_day(result.as_of, out)}, replayed in time order: "
         f"{plural(month.claimed, 'claim')}, {plural(month.follow_ups, 'follow-up')} and "
-        f"{plural(month.deals, 'deal')}; this morning's recycling took "
-        f"{plural(month.recycled.count, 'more idle customer')}"
-        + (f" ({by_owner})." if by_owner else ".")
+        f"{plural(month.deals, 'deal')}."
+    )
+    for line in notify_lines(result.notified):
+        out.say(line)
+    out.say(
+        f"Then this morning's recycling took {plural(month.recycled.count, 'more idle customer')}"
+        + (f" ({by_owner})" if by_owner else "")
+        + f": {_routed(month.recycled_by_pool)}."
     )
     out.say("")
     flagged = result.order_followers
@@ -104,6 +113,69 @@ def tell_story(out: Output, result: DemoResult) -> None:
     targets = result.coaching.targets
     for rookie in result.coaching.rookies:
         out.say(_rookie_line(out, rookie, targets, month.recycled_by_owner.get(rookie.rep, 0)))
+
+
+def pools_line(result: DemoResult) -> str:
+    """The pools set up before the first recycling, and where that recycling routed its take."""
+    named = [
+        f"{p.name} (rule {p.rule}, members {', '.join(p.members) or 'everyone'})"
+        for p in result.pools
+        if p.rule is not None
+    ]
+    return (
+        f"Pools, set up before that recycling: {_and([*named, 'the default pool'])}; "
+        f"it routed {_routed(result.recycled_by_pool)}."
+    )
+
+
+def _routed(by_pool: dict[str, int]) -> str:
+    """`6 to 华北 and 34 to default`: named pools first, the default pool last."""
+    from salespool.core.routing import DEFAULT_POOL
+
+    order = sorted(by_pool, key=lambda name: name == DEFAULT_POOL)
+    return _and([f"{by_pool[name]} to {name}" for name in order])
+
+
+# How a ladder step's recipients are named, by the role they hear it as.
+HEARERS = {"owner": "the owners", "coach": "the coaches", "manager": "the managers"}
+
+
+def notify_lines(run: NotifyRun) -> list[str]:
+    """The morning's warnings in a few lines: one per ladder step, who heard how many."""
+    from salespool.render import plural
+
+    if not run.messages:
+        return ["This morning's warnings before recycling: nothing to send."]
+    warn = _and([str(d) for d in run.warn])
+    lines = [
+        f"This morning, before the recycling, the warnings went out (warn {warn} days "
+        f"before; {' → '.join(run.escalate)}): {plural(len(run.messages), 'message')} about "
+        f"{plural(run.customers, 'customer')}, remembered in the store (no webhook), so a "
+        "second run today sends nothing:"
+    ]
+    for step in sorted({m.step for m in run.messages}):
+        groups = []
+        for role, hearers in HEARERS.items():
+            heard = []
+            for m in run.messages:
+                if m.step != step or m.role != role:
+                    continue
+                owners = Counter(c.owner for c in m.customers)
+                whose = ", ".join(f"{o} {n}" for o, n in sorted(owners.items()))
+                heard.append(
+                    f"{m.recipient} {len(m.customers)}" + (f" ({whose})" if role != "owner" else "")
+                )
+            if heard:
+                # A step meant for the coach reaches the owner when there is none above them.
+                audience = run.escalate[min(step, len(run.escalate)) - 1]
+                instead = f" (no {audience} above them)" if role != audience else ""
+                groups.append(f"to {hearers} {_and(heard)}{instead}")
+        days = run.warn[step - 1]
+        lines.append(
+            f"  warning {step} of {len(run.warn)}, {plural(days, 'day')} before: "
+            + "; ".join(groups)
+        )
+    return lines
 
 
 def _rookie_line(out: Output, r: RookieProgress, targets, recycled_now: int) -> str:

@@ -5,8 +5,13 @@ follow-ups and deals from before, back-dated) and the first nightly recycling
 takes the customers idle 30 days or more back into the pool; then story.csv,
 the month after the move (the pool handed to the rookies, their claims, calls,
 offers and deals, the veterans' own work), is replayed action by action, each
-at its own moment; on DEMO_NOW the morning's recycling runs again and the
-report and the coaching report are read as of then.
+at its own moment; on DEMO_NOW the morning's warnings go out (the escalation
+ladder, DEMO_WARN), the morning's recycling runs again, and the report and the
+coaching report are read as of then.
+
+Before the first recycling the team sets up two pools (DEMO_POOLS): 华北 for the
+rookies, taking the customers from Beijing and Tianjin, and the default pool for
+the rest; every recycling routes what it takes, and the demo counts where it went.
 """
 
 from __future__ import annotations
@@ -17,18 +22,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from salespool.clock import parse_absolute
-from salespool.core import activity, handover, importer, recycle, reps
+from salespool.core import activity, handover, importer, notify, pools, recycle, reps
 from salespool.core.coach import CoachingReport, coaching
 from salespool.core.hunting import share
 from salespool.core.report import Report, stage_report
+from salespool.core.routing import DEFAULT_POOL
 from salespool.core.staging import ImportJob
 from salespool.errors import SalespoolError
-from salespool.models import Channel, FollowUpKind, Role, parse_stage
+from salespool.models import Channel, Customer, FollowUpKind, Pool, Role, parse_stage
 from salespool.money import parse_amount
-from salespool.rules import CoachTargets, HuntingRules, RecycleRules
+from salespool.rules import CoachTargets, HuntingRules, RecycleRules, WarningRules
 from salespool.storage.lookup import TIMEZONE_KEY
 from salespool.storage.store import set_meta
 
@@ -36,6 +43,13 @@ MOVED_AT = "2026-11-29T09:00:00+08:00"  # the book comes into salespool
 DEMO_NOW = "2026-12-31T09:00:00+08:00"  # a month later: the demo's "now"
 DEMO_TZ = "Asia/Shanghai"
 RECYCLE_DAYS = 30  # the demo's rules: the defaults with `recycle --days 30`
+# The pools the team sets up before the first recycling, in routing order (name, rule,
+# members), as `pool add NAME --rule RULE --members ...` would; the data writes Beijing
+# both ways, so the rule names both.
+DEMO_POOLS = (("华北", "city in (北京, Beijing, 天津)", ("rookie",)),)
+# The escalation ladder of the morning's warnings: `recycle.warn = [7, 3, 1]` with the
+# default `recycle.escalate` (the owner, then the owner's coach, then the managers).
+DEMO_WARN = WarningRules(warn=(7, 3, 1))
 
 
 @dataclass
@@ -50,6 +64,32 @@ class Month:
     deals: int
     recycled: recycle.RecycleResult
     recycled_by_owner: dict[str, int]
+    recycled_by_pool: dict[str, int]  # where this morning's recycling routed them
+
+
+@dataclass
+class DemoPool:
+    """A pool of the demo, what each recycling routed to it, and its size at the end."""
+
+    name: str
+    rule: str | None
+    members: list[str]
+    recycled_at_move: int
+    recycled_now: int
+    size: int
+
+
+@dataclass
+class NotifyRun:
+    """The morning's warnings before the recycling: computed and remembered, as
+    `salespool notify` without `--webhook` does (nothing is posted anywhere)."""
+
+    at: datetime
+    warn: list[int]
+    escalate: list[str]
+    messages: list[notify.Message]
+    customers: int  # distinct customers warned
+    remembered: int  # warnings (customer, step, recipient) recorded as sent
 
 
 @dataclass
@@ -71,6 +111,7 @@ class DemoResult:
     follow_ups: int  # the book's own, replayed at the move
     deals: int
     recycled: recycle.RecycleResult  # the first recycling, at the move
+    recycled_by_pool: dict[str, int]  # where the first recycling routed them
     assigned: handover.AssignResult  # the pool handed to the rookies after it
     report: Report
     moved_at: datetime
@@ -79,6 +120,8 @@ class DemoResult:
     month: Month
     order_followers: list[OrderFollower]
     coaching: CoachingReport
+    pools: list[DemoPool]
+    notified: NotifyRun
 
 
 def examples_dir() -> Path:
@@ -103,6 +146,8 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
     # A kept store reads its moments in the demo's zone, not the machine's.
     set_meta(session, TIMEZONE_KEY, DEMO_TZ)
     team = _load_team(session, data, moved)
+    for name, rule, members in DEMO_POOLS:
+        pools.add_pool(session, now=moved, name=name, rule=rule, members=list(members))
     job = ImportJob(file=data / "customers.csv", now=moved, tz=DEMO_TZ, actor=actor)
     imported = importer.import_customers(session, job=job)
     follow_ups = 0
@@ -115,6 +160,7 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
         deals += 1
     rules = RecycleRules().only(RECYCLE_DAYS)
     first_run = recycle.recycle(session, now=moved, actor=actor, rules=rules)
+    at_move_pools = _by_pool(session, first_run)
 
     handed = handover.AssignResult(dry_run=False, count=0, assigned=[])
     claimed = month_follow_ups = month_deals = 0
@@ -138,7 +184,9 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
             month_deals += 1
         else:
             raise SalespoolError(f"story.csv: unknown action {action!r}")
+    notified = _notify(session, now=now, rules=rules)
     morning = recycle.recycle(session, now=now, actor=actor, rules=rules)
+    now_pools = _by_pool(session, morning)
 
     report = stage_report(session, as_of=now, since=moved, tz=DEMO_TZ, hunting=HuntingRules())
     at_move = Counter(r.previous_owner for r in first_run.recycled)
@@ -149,6 +197,7 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
         follow_ups=follow_ups,
         deals=deals,
         recycled=first_run,
+        recycled_by_pool=at_move_pools,
         assigned=handed,
         report=report,
         moved_at=moved,
@@ -162,9 +211,56 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
             deals=month_deals,
             recycled=morning,
             recycled_by_owner=dict(sorted(this_morning.items())),
+            recycled_by_pool=now_pools,
         ),
         order_followers=_order_followers(report, at_move, this_morning),
         coaching=coaching(session, as_of=now, targets=CoachTargets()),
+        pools=[
+            DemoPool(
+                name=p.name,
+                rule=p.rule,
+                members=p.members,
+                recycled_at_move=at_move_pools[p.name],
+                recycled_now=now_pools[p.name],
+                size=p.size,
+            )
+            for p in pools.list_pools(session)
+        ],
+        notified=notified,
+    )
+
+
+def _by_pool(session: Session, run: recycle.RecycleResult) -> dict[str, int]:
+    """How many of a recycling's customers each pool holds (every pool, the default first):
+    read right after the run, before anyone claims them."""
+    counts = dict(
+        session.execute(
+            select(Pool.name, func.count(Customer.id))
+            .select_from(Customer)
+            .outerjoin(Pool, Pool.id == Customer.pool_id)
+            .where(Customer.id.in_([r.id for r in run.recycled]))
+            .group_by(Pool.name)
+        ).all()
+    )
+    return {
+        p.name: counts.get(None if p.name == DEFAULT_POOL else p.name, 0)
+        for p in pools.list_pools(session)
+    }
+
+
+def _notify(session: Session, *, now: datetime, rules: RecycleRules) -> NotifyRun:
+    """The morning's warnings by DEMO_WARN, remembered as sent (no webhook)."""
+    found = notify.warnings(session, now=now, tz=DEMO_TZ, rules=rules, ladder=DEMO_WARN)
+    for message in found.messages:
+        message.sent = True  # as `notify` marks what it wrote, with no webhook to post to
+    remembered = notify.remember(session, now=now, messages=found.messages)
+    return NotifyRun(
+        at=now,
+        warn=list(DEMO_WARN.warn),
+        escalate=list(DEMO_WARN.escalate),
+        messages=found.messages,
+        customers=len({c.id for m in found.messages for c in m.customers}),
+        remembered=remembered,
     )
 
 
