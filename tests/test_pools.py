@@ -292,3 +292,70 @@ def test_report_gives_each_pools_size_and_flow(team):
     assert "pool" in report and "reps" in report  # the old keys stay
     shown = team("report", now="2026-12-06T09:00:00").stdout
     assert "Pools" in shown and "华北" in shown
+
+
+def test_set_changes_a_pool_in_place(team):
+    result = team.json(
+        "pool", "set", "华北", "--rule", "city in (北京, 天津, 河北)", "--no-days",
+        "--stage-days", "won=40", "--members", "rookie,bob", "--daily-limit", "3",
+    )  # fmt: skip
+    assert result["pool"]["rule"] == "city in (北京, 天津, 河北)"
+    assert result["pool"]["members"] == ["rookie", "bob"] and result["pool"]["admins"] == ["mia"]
+    assert (result["pool"]["days"], result["pool"]["stage_days"]) == (None, {"won": 40})
+    assert result["pool"]["size"] == 1  # 北京戊 waits in it still
+    assert result["changed"] == {
+        "rule": {"from": "city in (北京, 天津)", "to": "city in (北京, 天津, 河北)"},
+        "members": {"from": ["rookie"], "to": ["rookie", "bob"]},
+        "days": {"from": 20, "to": None},
+        "daily_limit": {"from": None, "to": 3},
+        "stage_days": {"from": {}, "to": {"won": 40}},
+    }
+    listed = {p["name"]: p for p in team.json("pool", "list")}
+    assert listed["华北"]["daily_limit"] == 3 and listed["华北"]["days"] is None
+    team("claim", "K5", "--rep", "bob")  # a member now
+    # --stage-days adds; --no-stage-days first drops them.
+    team("pool", "set", "华北", "--stage-days", "negotiating=10")
+    assert team.json("pool", "list")[1]["stage_days"] == {"won": 40, "negotiating": 10}
+    team("pool", "set", "华北", "--no-stage-days", "--stage-days", "prospecting=9")
+    assert team.json("pool", "list")[1]["stage_days"] == {"prospecting": 9}
+    shown = team("pool", "set", "华北", "--no-members", "--no-admins", "--no-rule").stdout
+    assert "pool 华北: rule city in (北京, 天津, 河北) -> none" in shown
+    after = team.json("pool", "list")[1]
+    assert (after["rule"], after["members"], after["admins"]) == (None, [], [])
+    assert "nothing changed" in team("pool", "set", "华北").stdout
+    assert team.json("pool", "set", "A级", "--cooldown-days", "0")["changed"] == {
+        "cooldown_days": {"from": None, "to": 0}
+    }
+    team("pool", "set", "A级", "--no-cooldown-days", "--no-daily-limit", "--days", "5")
+    a = team.json("pool", "list")[2]
+    assert (a["cooldown_days"], a["daily_limit"], a["days"]) == (None, None, 5)
+
+
+def test_set_routes_only_customers_entering_from_then_on(team):
+    team("pool", "set", "A级", "--rule", "city = 上海")
+    assert pool_of(team, "K5") == "华北"  # waiting: stays
+    team("release", "K3")
+    assert pool_of(team, "K3") == "A级"
+
+
+def test_set_refusals(team):
+    assert (
+        "--days and --no-days: choose one"
+        in team.fails("pool", "set", "华北", "--days", "3", "--no-days").stderr
+    )
+    assert (
+        "--rule and --no-rule: choose one"
+        in team.fails("pool", "set", "华北", "--rule", "level = A", "--no-rule").stderr
+    )
+    result = team.fails("pool", "set", "default", "--days", "3")
+    assert "the default pool has no settings of its own" in result.stderr
+    assert "no pool named '华南'" in team.fails("pool", "set", "华南", "--days", "3").stderr
+    result = team.fails("pool", "set", "华北", "--rule", "town = x")
+    assert result.stderr.startswith("error: --rule: unexpected 'town'")
+    result = team.fails("pool", "set", "华北", "--members", "ghost")
+    assert "--members: 'ghost' is neither a rep nor a role" in result.stderr
+    assert "no rep named 'zed'" in team.fails("pool", "set", "华北", "--admins", "zed").stderr
+    result = team.fails("pool", "set", "华北", "--stage-days", "hot=3")
+    assert "--stage-days: 'hot' is not a stage" in result.stderr
+    team.fails("pool", "set", "华北", "--days", "0", code=2)
+    team.fails("pool", "set", "华北", "--stage-days", "won", code=2)
