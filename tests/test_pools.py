@@ -359,3 +359,16 @@ def test_set_refusals(team):
     assert "--stage-days: 'hot' is not a stage" in result.stderr
     team.fails("pool", "set", "华北", "--days", "0", code=2)
     team.fails("pool", "set", "华北", "--stage-days", "won", code=2)
+
+
+def test_customer_json_names_the_pool_it_waits_in(team):
+    listed = {c["external_id"]: c["pool"] for c in team.json("customers")}
+    assert listed == {"K1": None, "K2": None, "K3": None, "K4": "default", "K5": "华北"}
+    assert [c["pool"] for c in team.json("pool")] == ["default", "华北"]
+    assert [c["pool"] for c in team.json("pool", "--name", "华北")] == ["华北"]
+    assert team.json("show", "K5")["customer"]["pool"] == "华北"
+    assert team.json("show", "K1")["customer"]["pool"] is None  # owned: in no pool
+    assert team.json("pool", "move", "K5", "--to", "A级", "--by", "mia")["pool"] == "A级"
+    assert team.json("claim", "K5", "--rep", "erin")["pool"] is None
+    assert team.json("release", "K3")["pool"] == "A级"
+    assert "referred_by" in team.json("show", "K3")["customer"]  # the old keys stay
