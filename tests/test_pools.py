@@ -372,3 +372,25 @@ def test_customer_json_names_the_pool_it_waits_in(team):
     assert team.json("claim", "K5", "--rep", "erin")["pool"] is None
     assert team.json("release", "K3")["pool"] == "A级"
     assert "referred_by" in team.json("show", "K3")["customer"]  # the old keys stay
+
+
+def test_assign_applies_each_pools_own_cooldown(cli, write_csv):
+    cli("rep", "add", "erin", "--role", "rookie")
+    cli("pool", "add", "华北", "--rule", "city = 北京", "--cooldown-days", "0")
+    cli("pool", "add", "华南", "--rule", "city = 广州", "--cooldown-days", "60")
+    rows = "external_id,name,city\nP1,甲,北京\nP2,乙,广州\nP3,丙,上海\n"
+    cli("import", str(write_csv(rows)), now="2026-09-01T09:00:00")
+    for key in ("P1", "P2", "P3"):
+        cli("claim", key, "--rep", "erin", now="2026-10-01T09:00:00")
+        cli("release", key, now="2026-10-01T10:00:00")
+    # 40 days on: the team's 30 have passed, 华南's 60 have not; 华北 has none.
+    plan = cli.json("assign", "--to", "erin", "--dry-run", now="2026-11-10T09:00:00")
+    assert [a["name"] for a in plan["assigned"]] == ["甲", "丙"]
+    result = cli.fails("assign", "P2", "--to", "erin", now="2026-11-10T09:00:00")
+    assert "cooldown: '乙' was released from erin 39 days ago" in result.stderr
+    assert "after 2026-11-30" in result.stderr
+    # 10 days on: the team's 30 hold 丙 back, 华北's 0 lets 甲 go.
+    plan = cli.json("assign", "--to", "erin", "--dry-run", now="2026-10-11T09:00:00")
+    assert [a["name"] for a in plan["assigned"]] == ["甲"]
+    cli("assign", "P1", "--to", "erin", now="2026-10-11T09:00:00")
+    assert cli.json("show", "P1")["customer"]["owner"] == "erin"
