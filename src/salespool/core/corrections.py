@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlmodel import Session
 
 from salespool.clock import from_db, iso, to_db
@@ -66,6 +66,30 @@ class MergeResult:
 def shown(customer: Customer) -> str:
     """A customer as refusals name it: `#12 Acme Logistics`."""
     return f"#{customer.id} {customer.name}"
+
+
+def referrers_of(session: Session, customer_id: int) -> list[int]:
+    """The chain of who referred `customer_id`, nearest first: its referrer, theirs, ...
+
+    One recursive query; UNION (not UNION ALL) ends it on a cycle already stored.
+    """
+    c = Customer.__table__.c
+    start = select(c.referred_by_id.label("id"), literal(1).label("depth")).where(
+        c.id == customer_id, c.referred_by_id.is_not(None)
+    )
+    chain = start.cte("chain", recursive=True)
+    chain = chain.union(
+        select(c.referred_by_id, chain.c.depth + 1).where(
+            c.id == chain.c.id, c.referred_by_id.is_not(None), chain.c.depth < MAX_CHAIN
+        )
+    )
+    rows = session.execute(select(chain.c.id, func.min(chain.c.depth)).group_by(chain.c.id))
+    return [cid for cid, _depth in sorted(rows, key=lambda r: r[1])]
+
+
+# How far a referral chain is followed: far past any real one, and the bound that ends the
+# walk over a cycle stored before cycles were refused (depth makes each row distinct).
+MAX_CHAIN = 10_000
 
 
 def edit_customer(
@@ -152,6 +176,13 @@ def _edit_referrer(
             raise
         if new.id == found.id:
             raise BadInput(f"{shown(found)} cannot refer itself", option="referred_by")
+        chain = referrers_of(session, new.id)
+        if found.id in chain:
+            loop = [found, new, *(session.get(Customer, i) for i in chain[: chain.index(found.id)])]
+            raise BadInput(
+                "a referral cycle: " + " referred by ".join(shown(c) for c in [*loop, found]),  # type: ignore[arg-type]
+                option="referred_by",
+            )
     new_id = new.id if new is not None else None
     if new_id == found.referred_by_id:
         return
