@@ -394,3 +394,29 @@ def test_assign_applies_each_pools_own_cooldown(cli, write_csv):
     assert [a["name"] for a in plan["assigned"]] == ["甲"]
     cli("assign", "P1", "--to", "erin", now="2026-10-11T09:00:00")
     assert cli.json("show", "P1")["customer"]["owner"] == "erin"
+
+
+def test_edit_of_city_or_level_reroutes_a_pool_customer(team):
+    result = team.json("customer", "edit", "K4", "--city", "天津")
+    assert result["pool_moved"] == {"from": "default", "to": "华北"}
+    assert result["pool"] == "华北" and pool_of(team, "K4") == "华北"
+    shown = " ".join(team("customer", "edit", "K5", "--city", "上海").stdout.split())
+    assert "moved from pool 华北 to A级 by the pools' rules" in shown  # level A: the next rule
+    assert team.json("customer", "edit", "K5", "--level", "")["pool_moved"] == {
+        "from": "A级",
+        "to": "default",
+    }
+    rows = team.sql(
+        "select c.external_id, e.reason, e.detail, e.pool from event e "
+        "join customer c on c.id = e.customer_id where e.kind = 'pool_moved' order by e.id"
+    )
+    assert [(x, r, json.loads(d), p) for x, r, d, p in rows] == [
+        ("K4", "re-routed: city edited", {"from": "default", "to": "华北"}, "华北"),
+        ("K5", "re-routed: city edited", {"from": "华北", "to": "A级"}, "A级"),
+        ("K5", "re-routed: level edited", {"from": "A级", "to": "default"}, None),
+    ]
+    # Where the rules keep it, and for owned customers, nothing moves.
+    assert team.json("customer", "edit", "K4", "--city", "北京")["pool_moved"] is None
+    assert team.json("customer", "edit", "K1", "--city", "上海")["pool_moved"] is None
+    assert team.json("customer", "edit", "K4", "--name", "北京丁")["pool_moved"] is None
+    assert len(team.sql("select id from event where kind = 'pool_moved'")) == 3

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from salespool.clock import from_db, iso, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view
 from salespool.core.reps import find_rep
+from salespool.core.routing import DEFAULT_POOL, load_pools, route_case
 from salespool.core.trail import record_event, record_in_place
 from salespool.errors import BadInput, OwnersDiffer, Refused, SalespoolError
 from salespool.keys import email_key, phone_key, text_key
@@ -51,6 +52,9 @@ class EditResult:
 
     customer: CustomerView
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A pool customer whose city or level changed, re-routed by the pools' rules:
+    # {"from", "to"} pool names; None when it stayed (or is owned).
+    pool_moved: dict[str, str] | None = None
 
 
 @dataclass
@@ -156,7 +160,50 @@ def edit_customer(
         reason="edited " + ", ".join(changed),
         detail={"fields": changed},
     )
-    return EditResult(customer=get_view(session, found.id, now=now), changed=changed)
+    moved = None
+    if found.owner_id is None and ({"city", "level"} & set(changed)):
+        moved = _reroute(session, found, now=now, actor=actor, why=[*changed])
+    return EditResult(
+        customer=get_view(session, found.id, now=now), changed=changed, pool_moved=moved
+    )
+
+
+def _reroute(
+    session: Session, found: Customer, *, now: datetime, actor: str, why: list[str]
+) -> dict[str, str] | None:
+    """Put a pool customer whose routed fields changed where the pools' rules send it now,
+    with a `pool_moved` event; None when that is where it waits already."""
+    pools = load_pools(session)
+    target = session.execute(
+        select(route_case(pools)).where(Customer.id == found.id)
+    ).scalar_one_or_none()
+    if target == found.pool_id:
+        return None
+    by_id = {p.id: p.name for p in pools}
+    detail = {
+        "from": by_id.get(found.pool_id, DEFAULT_POOL),  # type: ignore[arg-type]
+        "to": by_id.get(target, DEFAULT_POOL),
+    }
+    session.execute(
+        update(Customer)
+        .where(Customer.id == found.id, Customer.owner_id.is_(None))
+        .values(pool_id=target)
+        .execution_options(synchronize_session=False)
+    )
+    fields = ", ".join(k for k in why if k in ("city", "level"))
+    record_event(
+        session,
+        customer_id=found.id,
+        at=now,
+        kind=EventKind.pool_moved,
+        actor=actor,
+        from_stage=found.stage,
+        to_stage=found.stage,
+        reason=f"re-routed: {fields} edited",
+        detail=detail,
+        pool=by_id.get(target) if target is not None else None,
+    )
+    return detail
 
 
 def _edit_referrer(
