@@ -241,3 +241,20 @@ def test_every_new_rule_shows_in_config_show_and_the_starter_file(cli, tmp_path:
     assert "reasons = []" in text
     cli.config = out
     assert cli.json("config", "show")["rules"]["release.reasons"]["value"] == []
+
+
+def test_the_report_table_shows_releases_by_reason_when_any_gave_one(book):
+    book("release", "C1")
+    assert "Releases by reason" not in book("report", "--since", "2026-11-01").stdout
+    book("release", "C2", "--reason", "moved away")
+    book("release", "C3", "--reason", "moved away")
+    shown = book("report", "--since", "2026-11-01").stdout
+    assert "Releases by reason" in shown
+    lines = shown[shown.index("Releases by reason") :].splitlines()
+    header = next(line for line in lines if "moved away" in line)
+    assert header.index("moved away") < header.index("(no reason)")
+    table = lines[lines.index(header) + 2 :]
+    table = table[: [line.strip() for line in table].index("")]
+    rows = {line.split()[0]: line.split()[1:] for line in table}
+    assert rows["alice"] == ["1", "1"] and rows["bob"] == ["1", "0"]
+    assert rows["TOTAL"] == ["2", "1"]

@@ -328,3 +328,15 @@ def test_webhook_options_are_checked(team: Cli):
             "notify", "--webhook", "http://127.0.0.1:9/x", "--webhook-kind", "teams"
         ).stderr
     )
+
+
+def test_the_due_table_shows_the_warning_step_when_warn_is_set(team: Cli):
+    shown = team("due", "--within", "11").stdout
+    assert "warning" in shown
+    rows = {line.split()[1]: line for line in shown.splitlines() if "Ltd" in line}
+    assert "3 (manager)" in rows["One"] and "2 (coach)" in rows["Three"]
+    assert "1 (owner)" in rows["Seven"] and "(" not in rows["Ten"]
+    dry = team("recycle", "--dry-run", "--warn-days", "11").stdout
+    assert "3 (manager)" in dry
+    rules(team, "[recycle]\nunconverted_days = 0\n")
+    assert "warning" not in team("due", "--within", "11").stdout  # no ladder: no column

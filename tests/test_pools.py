@@ -292,3 +292,131 @@ def test_report_gives_each_pools_size_and_flow(team):
     assert "pool" in report and "reps" in report  # the old keys stay
     shown = team("report", now="2026-12-06T09:00:00").stdout
     assert "Pools" in shown and "华北" in shown
+
+
+def test_set_changes_a_pool_in_place(team):
+    result = team.json(
+        "pool", "set", "华北", "--rule", "city in (北京, 天津, 河北)", "--no-days",
+        "--stage-days", "won=40", "--members", "rookie,bob", "--daily-limit", "3",
+    )  # fmt: skip
+    assert result["pool"]["rule"] == "city in (北京, 天津, 河北)"
+    assert result["pool"]["members"] == ["rookie", "bob"] and result["pool"]["admins"] == ["mia"]
+    assert (result["pool"]["days"], result["pool"]["stage_days"]) == (None, {"won": 40})
+    assert result["pool"]["size"] == 1  # 北京戊 waits in it still
+    assert result["changed"] == {
+        "rule": {"from": "city in (北京, 天津)", "to": "city in (北京, 天津, 河北)"},
+        "members": {"from": ["rookie"], "to": ["rookie", "bob"]},
+        "days": {"from": 20, "to": None},
+        "daily_limit": {"from": None, "to": 3},
+        "stage_days": {"from": {}, "to": {"won": 40}},
+    }
+    listed = {p["name"]: p for p in team.json("pool", "list")}
+    assert listed["华北"]["daily_limit"] == 3 and listed["华北"]["days"] is None
+    team("claim", "K5", "--rep", "bob")  # a member now
+    # --stage-days adds; --no-stage-days first drops them.
+    team("pool", "set", "华北", "--stage-days", "negotiating=10")
+    assert team.json("pool", "list")[1]["stage_days"] == {"won": 40, "negotiating": 10}
+    team("pool", "set", "华北", "--no-stage-days", "--stage-days", "prospecting=9")
+    assert team.json("pool", "list")[1]["stage_days"] == {"prospecting": 9}
+    shown = team("pool", "set", "华北", "--no-members", "--no-admins", "--no-rule").stdout
+    assert "pool 华北: rule city in (北京, 天津, 河北) -> none" in shown
+    after = team.json("pool", "list")[1]
+    assert (after["rule"], after["members"], after["admins"]) == (None, [], [])
+    assert "nothing changed" in team("pool", "set", "华北").stdout
+    assert team.json("pool", "set", "A级", "--cooldown-days", "0")["changed"] == {
+        "cooldown_days": {"from": None, "to": 0}
+    }
+    team("pool", "set", "A级", "--no-cooldown-days", "--no-daily-limit", "--days", "5")
+    a = team.json("pool", "list")[2]
+    assert (a["cooldown_days"], a["daily_limit"], a["days"]) == (None, None, 5)
+
+
+def test_set_routes_only_customers_entering_from_then_on(team):
+    team("pool", "set", "A级", "--rule", "city = 上海")
+    assert pool_of(team, "K5") == "华北"  # waiting: stays
+    team("release", "K3")
+    assert pool_of(team, "K3") == "A级"
+
+
+def test_set_refusals(team):
+    assert (
+        "--days and --no-days: choose one"
+        in team.fails("pool", "set", "华北", "--days", "3", "--no-days").stderr
+    )
+    assert (
+        "--rule and --no-rule: choose one"
+        in team.fails("pool", "set", "华北", "--rule", "level = A", "--no-rule").stderr
+    )
+    result = team.fails("pool", "set", "default", "--days", "3")
+    assert "the default pool has no settings of its own" in result.stderr
+    assert "no pool named '华南'" in team.fails("pool", "set", "华南", "--days", "3").stderr
+    result = team.fails("pool", "set", "华北", "--rule", "town = x")
+    assert result.stderr.startswith("error: --rule: unexpected 'town'")
+    result = team.fails("pool", "set", "华北", "--members", "ghost")
+    assert "--members: 'ghost' is neither a rep nor a role" in result.stderr
+    assert "no rep named 'zed'" in team.fails("pool", "set", "华北", "--admins", "zed").stderr
+    result = team.fails("pool", "set", "华北", "--stage-days", "hot=3")
+    assert "--stage-days: 'hot' is not a stage" in result.stderr
+    team.fails("pool", "set", "华北", "--days", "0", code=2)
+    team.fails("pool", "set", "华北", "--stage-days", "won", code=2)
+
+
+def test_customer_json_names_the_pool_it_waits_in(team):
+    listed = {c["external_id"]: c["pool"] for c in team.json("customers")}
+    assert listed == {"K1": None, "K2": None, "K3": None, "K4": "default", "K5": "华北"}
+    assert [c["pool"] for c in team.json("pool")] == ["default", "华北"]
+    assert [c["pool"] for c in team.json("pool", "--name", "华北")] == ["华北"]
+    assert team.json("show", "K5")["customer"]["pool"] == "华北"
+    assert team.json("show", "K1")["customer"]["pool"] is None  # owned: in no pool
+    assert team.json("pool", "move", "K5", "--to", "A级", "--by", "mia")["pool"] == "A级"
+    assert team.json("claim", "K5", "--rep", "erin")["pool"] is None
+    assert team.json("release", "K3")["pool"] == "A级"
+    assert "referred_by" in team.json("show", "K3")["customer"]  # the old keys stay
+
+
+def test_assign_applies_each_pools_own_cooldown(cli, write_csv):
+    cli("rep", "add", "erin", "--role", "rookie")
+    cli("pool", "add", "华北", "--rule", "city = 北京", "--cooldown-days", "0")
+    cli("pool", "add", "华南", "--rule", "city = 广州", "--cooldown-days", "60")
+    rows = "external_id,name,city\nP1,甲,北京\nP2,乙,广州\nP3,丙,上海\n"
+    cli("import", str(write_csv(rows)), now="2026-09-01T09:00:00")
+    for key in ("P1", "P2", "P3"):
+        cli("claim", key, "--rep", "erin", now="2026-10-01T09:00:00")
+        cli("release", key, now="2026-10-01T10:00:00")
+    # 40 days on: the team's 30 have passed, 华南's 60 have not; 华北 has none.
+    plan = cli.json("assign", "--to", "erin", "--dry-run", now="2026-11-10T09:00:00")
+    assert [a["name"] for a in plan["assigned"]] == ["甲", "丙"]
+    result = cli.fails("assign", "P2", "--to", "erin", now="2026-11-10T09:00:00")
+    assert "cooldown: '乙' was released from erin 39 days ago" in result.stderr
+    assert "after 2026-11-30" in result.stderr
+    # 10 days on: the team's 30 hold 丙 back, 华北's 0 lets 甲 go.
+    plan = cli.json("assign", "--to", "erin", "--dry-run", now="2026-10-11T09:00:00")
+    assert [a["name"] for a in plan["assigned"]] == ["甲"]
+    cli("assign", "P1", "--to", "erin", now="2026-10-11T09:00:00")
+    assert cli.json("show", "P1")["customer"]["owner"] == "erin"
+
+
+def test_edit_of_city_or_level_reroutes_a_pool_customer(team):
+    result = team.json("customer", "edit", "K4", "--city", "天津")
+    assert result["pool_moved"] == {"from": "default", "to": "华北"}
+    assert result["pool"] == "华北" and pool_of(team, "K4") == "华北"
+    shown = " ".join(team("customer", "edit", "K5", "--city", "上海").stdout.split())
+    assert "moved from pool 华北 to A级 by the pools' rules" in shown  # level A: the next rule
+    assert team.json("customer", "edit", "K5", "--level", "")["pool_moved"] == {
+        "from": "A级",
+        "to": "default",
+    }
+    rows = team.sql(
+        "select c.external_id, e.reason, e.detail, e.pool from event e "
+        "join customer c on c.id = e.customer_id where e.kind = 'pool_moved' order by e.id"
+    )
+    assert [(x, r, json.loads(d), p) for x, r, d, p in rows] == [
+        ("K4", "re-routed: city edited", {"from": "default", "to": "华北"}, "华北"),
+        ("K5", "re-routed: city edited", {"from": "华北", "to": "A级"}, "A级"),
+        ("K5", "re-routed: level edited", {"from": "A级", "to": "default"}, None),
+    ]
+    # Where the rules keep it, and for owned customers, nothing moves.
+    assert team.json("customer", "edit", "K4", "--city", "北京")["pool_moved"] is None
+    assert team.json("customer", "edit", "K1", "--city", "上海")["pool_moved"] is None
+    assert team.json("customer", "edit", "K4", "--name", "北京丁")["pool_moved"] is None
+    assert len(team.sql("select id from event where kind = 'pool_moved'")) == 3

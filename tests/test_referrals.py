@@ -38,7 +38,7 @@ def test_import_resolves_referrers_in_the_book_and_the_same_file(book, write_csv
     # A later file refers to the book by #ID, by external_id and by name; re-importing
     # it changes nothing.
     later = write_csv(
-        "external_id,name,推荐人\nC6,Fox Labs,#1\nC7,Gold Ltd,Fox Labs\nC1,Acme Logistics,C7\n",
+        "external_id,name,推荐人\nC6,Fox Labs,#5\nC7,Gold Ltd,Fox Labs\nC1,Acme Logistics,C7\n",
         name="later.csv",
     )
     result = book.json("import", str(later), now="2026-11-02T09:00:00")
@@ -49,7 +49,7 @@ def test_import_resolves_referrers_in_the_book_and_the_same_file(book, write_csv
         "C3": "C2",
         "C4": "C5",
         "C5": None,
-        "C6": "C1",
+        "C6": "C5",
         "C7": "C6",
     }
     again = book.json("import", str(later), now="2026-11-02T10:00:00")
@@ -168,3 +168,59 @@ def test_the_report_counts_referrals_and_the_repeat_purchase_rate(book, write_cs
         csv.DictReader(io.StringIO(book("report", "--since", "2026-11-10", "--csv").stdout))
     )
     assert {r["rep"]: r["repeat_rate"] for r in rows}["alice"] == "0.5"
+
+
+def test_edit_refuses_a_referral_cycle(book):
+    # C2 was referred by C1 and C3 by C2: C1 referred by either closes a cycle.
+    result = book.fails("customer", "edit", "C1", "--referred-by", "C2")
+    assert result.stderr == (
+        "error: --referred-by: a referral cycle: #1 Acme Logistics referred by "
+        "#2 Blue River Foods referred by #1 Acme Logistics\n"
+    )
+    result = book.fails("customer", "edit", "C1", "--referred-by", "Cyan Tools")
+    assert "#1 Acme Logistics referred by #3 Cyan Tools referred by #2 Blue River Foods " in (
+        result.stderr
+    )
+    result = book.fails("customer", "edit", "C5", "--referred-by", "C4")  # C4 was referred by C5
+    assert "a referral cycle: #5 Echo Media referred by #4 Dune Travel" in result.stderr
+    book("customer", "edit", "C5", "--referred-by", "C3")  # a chain, no cycle
+    book("customer", "edit", "C4", "--referred-by", "C1")  # C4 leaves the chain...
+    book("customer", "edit", "C5", "--referred-by", "C4")  # ...so C5 may point at it
+    assert referrers(book)["C5"] == "C4"
+
+
+@pytest.mark.parametrize(
+    ("rows", "line", "cell"),
+    [
+        ("C8,Hill Co,C9\nC9,Iron Co,C8\n", 2, "C9"),  # both new, in the file
+        ("C8,Hill Co,C3\nC1,Acme Logistics,C8\n", 2, "C3"),  # C3 by C2 by C1 by C8 by C3
+        ("C1,Acme Logistics,C3\n", 2, "C3"),  # with the book alone
+    ],
+)
+def test_import_refuses_a_referral_cycle_with_line_column_and_value(
+    book, write_csv, rows, line, cell
+):
+    bad = write_csv("external_id,name,介绍人\n" + rows, name="cycle.csv")
+    result = book.fails("import", str(bad))
+    assert result.stderr.startswith(
+        f"error: {bad}:{line}: column '介绍人': value '{cell}': a referral cycle"
+    ), result.stderr
+
+
+def test_import_rejects_the_rows_of_a_cycle_and_keeps_the_rest(book, write_csv):
+    rows = "external_id,name,介绍人\nC8,Hill Co,C9\nC9,Iron Co,C8\nC10,Jade Co,C9\n"
+    rejects = book.db.parent / "rejects.csv"
+    result = book.json("import", str(write_csv(rows, name="cycle.csv")), "--rejects", str(rejects))
+    assert (result["inserted"], result["rejected"]) == (1, 2)
+    assert [r["line"] for r in result["rejects"]] == [2, 3]
+    # A file row that replaces a stored referrer breaks the stored chain: no cycle.
+    rows = "external_id,name,介绍人\nC2,Blue River Foods,C5\nC1,Acme Logistics,C3\n"
+    book("import", str(write_csv(rows, name="ok.csv")))
+    assert referrers(book)["C1"] == "C3" and referrers(book)["C2"] == "C5"
+
+
+def test_a_cycle_stored_before_cycles_were_refused_ends_the_walk(book, write_csv):
+    book.execute("update customer set referred_by_id = 2 where id = 1")  # C1 <-> C2
+    book("customer", "edit", "C4", "--referred-by", "C1")  # C4 is in no cycle: allowed
+    book("import", str(write_csv("external_id,name,介绍人\nC8,Hill Co,C1\n", name="ok.csv")))
+    assert referrers(book)["C8"] == "C1"

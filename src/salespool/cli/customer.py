@@ -88,12 +88,16 @@ def edit(
         ) from None
     data = plain(result.customer)
     data["changed"] = result.changed
+    data["pool_moved"] = result.pool_moved
     view = result.customer
     if result.changed:
         said = "; ".join(
             f"{k} {_shown(c['old'])} -> {_shown(c['new'])}" for k, c in result.changed.items()
         )
         sentence = f"edited #{view.id} {view.name}: {said}"
+        if result.pool_moved:
+            moved = result.pool_moved
+            sentence += f"; moved from pool {moved['from']} to {moved['to']} by the pools' rules"
     else:
         sentence = f"#{view.id} {view.name}: nothing changed (the values are already so)"
     st.output(as_json).record(data, sentence)

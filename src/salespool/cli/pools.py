@@ -1,4 +1,4 @@
-"""Several pools: `pool add`, `list`, `remove` and `move` (the listing is cli/pool.py)."""
+"""Several pools: `pool add`, `set`, `list`, `remove` and `move` (the listing is cli/pool.py)."""
 
 from __future__ import annotations
 
@@ -101,6 +101,104 @@ def pool_add(
     st.output(as_json).record(
         view, f"added pool {view.name}" + (f": {view.rule}" if view.rule else "")
     )
+
+
+def _changes(changed: dict[str, dict[str, object]]) -> str:
+    """`days 20 -> 15; rule none -> city = 北京` for the sentence `pool set` says."""
+
+    def shown(value: object) -> str:
+        if value is None or value == [] or value == {}:
+            return "none"
+        if isinstance(value, list):
+            return ",".join(map(str, value))
+        if isinstance(value, dict):
+            return ",".join(f"{k}={v}" for k, v in value.items())
+        return str(value)
+
+    return "; ".join(f"{k} {shown(v['from'])} -> {shown(v['to'])}" for k, v in changed.items())
+
+
+def _clear(flag: str, what: str) -> object:
+    return typer.Option(flag, help=f"Clear {what}.")
+
+
+@pool_app.command("set")
+def pool_set(
+    ctx: typer.Context,
+    name: PoolName,
+    rule: Annotated[
+        str | None,
+        typer.Option("--rule", metavar="RULE", help="A new rule (as `pool add --rule`)."),
+    ] = None,
+    no_rule: Annotated[
+        bool, _clear("--no-rule", "the rule: it takes customers only by move")
+    ] = False,
+    members: Annotated[
+        list[str] | None,
+        typer.Option("--members", metavar="REP,ROLE...", help="Who may claim from it (replaces)."),
+    ] = None,
+    no_members: Annotated[bool, _clear("--no-members", "the members: everyone may claim")] = False,
+    admins: Annotated[
+        list[str] | None,
+        typer.Option("--admins", metavar="NAME...", help="Who may `pool move` (replaces)."),
+    ] = None,
+    no_admins: Annotated[bool, _clear("--no-admins", "the admins: only managers move")] = False,
+    days: Annotated[int | None, typer.Option("--days", min=1, help="Its own recycle.days.")] = None,
+    no_days: Annotated[bool, _clear("--no-days", "its own days: the team's apply")] = False,
+    stage_days: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stage-days",
+            metavar="STAGE=DAYS",
+            help="Its own idle days for a stage (adds); repeat.",
+        ),
+    ] = None,
+    no_stage_days: Annotated[
+        bool, _clear("--no-stage-days", "its own stage days (before any --stage-days)")
+    ] = False,
+    daily_limit: Annotated[
+        int | None, typer.Option("--daily-limit", min=0, help="Its own claims.daily_limit.")
+    ] = None,
+    no_daily_limit: Annotated[
+        bool, _clear("--no-daily-limit", "its own daily limit: the team's applies")
+    ] = False,
+    cooldown_days: Annotated[
+        int | None, typer.Option("--cooldown-days", min=0, help="Its own claims.cooldown_days.")
+    ] = None,
+    no_cooldown_days: Annotated[
+        bool, _clear("--no-cooldown-days", "its own cooldown: the team's applies")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a pool in place; what is not given stays. Customers waiting stay where they are.
+
+    Example: salespool pool set 华北 --rule 'city in (北京, 天津, 河北)' --days 15
+    Example: salespool pool set A级 --no-days --members rep,rookie
+    """
+    from salespool.core import pools
+
+    st = state(ctx)
+    with st.write() as session:
+        result = pools.set_pool(
+            session,
+            name=name,
+            rule=rule,
+            no_rule=no_rule,
+            members=_names(members),
+            no_members=no_members,
+            admins=_names(admins),
+            no_admins=no_admins,
+            days=days,
+            no_days=no_days,
+            stage_days=_stage_days(stage_days),
+            no_stage_days=no_stage_days,
+            daily_limit=daily_limit,
+            no_daily_limit=no_daily_limit,
+            cooldown_days=cooldown_days,
+            no_cooldown_days=no_cooldown_days,
+        )
+    what = _changes(result.changed) if result.changed else "nothing changed"
+    st.output(as_json).record(result, f"pool {result.pool.name}: {what}")
 
 
 def _overrides(view) -> str:

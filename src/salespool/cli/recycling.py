@@ -15,7 +15,7 @@ from salespool.render import Col, Format, Output, plain, plural
 if TYPE_CHECKING:
     from salespool.core.agenda import AgendaItem
     from salespool.core.recycle import DueCustomer
-    from salespool.rules import RecycleRules
+    from salespool.rules import RecycleRules, WarningRules
 
 # A first run over a big book recycles 100,000s: people see the first ones, scripts all.
 TABLE_ROWS = 100
@@ -41,10 +41,21 @@ def clock_note(out: Output, rules: RecycleRules) -> None:
         out.say(rules.clock_text())
 
 
-def render_due(out: Output, rows: list[DueCustomer], within: int) -> None:
-    """The due list for people: a table, or a sentence when nothing is due."""
+def render_due(
+    out: Output, rows: list[DueCustomer], within: int, ladder: WarningRules | None = None
+) -> None:
+    """The due list for people: a table, or a sentence when nothing is due.
+
+    With recycle.warn set, a column gives each one's warning step today and who hears it."""
     if rows:
-        out.console.print(out.table(rows, DUE_COLUMNS, title=f"Due within {within} days"))
+        columns = list(DUE_COLUMNS)
+        if ladder is not None and ladder.on:
+
+            def step(n: int | None) -> str:
+                return f"{n} ({ladder.audience(n)})" if n is not None else ""
+
+            columns.append(Col("warn_step", "warning", fmt=step))
+        out.console.print(out.table(rows, columns, title=f"Due within {within} days"))
     else:
         out.say(f"nothing due within {within} days")
 
@@ -128,8 +139,8 @@ def due_(
 
     The date assumes nothing changes meanwhile: a follow-up, a deal or a lock
     postpones it. Customers recyclable already are due today, at the next run.
-    With recycle.warn set, --json and --csv give each one's warning step today
-    (warn_step; see `salespool notify`).
+    With recycle.warn set, the table, --json and --csv give each one's warning
+    step today (warn_step; see `salespool notify`).
 
     Example: salespool due --rep alice --within 14
     """
@@ -148,7 +159,7 @@ def due_(
         )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.table:
-        render_due(out, rows, within)
+        render_due(out, rows, within, st.config.warning_rules())
         clock_note(out, st.config.recycle_rules())
     else:
         out.listing(rows, DUE_COLUMNS)
@@ -363,4 +374,4 @@ def recycle(
     if dry_run:
         clock_note(out, rules)
     if result.due is not None and not quiet and warn_days is not None:
-        render_due(out, result.due, warn_days)
+        render_due(out, result.due, warn_days, st.config.warning_rules())

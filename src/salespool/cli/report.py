@@ -149,6 +149,15 @@ def render_report(out: Output, result: Report) -> None:
         title="Follow-ups by kind",
     )
     parts = [funnel, act, kinds]
+    reasons = _release_reasons(result.totals.released_by_reason)
+    if reasons:
+        released = out.table(
+            [{"rep": r.rep, **r.released_by_reason} for r in everyone],
+            [Col("rep", "rep")] + [Col(k, k, "right", fmt=lambda v: str(v or 0)) for k in reasons],
+            title=f"Releases by reason {window}",
+        )
+        released.min_width = len(released.title)  # a narrow table: keep its title on one line
+        parts.append(released)
     if len(result.pools) > 1:  # only the default pool: the line below says it all
         parts.append(
             out.table(
@@ -186,6 +195,16 @@ def render_report(out: Output, result: Report) -> None:
 
 
 ORDER_FOLLOWER = "(!)"
+
+
+def _release_reasons(total: dict[str, int]) -> list[str]:
+    """The reasons releases gave, most used first, "(no reason)" last; none when no
+    release gave one (then the table would say nothing the activity table does not)."""
+    from salespool.core.report import NO_REASON
+
+    if not any(k != NO_REASON for k in total):
+        return []
+    return sorted(total, key=lambda k: (k == NO_REASON, -total[k], k))
 
 
 def _days_text(value: float | None) -> str:

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlmodel import Session
 
 from salespool.clock import from_db, iso, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view
 from salespool.core.reps import find_rep
+from salespool.core.routing import DEFAULT_POOL, load_pools, route_case
 from salespool.core.trail import record_event, record_in_place
 from salespool.errors import BadInput, OwnersDiffer, Refused, SalespoolError
 from salespool.keys import email_key, phone_key, text_key
@@ -51,6 +52,9 @@ class EditResult:
 
     customer: CustomerView
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A pool customer whose city or level changed, re-routed by the pools' rules:
+    # {"from", "to"} pool names; None when it stayed (or is owned).
+    pool_moved: dict[str, str] | None = None
 
 
 @dataclass
@@ -66,6 +70,30 @@ class MergeResult:
 def shown(customer: Customer) -> str:
     """A customer as refusals name it: `#12 Acme Logistics`."""
     return f"#{customer.id} {customer.name}"
+
+
+def referrers_of(session: Session, customer_id: int) -> list[int]:
+    """The chain of who referred `customer_id`, nearest first: its referrer, theirs, ...
+
+    One recursive query; UNION (not UNION ALL) ends it on a cycle already stored.
+    """
+    c = Customer.__table__.c
+    start = select(c.referred_by_id.label("id"), literal(1).label("depth")).where(
+        c.id == customer_id, c.referred_by_id.is_not(None)
+    )
+    chain = start.cte("chain", recursive=True)
+    chain = chain.union(
+        select(c.referred_by_id, chain.c.depth + 1).where(
+            c.id == chain.c.id, c.referred_by_id.is_not(None), chain.c.depth < MAX_CHAIN
+        )
+    )
+    rows = session.execute(select(chain.c.id, func.min(chain.c.depth)).group_by(chain.c.id))
+    return [cid for cid, _depth in sorted(rows, key=lambda r: r[1])]
+
+
+# How far a referral chain is followed: far past any real one, and the bound that ends the
+# walk over a cycle stored before cycles were refused (depth makes each row distinct).
+MAX_CHAIN = 10_000
 
 
 def edit_customer(
@@ -132,7 +160,50 @@ def edit_customer(
         reason="edited " + ", ".join(changed),
         detail={"fields": changed},
     )
-    return EditResult(customer=get_view(session, found.id, now=now), changed=changed)
+    moved = None
+    if found.owner_id is None and ({"city", "level"} & set(changed)):
+        moved = _reroute(session, found, now=now, actor=actor, why=[*changed])
+    return EditResult(
+        customer=get_view(session, found.id, now=now), changed=changed, pool_moved=moved
+    )
+
+
+def _reroute(
+    session: Session, found: Customer, *, now: datetime, actor: str, why: list[str]
+) -> dict[str, str] | None:
+    """Put a pool customer whose routed fields changed where the pools' rules send it now,
+    with a `pool_moved` event; None when that is where it waits already."""
+    pools = load_pools(session)
+    target = session.execute(
+        select(route_case(pools)).where(Customer.id == found.id)
+    ).scalar_one_or_none()
+    if target == found.pool_id:
+        return None
+    by_id = {p.id: p.name for p in pools}
+    detail = {
+        "from": by_id.get(found.pool_id, DEFAULT_POOL),  # type: ignore[arg-type]
+        "to": by_id.get(target, DEFAULT_POOL),
+    }
+    session.execute(
+        update(Customer)
+        .where(Customer.id == found.id, Customer.owner_id.is_(None))
+        .values(pool_id=target)
+        .execution_options(synchronize_session=False)
+    )
+    fields = ", ".join(k for k in why if k in ("city", "level"))
+    record_event(
+        session,
+        customer_id=found.id,
+        at=now,
+        kind=EventKind.pool_moved,
+        actor=actor,
+        from_stage=found.stage,
+        to_stage=found.stage,
+        reason=f"re-routed: {fields} edited",
+        detail=detail,
+        pool=by_id.get(target) if target is not None else None,
+    )
+    return detail
 
 
 def _edit_referrer(
@@ -152,6 +223,13 @@ def _edit_referrer(
             raise
         if new.id == found.id:
             raise BadInput(f"{shown(found)} cannot refer itself", option="referred_by")
+        chain = referrers_of(session, new.id)
+        if found.id in chain:
+            loop = [found, new, *(session.get(Customer, i) for i in chain[: chain.index(found.id)])]
+            raise BadInput(
+                "a referral cycle: " + " referred by ".join(shown(c) for c in [*loop, found]),  # type: ignore[arg-type]
+                option="referred_by",
+            )
     new_id = new.id if new is not None else None
     if new_id == found.referred_by_id:
         return

@@ -14,10 +14,10 @@ from sqlmodel import Session
 from salespool.clock import from_db, idle_days
 from salespool.core.contact import clock_start, counting_contact
 from salespool.core.reps import find_rep
-from salespool.core.routing import pool_named
+from salespool.core.routing import DEFAULT_POOL, pool_named
 from salespool.errors import BadInput, NoSuchCustomer, NotFound, Refused
 from salespool.keys import text_key
-from salespool.models import Customer, CustomerAlias, Rep, Stage
+from salespool.models import Customer, CustomerAlias, Pool, Rep, Stage
 from salespool.rules import RecycleRules
 
 MAX_CANDIDATES_SHOWN = 5
@@ -49,6 +49,8 @@ class CustomerView:
     # The customer who referred this one (`referred_by`): its id and name.
     referred_by_id: int | None = None
     referred_by: str | None = None
+    # The pool a pool customer waits in ("default" or a named pool's); None when owned.
+    pool: str | None = None
 
     @property
     def stage_shown(self) -> str:
@@ -68,12 +70,13 @@ def idle_since(rules: RecycleRules | None = None):
 
 
 def view_select() -> Select:
-    """Customers joined with their owner's and referrer's names, ready for CustomerViews."""
+    """Customers joined with their owner's, referrer's and pool's names, for CustomerViews."""
     referrer = aliased(Customer)
     return (
-        select(Customer, Rep.name, referrer.name)
+        select(Customer, Rep.name, referrer.name, Pool.name)
         .outerjoin(Rep, Rep.id == Customer.owner_id)
         .outerjoin(referrer, referrer.id == Customer.referred_by_id)
+        .outerjoin(Pool, Pool.id == Customer.pool_id)
     )
 
 
@@ -89,8 +92,8 @@ def to_views(
         query = query.add_columns(counting_contact(rules))
     # populate_existing: bulk UPDATEs earlier in the transaction bypass the identity map.
     for row in session.execute(query.execution_options(populate_existing=True)):
-        customer, owner, referrer = row[0], row[1], row[2]
-        contact = row[3] if narrowed else customer.last_contact_at
+        customer, owner, referrer, pool = row[0], row[1], row[2], row[3]
+        contact = row[4] if narrowed else customer.last_contact_at
         since = None
         if customer.owner_id is not None and customer.owned_since is not None:
             since = customer.owned_since
@@ -116,6 +119,7 @@ def to_views(
                 **_lock_fields(customer, now),
                 referred_by_id=customer.referred_by_id,
                 referred_by=referrer,
+                pool=(pool or DEFAULT_POOL) if customer.owner_id is None else None,
             )
         )
     return views

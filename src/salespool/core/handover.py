@@ -202,7 +202,8 @@ def assign(
 
     `customers` are the pool customers to hand out (as `find_customer` reads them).
     The reps are those in `to`, else the active reps of `role`, else every
-    active rep. Capacity and cooldown apply; the daily claim limit does not
+    active rep. Capacity and cooldown (the customer's pool's own, where it has
+    one) apply; the daily claim limit does not
     (it limits a rep's own claims). Named customers must all be placed or
     nothing is; from the pool, assignment stops when every rep is full.
     """
@@ -218,20 +219,28 @@ def assign(
     candidates = [Candidate(r.name, r.role, owned[r.id], rules.capacity_of(r)) for r in reps]
     by_name = {r.name: r for r in reps}
     strict = bool(customers)
+    pools = load_pools(session)
+    # A customer cools down as long as the pool it waits in says (claims.cooldown_days else).
+    pool_days = {p.id: p.cooldown_days for p in pools if p.cooldown_days is not None}
     if strict:
         chosen = _named_pool_customers(session, customers or [])
         chosen = chosen[:limit] if limit else chosen
         named = Customer.id.in_([c.id for c in chosen])
         refuse_out_of_order(session, named, at=now, what="assignment", tz=rules.tz)
         cooling = cooldowns(
-            session, now=now, rules=rules, rep_ids=rep_ids, customer_ids=[c.id for c in chosen]
+            session,
+            now=now,
+            rules=rules,
+            rep_ids=rep_ids,
+            customer_ids=[c.id for c in chosen],
+            pool_days=pool_days,
         )
     else:
-        cooling = cooldowns(session, now=now, rules=rules, rep_ids=rep_ids)
+        cooling = cooldowns(session, now=now, rules=rules, rep_ids=rep_ids, pool_days=pool_days)
         # A customer in cooldown may be passed over, so look that much further into the pool.
         extra = len({cid for cid, _rep in cooling})
         # Pools none of these reps is a member of are not looked into at all.
-        closed = [p.id for p in load_pools(session) if not any(is_member(p, r) for r in reps)]
+        closed = [p.id for p in pools if not any(is_member(p, r) for r in reps)]
         chosen = _oldest_in_pool(session, now, candidates, limit, extra, closed)
     blocked = {(cid, cd.rep_name): cd.message(now, rules.tz) for (cid, _), cd in cooling.items()}
     pool_of = _pools_of(session, [c.id for c in chosen])

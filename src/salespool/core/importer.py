@@ -736,7 +736,59 @@ def _resolve_referrers(session: Session) -> bool:
         column,
         literal("a customer cannot refer itself"),
     )
+    cyclic = _referral_cycles(session)
+    if cyclic:
+        flagged |= _flag(
+            session,
+            func.coalesce(s.customer_id, -s.line).in_(cyclic),
+            column,
+            literal("a referral cycle: this customer's referrer is referred, in the end, by it"),
+        )
     return flagged
+
+
+def _referral_cycles(session: Session) -> list[int]:
+    """The rows whose referrer leads back to them (A by B, B by A; or longer), through the
+    file's referrers and the stored ones the file does not replace; each row as its node:
+    the stored customer's id, or minus the line of a new one.
+
+    One recursive query walking up from the rows that refer; UNION ends it on any cycle.
+    """
+    s, c = STAGING.c, Customer.__table__.c
+    refers = and_(
+        s.problem.is_(None), or_(s.referrer_id.is_not(None), s.referrer_line.is_not(None))
+    )
+    if not _any(session, select(s.line).where(refers)):
+        return []
+    o = STAGING.alias("referrer").c
+    target = func.coalesce(
+        s.referrer_id,
+        select(func.coalesce(o.customer_id, -o.line))
+        .where(o.line == s.referrer_line)
+        .scalar_subquery(),
+    )
+    replaced = select(s.customer_id).where(refers, s.customer_id.is_not(None))
+    edges = (
+        select(func.coalesce(s.customer_id, -s.line).label("src"), target.label("dst"))
+        .where(refers)
+        .union_all(
+            select(c.id, c.referred_by_id).where(
+                c.referred_by_id.is_not(None), c.id.not_in(replaced)
+            )
+        )
+        .cte("edges")
+    )
+    walk = (
+        select(edges.c.src.label("start"), edges.c.dst.label("node"))
+        .where(edges.c.src.in_(select(func.coalesce(s.customer_id, -s.line)).where(refers)))
+        .cte("walk", recursive=True)
+    )
+    walk = walk.union(select(walk.c.start, edges.c.dst).where(edges.c.src == walk.c.node))
+    return list(
+        session.execute(
+            select(walk.c.start).where(walk.c.node == walk.c.start).distinct()
+        ).scalars()
+    )
 
 
 def _write_referrers(session: Session, before: int) -> None:

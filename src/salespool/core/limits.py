@@ -11,7 +11,7 @@ writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -192,23 +192,36 @@ def cooldowns(
     rules: ClaimRules,
     rep_ids: Iterable[int],
     customer_ids: Iterable[int] | None = None,
+    pool_days: Mapping[int, int] | None = None,
 ) -> dict[tuple[int, int], Cooldown]:
     """The (customer id, rep id) pairs in cooldown, from the event trail.
 
-    Without `customer_ids`, every pool customer is considered.
+    Without `customer_ids`, every pool customer is considered. `pool_days` gives the
+    named pools' own cooldown_days by pool id: a customer waiting in one of them cools
+    down that long instead of `rules.cooldown_days` (`assign`, which hands out from
+    every pool at once).
     """
     ids = list(set(rep_ids))
-    if not rules.cooldown_days or not ids:
+    own = dict(pool_days or {})
+    longest = max([rules.cooldown_days or 0, *own.values()])
+    if not longest or not ids:
         return {}
-    window = timedelta(days=rules.cooldown_days)
     query = (
-        select(Event.customer_id, Customer.name, Event.from_rep_id, Rep.name, Event.kind, Event.at)
+        select(
+            Event.customer_id,
+            Customer.name,
+            Event.from_rep_id,
+            Rep.name,
+            Event.kind,
+            Event.at,
+            Customer.pool_id,
+        )
         .join(Customer, Customer.id == Event.customer_id)
         .join(Rep, Rep.id == Event.from_rep_id)
         .where(
             Event.kind.in_(COOLDOWN_KINDS),
             Event.from_rep_id.in_(ids),
-            Event.at > to_db(now - window),
+            Event.at > to_db(now - timedelta(days=longest)),
         )
         .order_by(Event.at, Event.id)
     )
@@ -217,8 +230,11 @@ def cooldowns(
     else:
         query = query.where(Event.customer_id.in_(list(set(customer_ids))))
     found: dict[tuple[int, int], Cooldown] = {}
-    for cid, cname, rep_id, rep_name, kind, at in session.execute(query):
+    for cid, cname, rep_id, rep_name, kind, at, pool_id in session.execute(query):
         at = from_db(at)
+        window = timedelta(days=own.get(pool_id, rules.cooldown_days or 0))
+        if at + window <= now:
+            continue  # within the longest window, not within its own pool's
         # Ordered by time, so the latest departure wins.
         found[(cid, rep_id)] = Cooldown(cid, cname, rep_id, rep_name, kind, at, at + window)
     return found

@@ -18,7 +18,7 @@ from salespool.core.reps import find_rep
 from salespool.core.routing import DEFAULT_POOL, load_pools, names, pool_named
 from salespool.core.timeline import refuse_out_of_order
 from salespool.core.trail import record_event
-from salespool.errors import BadInput, Refused
+from salespool.errors import BadInput, Clash, Refused
 from salespool.models import Customer, Event, EventKind, Pool, Rep, Role
 from salespool.rules import parse_pool_rule
 from salespool.terms import parse_stage
@@ -41,6 +41,13 @@ class PoolView:
     stage_days: dict[str, int] = field(default_factory=dict)
     daily_limit: int | None = None
     cooldown_days: int | None = None
+
+
+@dataclass
+class SetResult:
+    pool: PoolView
+    # What changed: {field: {"from": old, "to": new}} (empty: nothing did).
+    changed: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,6 +137,28 @@ def _check_days(value: int | None, option: str, zero_ok: bool) -> int | None:
     return value
 
 
+def _canonical_rule(rule: str) -> str:
+    return " and ".join(c.text() for c in parse_pool_rule(rule))
+
+
+def _check_admins(session: Session, admins: list[str]) -> list[str]:
+    admin_names = list(dict.fromkeys(admins))
+    for admin in admin_names:
+        find_rep(session, admin, active=False)
+    return admin_names
+
+
+def _check_stage_days(stage_days: Mapping[str, int]) -> dict[str, int]:
+    stages: dict[str, int] = {}
+    for stage, n in stage_days.items():
+        try:
+            key = parse_stage(stage).value
+        except ValueError:
+            raise BadInput(f"'{stage}' is not a stage", option="stage_days") from None
+        stages[key] = _check_days(n, "stage_days", zero_ok=False)  # type: ignore[assignment]
+    return stages
+
+
 def add_pool(
     session: Session,
     *,
@@ -156,17 +185,9 @@ def add_pool(
     if session.execute(select(Pool.id).where(Pool.name == name)).first():
         raise Refused(f"a pool named '{name}' exists already")
     if rule is not None:
-        rule = " and ".join(c.text() for c in parse_pool_rule(rule))
-    admin_names = list(dict.fromkeys(admins or []))
-    for admin in admin_names:
-        find_rep(session, admin, active=False)
-    stages: dict[str, int] = {}
-    for stage, n in (stage_days or {}).items():
-        try:
-            key = parse_stage(stage).value
-        except ValueError:
-            raise BadInput(f"'{stage}' is not a stage", option="stage_days") from None
-        stages[key] = _check_days(n, "stage_days", zero_ok=False)  # type: ignore[assignment]
+        rule = _canonical_rule(rule)
+    admin_names = _check_admins(session, admins or [])
+    stages = _check_stage_days(stage_days or {})
     last = session.execute(select(func.max(Pool.position))).scalar() or 0
     pool = Pool(
         name=name,
@@ -183,6 +204,76 @@ def add_pool(
     session.add(pool)
     session.flush()
     return _view(pool, 0)
+
+
+def set_pool(
+    session: Session,
+    *,
+    name: str,
+    rule: str | None = None,
+    no_rule: bool = False,
+    members: list[str] | None = None,
+    no_members: bool = False,
+    admins: list[str] | None = None,
+    no_admins: bool = False,
+    days: int | None = None,
+    no_days: bool = False,
+    stage_days: Mapping[str, int] | None = None,
+    no_stage_days: bool = False,
+    daily_limit: int | None = None,
+    no_daily_limit: bool = False,
+    cooldown_days: int | None = None,
+    no_cooldown_days: bool = False,
+) -> SetResult:
+    """Change a named pool in place, checked as `pool add` checks.
+
+    A value not given stays; `no_X` clears X (the team's rule applies again, or
+    everyone may claim). `stage_days` adds to the pool's own stages (`no_stage_days`
+    drops them first). Customers already waiting stay where they are, as with
+    `pool add`: a new rule routes the customers that enter the pool from now on.
+    """
+    given = {
+        "rule": (rule, no_rule),
+        "members": (members or None, no_members),
+        "admins": (admins or None, no_admins),
+        "days": (days, no_days),
+        "daily_limit": (daily_limit, no_daily_limit),
+        "cooldown_days": (cooldown_days, no_cooldown_days),
+    }
+    for key, (value, clear) in given.items():
+        if value is not None and clear:
+            raise Clash(key, f"no_{key}")
+    pool = pool_named(session, name)
+    if pool is None:
+        raise Refused(
+            f"the {DEFAULT_POOL} pool has no settings of its own: salespool.toml sets its rules"
+        )
+    before = _view(pool, 0)
+    if rule is not None or no_rule:
+        pool.rule = _canonical_rule(rule) if rule is not None else None
+    if members or no_members:
+        pool.members = ",".join(_check_members(session, members or [])) or None
+    if admins or no_admins:
+        pool.admins = ",".join(_check_admins(session, admins or [])) or None
+    if days is not None or no_days:
+        pool.days = _check_days(days, "days", zero_ok=False)
+    if stage_days or no_stage_days:
+        stages = {} if no_stage_days else dict(before.stage_days)
+        stages.update(_check_stage_days(stage_days or {}))
+        pool.stage_days = json.dumps(stages, ensure_ascii=False) if stages else None
+    if daily_limit is not None or no_daily_limit:
+        pool.daily_limit = _check_days(daily_limit, "daily_limit", zero_ok=True)
+    if cooldown_days is not None or no_cooldown_days:
+        pool.cooldown_days = _check_days(cooldown_days, "cooldown_days", zero_ok=True)
+    session.add(pool)
+    session.flush()
+    after = _view(pool, _sizes(session).get(pool.id, 0))
+    changed = {
+        key: {"from": getattr(before, key), "to": getattr(after, key)}
+        for key in (*given, "stage_days")
+        if getattr(before, key) != getattr(after, key)
+    }
+    return SetResult(after, changed)
 
 
 def remove_pool(session: Session, *, now: datetime, actor: str, name: str) -> RemoveResult:
