@@ -77,3 +77,22 @@ def test_a_tiny_benchmark_runs_on_postgresql_and_drops_its_databases(tmp_path):
             text=True,
         )
         assert left.stdout.strip() == '{"exists": false}', (database, left)
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite_only
+def test_the_start_up_benchmark_prints_each_row_against_its_reference(tmp_path):
+    # Its exit status says whether the targets were met, which a busy machine decides:
+    # only that it measures both sides and prints the rows is checked here.
+    startup = BENCH.with_name("startup.py")
+    done = subprocess.run(
+        [sys.executable, str(startup), "--runs", "1", "--store", str(tmp_path / "none.db")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == ["--version", "--help"], done.stdout
+    assert "hello-world Typer app" in rows[0] and "its --help" in rows[1], rows
+    assert "no store at" in done.stdout  # the report row needs a bench store
