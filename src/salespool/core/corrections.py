@@ -20,7 +20,7 @@ from salespool.clock import from_db, iso, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view
 from salespool.core.reps import find_rep
 from salespool.core.routing import DEFAULT_POOL, load_pools, route_case
-from salespool.core.trail import record_event, record_in_place
+from salespool.core.trail import record_event, record_in_place, record_pool_move
 from salespool.errors import BadInput, OwnersDiffer, Refused, SalespoolError
 from salespool.keys import email_key, phone_key, text_key
 from salespool.models import Customer, CustomerAlias, Deal, Event, EventKind, FollowUp, Rep
@@ -191,16 +191,13 @@ def _reroute(
         .execution_options(synchronize_session=False)
     )
     fields = ", ".join(k for k in why if k in ("city", "level"))
-    record_event(
+    record_pool_move(
         session,
-        customer_id=found.id,
+        found,
         at=now,
-        kind=EventKind.pool_moved,
         actor=actor,
-        from_stage=found.stage,
-        to_stage=found.stage,
         reason=f"re-routed: {fields} edited",
-        detail=detail,
+        moved=(detail["from"], detail["to"]),
         pool=by_id.get(target) if target is not None else None,
     )
     return detail

@@ -17,7 +17,7 @@ from salespool.core.customers import CustomerView, find_customer, get_view
 from salespool.core.reps import find_rep
 from salespool.core.routing import DEFAULT_POOL, load_pools, names, pool_named
 from salespool.core.timeline import refuse_out_of_order
-from salespool.core.trail import record_event
+from salespool.core.trail import record_pool_move
 from salespool.errors import BadInput, Clash, Refused
 from salespool.models import Customer, Event, EventKind, Pool, Rep, Role
 from salespool.rules import parse_pool_rule
@@ -346,16 +346,13 @@ def move(
     if moved != 1:
         raise Refused(f"'{found.name}' changed owner meanwhile; try again")
     refuse_out_of_order(session, Customer.id == found.id, at=now, what="move", tz=tz)
-    record_event(
+    record_pool_move(
         session,
-        customer_id=found.id,
+        found,
         at=now,
-        kind=EventKind.pool_moved,
         actor=actor,
-        from_stage=found.stage,
-        to_stage=found.stage,
         reason=f"moved by {mover.name}",
-        detail={"from": here, "to": there},
+        moved=(here, there),
         pool=target.name if target is not None else None,
     )
     return get_view(session, found.id, now=now)

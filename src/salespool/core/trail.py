@@ -140,3 +140,29 @@ def bulk_to_pool(
         .values(owner_id=None, owned_since=None, pooled_at=at, pool_id=route_case(pools))
         .execution_options(synchronize_session=False)
     ).rowcount
+
+
+def record_pool_move(
+    session: Session,
+    customer: Customer,
+    *,
+    at: datetime,
+    actor: str,
+    reason: str,
+    moved: tuple[str, str],
+    pool: str | None,
+) -> None:
+    """The `pool_moved` event of a pool customer: `moved` is (from, to) by pool name, and
+    `pool` the named pool it waits in now (None: the default pool)."""
+    record_event(
+        session,
+        customer_id=customer.id,
+        at=at,
+        kind=EventKind.pool_moved,
+        actor=actor,
+        from_stage=customer.stage,
+        to_stage=customer.stage,
+        reason=reason,
+        detail={"from": moved[0], "to": moved[1]},
+        pool=pool,
+    )
