@@ -1,18 +1,25 @@
-"""The team's rules, from `salespool.toml`, each with a default so no file is needed.
+"""The team's rules, from `salespool.toml` and the store, each with a default so
+neither is needed.
 
 The file is found at `--config` / `SALESPOOL_CONFIG`, else `./salespool.toml`,
-else `salespool.toml` in the user config directory. Every effective value
-remembers where it came from, for `salespool config show`. `Config` builds the
-rule values core applies (salespool/rules.py), so no command assembles them.
+else `salespool.toml` in the user config directory. Rules kept in the store
+(`config set`, `config load`) come under the file: a key the file sets wins over
+the store's, key by key, so a store gains rules without changing what a team
+with a file runs. (A team store refuses a local file outright; cli/app.py.)
+Every effective value remembers where it came from (`default`, `store`,
+`file:line`), for `salespool config show`. `Config` builds the rule values core
+applies (salespool/rules.py), so no command assembles them.
 """
 
 from __future__ import annotations
 
+import difflib
 import itertools
+import json
 import re
 import textwrap
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -295,6 +302,7 @@ RULES: list[Rule] = [
 OPEN_TABLES = {"recycle.level_days": _days}
 OPEN_HELP = {"recycle.level_days": "idle days for level {}, before its stage's"}
 MACHINE = "machine"  # the source of a time zone nobody configured
+STORE = "store"  # the source of a rule kept in the store (`config set`, `config load`)
 
 
 @dataclass(frozen=True)
@@ -311,6 +319,8 @@ class Config:
 
     path: Path | None
     settings: dict[str, Setting] = field(default_factory=dict)
+    team: bool = False  # a team store: its rules come from the store alone
+    stored: int = 0  # how many rules the store keeps
 
     def __getitem__(self, key: str) -> Any:
         return self.settings[key].value
@@ -425,14 +435,39 @@ def find_config_file(explicit: str | None) -> Path | None:
     return None
 
 
-def load_config(explicit: str | None = None) -> Config:
-    """Read the effective rules; a bad file is refused naming the key and line."""
+def load_config(
+    explicit: str | None = None, stored: Sequence[tuple[str, str]] = (), team: bool = False
+) -> Config:
+    """Read the effective rules: defaults, then the rules kept in the store (`stored`, as
+    (key, TOML literal) pairs), then the file's, key by key. A bad file is refused naming
+    the key and line; a bad stored rule naming the key and `store`."""
     path = find_config_file(explicit)
-    config = Config(path=path)
+    config = Config(path=path, team=team, stored=len(stored))
     for rule in RULES:
         config.settings[rule.key] = Setting(rule.key, rule.default, "default", rule.help)
+    for key, literal in stored:
+        config.settings[key] = Setting(key, stored_value(key, literal), STORE, _help_of(key))
     if path is None:
         return config
+    for found in read_rules_file(path):
+        config.settings[found.key] = Setting(
+            found.key, found.value, found.where, _help_of(found.key)
+        )
+    return config
+
+
+@dataclass(frozen=True)
+class FileRule:
+    """One rule a rules file sets: its key, checked value, and `file:line`."""
+
+    key: str
+    value: Any
+    where: str
+
+
+def read_rules_file(path: Path) -> list[FileRule]:
+    """Every rule `path` sets, each checked; the first bad one is refused naming the file,
+    line and key, so a caller that stores them stores all or none."""
     try:
         text = path.read_text(encoding="utf-8-sig")
         data = tomllib.loads(text)
@@ -440,18 +475,95 @@ def load_config(explicit: str | None = None) -> Config:
         raise BadInput(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{path}: not valid TOML: {exc}") from exc
-    rules = {r.key: r for r in RULES}
+    found = []
     for key, value in _flatten(data):
         line = _line_of(text, key)
         where = f"{path}:{line}" if line else str(path)
-        check = rules[key].check if key in rules else _open_table_check(key)
+        check = _check_of(key)
         if check is None:
             raise BadInput(f"{where}: unknown key '{key}' (see `salespool config show`)")
         try:
-            config.settings[key] = Setting(key, check(value), where, _help_of(key))
+            found.append(FileRule(key, check(value), where))
         except ValueError as exc:
             raise BadInput(f"{where}: key '{key}': value {value!r} {exc}") from None
-    return config
+    return found
+
+
+def typed_rule(key: str, typed: str) -> tuple[Any, str]:
+    """A rule as typed after `config set KEY`: its checked value and the TOML literal the
+    store keeps. VALUE is read as TOML (45, "0.05", [7, 3, 1]); what is not TOML is
+    taken as text (Asia/Shanghai). Checked exactly as salespool.toml checks the key."""
+    check = _check_of(key)
+    if check is None:
+        raise BadInput(_unknown(key))
+    value = _literal(typed)
+    if value is _NOT_TOML:
+        value = typed
+    try:
+        checked = check(value)
+    except ValueError as exc:
+        raise BadInput(f"key '{key}': value {value!r} {exc}") from None
+    return checked, toml_literal(checked)
+
+
+def stored_value(key: str, literal: str) -> Any:
+    """A rule kept in the store, checked again as this version checks it."""
+    check = _check_of(key)
+    if check is None:
+        raise BadInput(
+            f"store: unknown key '{key}' (remove it with `salespool config unset {key}`)"
+        )
+    value = _literal(literal)
+    try:
+        if value is _NOT_TOML:
+            raise ValueError("is not a TOML value")
+        return check(value)
+    except ValueError as exc:
+        raise BadInput(
+            f"store: key '{key}': value {literal} {exc} (change it with `salespool config set`)"
+        ) from None
+
+
+def known_key(key: str) -> str:
+    """`key` if it names a rule; else refused, with the nearest rule names."""
+    if _check_of(key) is None:
+        raise BadInput(_unknown(key))
+    return key
+
+
+def _unknown(key: str) -> str:
+    near = difflib.get_close_matches(key, [r.key for r in RULES], n=1)
+    hint = f"did you mean '{near[0]}'? " if near else ""
+    return f"unknown key '{key}' ({hint}see `salespool config show`)"
+
+
+_NOT_TOML = object()
+
+
+def _literal(text: str) -> Any:
+    """The value of a TOML literal, or _NOT_TOML (one value, nothing else after it)."""
+    try:
+        data = tomllib.loads(f"v = {text}")
+    except tomllib.TOMLDecodeError:
+        return _NOT_TOML
+    return data["v"] if list(data) == ["v"] else _NOT_TOML
+
+
+def toml_literal(value: Any) -> str:
+    """A checked value as one TOML literal: numbers bare, exact decimals and text quoted
+    (JSON's string escapes are TOML's), lists as arrays."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_literal(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _check_of(key: str) -> Callable[[Any], Any] | None:
+    rule = next((r for r in RULES if r.key == key), None)
+    return rule.check if rule is not None else _open_table_check(key)
 
 
 def _help_of(key: str) -> str:

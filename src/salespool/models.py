@@ -20,7 +20,7 @@ from salespool.terms import (  # noqa: F401
     parse_stage,
 )
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 11
 
 
 class Meta(SQLModel, table=True):
@@ -223,3 +223,30 @@ class Notification(SQLModel, table=True):
     due_date: str
     recipient_id: int = Field(foreign_key="rep.id")
     sent_at: datetime
+
+
+class StoredSetting(SQLModel, table=True):
+    """One of the team's rules kept in the store (`config set`, `config load`): its
+    dotted key as salespool.toml writes it, and its value as a TOML literal (schema 11)."""
+
+    __tablename__ = "setting"
+
+    key: str = Field(primary_key=True)
+    value: str
+    changed_at: datetime
+    changed_by: str | None = None
+
+
+class SettingEvent(SQLModel, table=True):
+    """The append-only trail of rule changes: who changed which key, when, from what to
+    what (TOML literals; null: not set in the store), and by which command (schema 11)."""
+
+    __tablename__ = "setting_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    old_value: str | None = None
+    new_value: str | None = None
+    at: datetime
+    actor: str | None = None
+    command: str | None = None

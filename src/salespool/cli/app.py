@@ -25,6 +25,7 @@ from salespool.errors import (
     Locked,
     NoSuchCustomer,
     OwnersDiffer,
+    Refused,
     SalespoolError,
 )
 from salespool.render import Format, Output, choose_format, error, forgiving, note
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
     from salespool.clock import Clock
     from salespool.config import Config
+    from salespool.storage.lookup import StoredRules
     from salespool.storage.store import Store
 
 EXIT_ERROR = 1
@@ -169,16 +171,64 @@ class State:
     _config: Config | None = field(default=None, repr=False)
     _clock: Clock | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
+    _stored: StoredRules | None = field(default=None, repr=False)
+    # `config set/unset/load/history` work on the store's rules, not by them: a local
+    # rules file does not stand in their way on a team store.
+    _rules_file_ok: bool = field(default=False, repr=False)
 
     @property
     def config(self) -> Config:
-        """The team's rules; the time zone in effect is settled with them."""
+        """The team's rules (defaults, the store's, salespool.toml's); the time zone in
+        effect is settled with them."""
         if self._config is None:
             from salespool.config import load_config
 
-            self._config = load_config(self.config_file)
-            self._settle_zone(self._config)
+            stored = self.stored_rules()
+            self._refuse_rules_file(stored.team)
+            config = load_config(self.config_file, stored.settings, team=stored.team)
+            if stored.team and config.path is not None and trying():
+                note(f"trying the rules in {config.path} on a team store; nothing is changed")
+            self._settle_zone(config, stored.zone)
+            self._config = config
         return self._config
+
+    def stored_rules(self) -> StoredRules:
+        """The rules kept in the store, and whether it is a team store: through the store
+        if the command has opened it, else read-only without opening it (`config show`
+        must not create, upgrade or wait on a store to show the rules)."""
+        if self._stored is None:
+            if self._store is not None:
+                self._stored = self._store.stored_rules()
+            else:
+                from salespool.storage.lookup import RulesUnreadable, stored_rules
+
+                try:
+                    self._stored = stored_rules(self.db)
+                except RulesUnreadable as exc:
+                    raise SalespoolError(
+                        f"cannot read the team's rules in the store: {exc}"
+                    ) from None
+        return self._stored
+
+    def manage_rules(self) -> None:
+        """Mark this command as one that changes or shows the store's rules themselves
+        (`config set`...): a local rules file is no reason to refuse it."""
+        self._rules_file_ok = True
+
+    def _refuse_rules_file(self, team: bool) -> None:
+        """On a team store the rules come from the store alone: a local salespool.toml (found,
+        or given with --config) is refused, except by runs that only try rules."""
+        if not team or self._rules_file_ok or trying():
+            return
+        from salespool.config import find_config_file
+
+        path = find_config_file(self.config_file)
+        if path is not None:
+            raise Refused(
+                f"{path}: a team store takes its rules from the store, not from a local file "
+                "(only simulate and --dry-run runs may try one); move it aside, or a manager "
+                f"stores it with: salespool config load {path}"
+            )
 
     @property
     def clock(self) -> Clock:
@@ -186,13 +236,26 @@ class State:
         if self._clock is None:
             from salespool.clock import Clock
 
-            zone = self.config["timezone"]
+            zone = self._rules_zone() if self._rules_file_ok else self.config["timezone"]
             self._clock = Clock.at(self.now, zone) if self.now else Clock.system(zone)
         return self._clock
 
-    def _settle_zone(self, config: Config) -> None:
-        """The zone: --tz or SALESPOOL_TZ, else salespool.toml, else the store's own
-        (a store remembers the zone it was made in), else the machine's."""
+    def _rules_zone(self) -> str:
+        """The zone for the commands that manage the stored rules: the rules' own, but if
+        those cannot be read (a bad stored rule, a broken local file) such a command must
+        still run, to mend them: then --tz, the store's zone, or the machine's."""
+        try:
+            return self.config["timezone"]
+        except SalespoolError:
+            from salespool.clock import local_timezone_name, validate_timezone
+
+            if self.tz:
+                return validate_timezone(self.tz)
+            return (self._stored.zone if self._stored else None) or local_timezone_name()
+
+    def _settle_zone(self, config: Config, stored_zone: str | None) -> None:
+        """The zone: --tz or SALESPOOL_TZ, else salespool.toml's or the store's `timezone`
+        rule, else the zone the store was made in (meta), else the machine's."""
         from salespool.clock import local_timezone_name, validate_timezone
         from salespool.config import MACHINE
 
@@ -200,22 +263,11 @@ class State:
             zone, source = validate_timezone(self.tz), self.tz_source
         elif config.settings["timezone"].value:
             zone, source = config["timezone"], config.settings["timezone"].source
-        elif stored := self._stored_zone():
-            zone, source = stored
+        elif stored_zone:
+            zone, source = stored_zone, STORE_SOURCE
         else:
             zone, source = local_timezone_name(), MACHINE
         config.zone_in_effect(zone, source)
-
-    def _stored_zone(self) -> tuple[str, str] | None:
-        """The store's time zone and where it says so, if a store there has one.
-
-        Read without opening the store: a command that needs no store (`config show`)
-        must not create, upgrade or wait on one to learn its zone.
-        """
-        from salespool.storage.lookup import TIMEZONE_KEY, meta_value
-
-        zone = meta_value(self.db, TIMEZONE_KEY)
-        return (zone, "store") if zone else None
 
     @property
     def store(self) -> Store:
@@ -239,6 +291,8 @@ class State:
                     f"upgraded the store from schema {upgraded} to {SCHEMA_VERSION}"
                     + (f"; the old one is kept as {backup}" if backup else "")
                 )
+            if not self._rules_file_ok:  # before the command does anything
+                self._refuse_rules_file(self.stored_rules().team)
         return self._store
 
     @contextmanager
@@ -263,6 +317,18 @@ class State:
     def close(self) -> None:
         if self._store is not None:
             self._store.dispose()
+
+
+STORE_SOURCE = "store"  # as config.STORE: the source of what the store says
+
+
+def trying() -> bool:
+    """Whether the command running only tries rules, changing nothing: `simulate`, or
+    any command given --dry-run."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    return ctx is not None and (ctx.info_name == "simulate" or ctx.params.get("dry_run") is True)
 
 
 def state(ctx: typer.Context) -> State:

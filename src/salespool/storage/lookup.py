@@ -1,5 +1,6 @@
 """Read-only look-ups: a store's rep names (shell completion) or a `meta` fact (its
-time zone, for commands that need no store), at once, or nothing.
+time zone, for commands that need no store), at once, or nothing; and the team's rules
+kept in a store (`stored_rules`), read the same way but never guessed.
 
 A TAB press must answer within a moment and leave no trace, so nothing here opens
 the store the way `Store` does: no SQLAlchemy, no schema check or upgrade, no file
@@ -12,6 +13,7 @@ not answer) gives no names rather than an error.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,6 +32,17 @@ WAL_FORMAT = 2
 OURS = "EXISTS (SELECT 1 FROM meta WHERE key = 'schema_version')"
 REP_NAMES = f"SELECT name FROM rep WHERE {OURS} ORDER BY name"
 META_VALUE = f"SELECT value FROM meta WHERE key = %(key)s AND {OURS}"
+# The `meta` key `salespool team setup` writes ("on"): a team store takes its rules from
+# the store alone.
+TEAM_KEY = "team"
+# schema_version too: no row at all means no salespool store, so no rules to read.
+STORE_FACTS = "SELECT key, value FROM meta WHERE key IN ('team', 'timezone', 'schema_version')"
+SETTINGS = f"SELECT key, value FROM setting WHERE {OURS} ORDER BY key"
+# The rules are waited for as a command waits for its store (store.BUSY_TIMEOUT_SECONDS):
+# running with the defaults because the store was busy for a moment would be wrong.
+RULES_TIMEOUT_SECONDS = 60
+RULES_CONNECT_TIMEOUT_SECONDS = 10
+RULES_STATEMENT_TIMEOUT_MS = 30000
 
 
 def rep_names(db: str | None) -> list[str]:
@@ -46,21 +59,54 @@ def meta_value(db: str | None, key: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
-def _rows(db: str | None, sql: str, params: dict[str, str]) -> list[tuple]:
+@dataclass(frozen=True)
+class StoredRules:
+    """What a store says about the team's rules: whether it is a team store (meta
+    `team` = on), the time zone it was made in, and the rules kept in it as
+    (dotted key, TOML literal) pairs. Empty for a missing, foreign or older store."""
+
+    team: bool = False
+    zone: str | None = None
+    settings: list[tuple[str, str]] = field(default_factory=list)
+
+
+class RulesUnreadable(Exception):
+    """The store exists but its rules cannot be read now (locked, server unreachable)."""
+
+
+def stored_rules(db: str | None) -> StoredRules:
+    """The rules kept in the store `db` names, read without opening it as `Store` does (no
+    file created, no schema upgrade): for commands such as `config show` that need no store.
+
+    No store there, another application's database, or a store older than schema 11 has
+    none. A store that is there but cannot be read now raises RulesUnreadable: its rules
+    are never replaced by the defaults without a word.
+    """
+    facts = _rows(db, STORE_FACTS, {}, strict=True)
+    settings = _rows(db, SETTINGS, {}, strict=True) if facts else []
+    meta = {str(k): str(v) for k, v in facts}
+    return StoredRules(
+        team=meta.get(TEAM_KEY) == "on",
+        zone=meta.get(TIMEZONE_KEY) or None,
+        settings=[(str(k), str(v)) for k, v in settings],
+    )
+
+
+def _rows(db: str | None, sql: str, params: dict[str, str], strict: bool = False) -> list[tuple]:
     if db and "://" in db:
         scheme, rest = db.split("://", 1)
         backend = scheme.split("+", 1)[0].lower()
         if backend == "postgresql":
             # The URL as the driver reads it: SQLAlchemy's URLs are libpq's, less the driver.
-            return _postgresql(f"postgresql://{rest}", sql, params)
+            return _postgresql(f"postgresql://{rest}", sql, params, strict)
         if backend == "sqlite" and rest.startswith("/"):
             path = rest[1:].split("?", 1)[0]  # sqlite:///relative.db, sqlite:////absolute.db
-            return _sqlite(Path(path), sql, params) if path and path != ":memory:" else []
+            return _sqlite(Path(path), sql, params, strict) if path and path != ":memory:" else []
         return []
-    return _sqlite(Path(db).expanduser() if db else default_db_path(), sql, params)
+    return _sqlite(Path(db).expanduser() if db else default_db_path(), sql, params, strict)
 
 
-def _sqlite(path: Path, sql: str, params: dict[str, str]) -> list[tuple]:
+def _sqlite(path: Path, sql: str, params: dict[str, str], strict: bool = False) -> list[tuple]:
     try:
         with path.open("rb") as file:  # never sqlite3.connect first: it creates a missing file
             header = file.read(100)
@@ -74,30 +120,45 @@ def _sqlite(path: Path, sql: str, params: dict[str, str]) -> list[tuple]:
     # under the locks, waiting a moment at most for a writer of a rollback-journal store.
     immutable = header[18] == WAL_FORMAT and not path.with_name(f"{path.name}-wal").exists()
     uri = f"file:{quote(str(path))}?{'immutable=1' if immutable else 'mode=ro'}"
+    timeout = RULES_TIMEOUT_SECONDS if strict else SQLITE_TIMEOUT_SECONDS
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=SQLITE_TIMEOUT_SECONDS)
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout)
         try:
             # sqlite3 names its parameters :key where psycopg writes %(key)s.
             return list(conn.execute(sql.replace("%(key)s", ":key"), params))
         finally:
             conn.close()
-    except sqlite3.Error:  # locked, damaged, not a salespool store
-        return []
+    except sqlite3.Error as exc:  # locked, damaged, not a salespool store
+        if strict and exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise RulesUnreadable(str(exc)) from None
+        return []  # damaged or foreign: the command that opens the store says so
 
 
-def _postgresql(conninfo: str, sql: str, params: dict[str, str]) -> list[tuple]:
+def _postgresql(
+    conninfo: str, sql: str, params: dict[str, str], strict: bool = False
+) -> list[tuple]:
     try:
         import psycopg  # loaded only when a PostgreSQL store is asked
     except ImportError:
         return []
+    connect, statement = (
+        (RULES_CONNECT_TIMEOUT_SECONDS, RULES_STATEMENT_TIMEOUT_MS)
+        if strict
+        else (PG_CONNECT_TIMEOUT_SECONDS, PG_STATEMENT_TIMEOUT_MS)
+    )
     try:
         with psycopg.connect(
             conninfo,
-            connect_timeout=PG_CONNECT_TIMEOUT_SECONDS,
-            options=f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS} "
-            "-c default_transaction_read_only=on",
+            connect_timeout=connect,
+            options=f"-c statement_timeout={statement} -c default_transaction_read_only=on",
             autocommit=True,
         ) as conn:
             return list(conn.execute(sql, params))
-    except (psycopg.Error, ValueError):  # no server, refused, no such table, a bad URL
+    except ValueError:  # a URL the driver cannot read: the command's own --db check says so
+        return []
+    except psycopg.Error as exc:  # no server, refused, no such table
+        # No such database or table: no store, or one from before the rules were kept.
+        if strict and exc.sqlstate not in ("3D000", "42P01"):
+            lines = str(exc).strip().splitlines()
+            raise RulesUnreadable(lines[0] if lines else type(exc).__name__) from None
         return []

@@ -323,6 +323,38 @@ def _referrals(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_customer_referred_by_id ON customer (referred_by_id)"))
 
 
+def _settings_tables() -> MetaData:
+    """The tables schema 11 adds, as it declared them: the team's rules kept in the store
+    and the trail of their changes."""
+    md = MetaData()
+    Table(
+        "setting",
+        md,
+        Column("key", String, primary_key=True),
+        Column("value", String, nullable=False),
+        Column("changed_at", DateTime, nullable=False),
+        Column("changed_by", String),
+    )
+    Table(
+        "setting_event",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("key", String, nullable=False),
+        Column("old_value", String),
+        Column("new_value", String),
+        Column("at", DateTime, nullable=False),
+        Column("actor", String),
+        Column("command", String),
+    )
+    return md
+
+
+def _settings(conn: Connection) -> None:
+    """The team's rules in the store (`config set`, `config load`) and who changed them."""
+    # checkfirst: a store stamped older than it is (made by a later version's `init`) has them.
+    _settings_tables().create_all(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration("m001_initial", 1, _initial),
     Migration("m002_match_keys_and_locks", 2, _match_keys_and_locks),
@@ -333,6 +365,8 @@ MIGRATIONS: list[Migration] = [
     Migration("m007_notifications", 7, _notifications),
     Migration("m008_contact", 8, _contact_clock_index),
     Migration("m009_referrals", 9, _referrals),
+    # m010 is the team branch's (identity, row-level security); numbers are merged in order.
+    Migration("m011_settings", 11, _settings),
 ]
 
 

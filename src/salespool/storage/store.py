@@ -36,9 +36,10 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, Oper
 from sqlmodel import Session, SQLModel, create_engine
 
 from salespool.errors import BadInput, Locked, NotFound, Refused, SalespoolError
-from salespool.models import SCHEMA_VERSION, Meta
+from salespool.models import SCHEMA_VERSION, Meta, StoredSetting
 from salespool.storage import migrations
 from salespool.storage.location import default_db_path
+from salespool.storage.lookup import TEAM_KEY, TIMEZONE_KEY, StoredRules
 
 BUSY_TIMEOUT_SECONDS = 60
 # The first 16 bytes of every SQLite 3 database file.
@@ -133,6 +134,24 @@ class Store:
         """Refuse a write to a store this process may only read, before any work."""
         if self.read_only:
             raise Refused(f"the store {self.display} is read-only ({self.read_only}); {RO_ADVICE}")
+
+    def stored_rules(self) -> StoredRules:
+        """The team's rules kept in this (opened, current) store, and whether it is a team
+        store: what `lookup.stored_rules` reads without opening it."""
+        with self.read() as session:
+            meta = dict(
+                session.execute(
+                    select(Meta.key, Meta.value).where(Meta.key.in_([TEAM_KEY, TIMEZONE_KEY]))
+                ).all()
+            )
+            settings = session.execute(
+                select(StoredSetting.key, StoredSetting.value).order_by(StoredSetting.key)
+            ).all()
+        return StoredRules(
+            team=meta.get(TEAM_KEY) == "on",
+            zone=meta.get(TIMEZONE_KEY) or None,
+            settings=[(k, v) for k, v in settings],
+        )
 
     def schema_version(self) -> int | None:
         """The schema version stamped in the store, or None if it has no schema yet."""
