@@ -1,17 +1,19 @@
-"""Read-only look-ups: a store's rep names (shell completion) or a `meta` fact (its
-time zone, for commands that need no store), at once, or nothing; and the team's rules
-kept in a store (`stored_rules`), read the same way but never guessed.
+"""Read-only look-ups: a store's rep names (shell completion), at once or nothing; and
+what a store says about the team's rules (team mode, its time zone, the rules kept in
+it), for commands that need no store, read the same way but never guessed.
 
 A TAB press must answer within a moment and leave no trace, so nothing here opens
 the store the way `Store` does: no SQLAlchemy, no schema check or upgrade, no file
 or folder created (not even the -wal and -shm files beside a SQLite store), and a
 short timeout where a command would wait a minute for a busy store. Whatever goes
 wrong (no store there, a damaged or foreign one, a locked one, a server that does
-not answer) gives no names rather than an error.
+not answer) gives no names rather than an error. (`stored_rules` waits as a command
+would, and says when a store that is there cannot be read.)
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,6 @@ WAL_FORMAT = 2
 # Only a salespool store's: another application's `rep` or `meta` table is not ours to read.
 OURS = "EXISTS (SELECT 1 FROM meta WHERE key = 'schema_version')"
 REP_NAMES = f"SELECT name FROM rep WHERE {OURS} ORDER BY name"
-META_VALUE = f"SELECT value FROM meta WHERE key = %(key)s AND {OURS}"
 # The `meta` key `salespool team setup` writes ("on"): a team store takes its rules from
 # the store alone.
 TEAM_KEY = "team"
@@ -43,6 +44,7 @@ SETTINGS = f"SELECT key, value FROM setting WHERE {OURS} ORDER BY key"
 RULES_TIMEOUT_SECONDS = 60
 RULES_CONNECT_TIMEOUT_SECONDS = 10
 RULES_STATEMENT_TIMEOUT_MS = 30000
+NO_DATABASE = re.compile(r'database ".*" does not exist')
 
 
 def rep_names(db: str | None) -> list[str]:
@@ -50,13 +52,6 @@ def rep_names(db: str | None) -> list[str]:
     for the default store), sorted; [] when there is no store there or it cannot be read
     at once."""
     return [str(row[0]) for row in _rows(db, REP_NAMES, {})]
-
-
-def meta_value(db: str | None, key: str) -> str | None:
-    """A `meta` fact of the store `db` names, such as its time zone; None when the key or
-    the store is missing, or the store cannot be read at once. Never upgrades a store."""
-    rows = _rows(db, META_VALUE, {"key": key})
-    return str(rows[0][0]) if rows else None
 
 
 @dataclass(frozen=True)
@@ -158,7 +153,9 @@ def _postgresql(
         return []
     except psycopg.Error as exc:  # no server, refused, no such table
         # No such database or table: no store, or one from before the rules were kept.
-        if strict and exc.sqlstate not in ("3D000", "42P01"):
+        # (libpq reports a missing database at connect as text, with no SQLSTATE.)
+        missing = exc.sqlstate in ("3D000", "42P01") or NO_DATABASE.search(str(exc))
+        if strict and not missing:
             lines = str(exc).strip().splitlines()
             raise RulesUnreadable(lines[0] if lines else type(exc).__name__) from None
         return []
