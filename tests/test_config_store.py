@@ -104,6 +104,7 @@ def test_setting_a_rule_to_what_the_store_holds_records_nothing(cli):
         ("timezone", "Mars/Base", "error: key 'timezone': value 'Mars/Base' is not a known time"),
         ("recycle.warn", "[1, 3]", "error: key 'recycle.warn': value [1, 3] must list each day"),
         ("recycle", "{days = 3}", "error: unknown key 'recycle'"),
+        ("recycle.days", "-1", "error: key 'recycle.days': value -1 must be a whole number"),
     ],
 )
 def test_set_refuses_what_salespool_toml_refuses(cli, key, value, said):
@@ -301,3 +302,22 @@ def test_rules_that_cannot_be_read_are_never_taken_for_the_defaults(cli):
     assert result.exit_code == 1
     assert result.stderr.startswith("error: cannot read the team's rules in the store: ")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["recycle", "--dry-run"],
+        ["simulate", "--days", "30"],
+        ["assign", "--to", "bob", "--dry-run"],
+        ["import", "{csv}", "--dry-run"],
+    ],
+)
+def test_every_run_that_only_tries_may_read_a_file_on_a_team_store(book, args):
+    make_team_store(book)
+    use_rules(book, days=10)
+    csv = write_rules(book, "name\nNew Co\n", name="new.csv")
+    before = book.snapshot()
+    run = book(*[str(csv) if a == "{csv}" else a for a in args])
+    assert "trying the rules in" in run.stderr
+    assert book.snapshot() == before

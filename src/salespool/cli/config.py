@@ -120,7 +120,8 @@ def init(
 KeyArg = Annotated[str, typer.Argument(help="A rule's dotted key, e.g. recycle.days.")]
 
 
-@config_app.command("set")
+# A negative value (`config set recycle.days -1`) is a value to refuse, not an option.
+@config_app.command("set", context_settings={"ignore_unknown_options": True})
 def set_(
     ctx: typer.Context,
     key: KeyArg,
