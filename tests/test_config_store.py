@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Cli, taken, use_rules
+from test_startup import HEAVY, loaded
 
 from salespool.models import SCHEMA_VERSION
 
@@ -281,11 +282,7 @@ def test_a_team_store_takes_rules_through_config_load_even_beside_a_file(cli, mo
 
 def test_show_reads_the_store_without_upgrading_an_old_one(cli):
     cli("config", "set", "recycle.days", "45")
-    # Back to schema 9, as a store made before rules were kept: no tables for them.
-    cli.execute("DROP TABLE setting_event")
-    cli.execute("DROP TABLE setting")
-    cli.execute("DELETE FROM migration WHERE name = 'm011_settings'")
-    cli.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    downgrade_to_schema_9(cli)
     shown = cli.json("config", "show")
     assert shown["stored"] == 0 and shown["rules"]["recycle.days"]["source"] == "default"
     assert cli.sql("select value from meta where key = 'schema_version'") == [("9",)]
@@ -321,3 +318,22 @@ def test_every_run_that_only_tries_may_read_a_file_on_a_team_store(book, args):
     run = book(*[str(csv) if a == "{csv}" else a for a in args])
     assert "trying the rules in" in run.stderr
     assert book.snapshot() == before
+
+
+def downgrade_to_schema_9(cli: Cli) -> None:
+    """Make the store one from before rules were kept: no tables for them, stamped 9."""
+    cli.execute("DROP TABLE setting_event")
+    cli.execute("DROP TABLE setting")
+    cli.execute("DELETE FROM migration WHERE name = 'm011_settings'")
+    cli.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+
+
+def test_help_and_config_init_neither_create_nor_upgrade_a_store(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    downgrade_to_schema_9(cli)
+    cli("config", "init", "--out", str(tmp_path / "rules.toml"))
+    cli("config", "set", "--help")
+    assert cli.sql("select value from meta where key = 'schema_version'") == [("9",)]
+    for command in ("set", "load", "history"):
+        heavy = loaded("config", command, "--help", cwd=tmp_path) & set(HEAVY)
+        assert heavy <= {"pydantic"}, (command, heavy)

@@ -7,15 +7,18 @@ from __future__ import annotations
 import os
 import textwrap
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from salespool import __version__
-from salespool.cli.app import JsonOpt, app, state
+from salespool.cli.app import JsonOpt, State, app, state
 from salespool.config import FILE_NAME, RULES, starter_text
 from salespool.errors import BadInput, Refused
 from salespool.render import Col, Format, note
+
+if TYPE_CHECKING:  # core loads with the command that needs it
+    from salespool.core.settings import SettingChange
 
 config_app = typer.Typer(help="The team's rules (salespool.toml, and the store's own).")
 app.add_typer(config_app, name="config")
@@ -215,7 +218,7 @@ def _side(literal: str | None) -> str:
     return "(not set)" if literal is None else literal
 
 
-def _warn_file_wins(st, keys: list[str]) -> None:
+def _warn_file_wins(st: State, keys: list[str]) -> None:
     """Say so when this machine's salespool.toml sets a key just stored: here the file wins."""
     from salespool.config import find_config_file, read_rules_file
     from salespool.errors import SalespoolError
@@ -232,7 +235,7 @@ def _warn_file_wins(st, keys: list[str]) -> None:
             note(f"{found[key]} sets {key} too, and wins over the store on this machine")
 
 
-def _row(change) -> dict:
+def _row(change: SettingChange) -> dict:
     return {
         "at": change.at,
         "actor": change.actor,
