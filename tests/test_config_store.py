@@ -63,6 +63,9 @@ def test_set_keeps_a_rule_in_the_store_with_who_and_when(cli):
         ("2026-11-29T01:00:00Z", "test", "recycle.days", None, "45"),
         ("2026-11-30T02:00:00Z", "test", "recycle.days", "45", "60"),
     ]
+    assert len(cli.json("config", "history", "recycle.days")) == 2
+    assert cli.json("config", "history", "claims.daily_limit") == []
+    assert "unknown key 'recycle.dys'" in cli.fails("config", "history", "recycle.dys").stderr
     table = cli("config", "history").stdout
     assert "recycle.days" in table and "(not set)" in table and "config set" in table
 

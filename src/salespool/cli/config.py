@@ -258,6 +258,7 @@ def history(
 
     Example: salespool config history recycle.days
     """
+    from salespool.config import known_key
     from salespool.core.settings import setting_history
 
     st = state(ctx)
@@ -265,6 +266,8 @@ def history(
     out = st.output(as_json)
     with st.read() as session:
         rows = [_row(c) for c in setting_history(session, key)]
+    if key is not None and not rows:
+        known_key(key)  # a typo is said so, not answered with "no changes"
     if out.fmt is Format.json:
         out.json(rows)
         return
