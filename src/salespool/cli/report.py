@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,6 +23,15 @@ if TYPE_CHECKING:
     from salespool.core.report import Report
 
 DEFAULT_WINDOW_DAYS = 30
+HtmlOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="FILE",
+        help="Write one self-contained HTML page (charts, no network needed) to FILE.",
+    ),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing --html file.")]
 STAGE_HEADERS = {
     Stage.prospecting: "prospect",
     Stage.negotiating: "negot.",
@@ -49,6 +61,8 @@ def report(
     ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
+    html: HtmlOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Per rep: customers by stage now, and follow-ups, deals, claims and recycling in the window.
 
@@ -60,16 +74,25 @@ def report(
     the latest one with follow-ups. --as-of runs the report as it stood at a
     past moment: owners and stages are read back from the trail.
 
+    --html FILE writes the manager's page instead: the funnel, the hunting-share
+    heat map, the pool's weekly flow, the rookies' milestones and the month's
+    commission, with the rules in force; an existing FILE is replaced only with --force.
+
     Example: salespool report --rep alice --since 2026-11-01
     Example: salespool report --as-of 2026-10-31 --json
+    Example: salespool report --html team.html
     """
     from salespool.core.report import stage_report
 
     st = state(ctx)
+    html_first(html, force, as_json, as_csv)
     end = as_of_option(st.clock, as_of)
     start = st.clock.parse(since, "--since") if since else end - timedelta(days=DEFAULT_WINDOW_DAYS)
     if start > end:  # core says so too, as about `since`; this is the wording people know
         raise BadInput("--since is after the report's end")
+    if html is not None:
+        write_report_page(st, html, force, since=start, as_of=end, rep=rep, past=as_of is not None)
+        return
     with st.read() as session:
         result = stage_report(
             session,
@@ -101,6 +124,43 @@ def report(
         out.csv(rows, keys)
     else:
         render_report(out, result)
+
+
+def html_first(html: Path | None, force: bool, as_json: bool, as_csv: bool) -> None:
+    """Refuse a page that cannot be written before any work: with --json/--csv, over an
+    existing file without --force, into a missing folder."""
+    if html is None:
+        return
+    if as_json or as_csv:
+        raise BadInput("--html writes a file; it cannot be combined with --json or --csv")
+    from salespool.pages import check_target
+
+    check_target(html, force)
+
+
+def write_report_page(
+    st, html: Path, force: bool, *, since: datetime, as_of: datetime, rep: str | None, past: bool
+) -> None:
+    """`report --html`: the page from the same core results `report --json` prints."""
+    from salespool.core.overview import report_page, rules_in_force
+    from salespool.pages import report_html, write_page
+
+    config = st.config
+    with st.read() as session:
+        page = report_page(
+            session,
+            as_of=as_of,
+            since=since,
+            rep=rep,
+            tz=st.clock.tz,
+            hunting=config.hunting_rules(),
+            targets=config.coach_targets(),
+            commission_rules=config.commission_rules(),
+            reconstruct=past,
+            rules=rules_in_force({s.key: s.value for s in config.rows()}),
+        )
+    write_page(html, report_html(page), force)
+    st.output(False, False).say(f"Wrote the report to {html}")
 
 
 def render_report(out: Output, result: Report) -> None:

@@ -24,6 +24,7 @@ from salespool.core.hunting import (
     total_history,
 )
 from salespool.core.pools import pool_flow
+from salespool.core.poolweeks import PoolWeek, pool_weeks
 from salespool.core.reps import find_rep
 from salespool.core.tally import by_kind, followup_tally
 from salespool.core.timeline import at_value, owner_at, stage_at
@@ -80,6 +81,8 @@ class Report:
     pools: list[dict[str, object]] = field(default_factory=list)
     # The team's online share per period (the T-model's trend), with `hunting` only.
     online_trend: list[ChannelShare] = field(default_factory=list)
+    # The whole pool per calendar week over the window: in, out, size at the week's end.
+    pool_weeks: list[PoolWeek] = field(default_factory=list)
 
 
 def _empty(rep: str, role: str) -> RepReport:
@@ -155,6 +158,7 @@ def stage_report(
         reconstructed=reconstruct,
         pools=[f.as_dict() for f in pool_flow(session, since=since, as_of=as_of)],
         online_trend=trend,
+        pool_weeks=pool_weeks(session, since=since, as_of=as_of, tz=tz),
     )
 
 
