@@ -14,7 +14,7 @@ from rich.table import Table
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.errors import BadInput
-from salespool.render import Col, Format, Output, plain, plural
+from salespool.render import Col, Format, Output, bar, fancy_chars, plain, plural, sparkline
 from salespool.rules import HuntingRules
 from salespool.terms import FollowUpKind, Stage
 
@@ -166,11 +166,22 @@ def write_report_page(
 def render_report(out: Output, result: Report) -> None:
     """The report for people: a stage funnel, the window's activity, the pool."""
     everyone = [*result.reps, result.totals] if len(result.reps) > 1 else result.reps
+    fancy = fancy_chars()
+    most = max((r.customers for r in result.reps), default=0)
     funnel = out.table(
-        [{"rep": r.rep, **r.stages, "customers": r.customers} for r in everyone],
+        [
+            {
+                "rep": r.rep,
+                **r.stages,
+                "customers": r.customers,
+                # The TOTAL row has no bar: it would dwarf everyone's.
+                "bar": "" if r is result.totals else bar(r.customers, most, BAR_WIDTH, fancy),
+            }
+            for r in everyone
+        ],
         [Col("rep", "rep")]
         + [Col(s.value, STAGE_HEADERS[s], "right") for s in Stage]
-        + [Col("customers", "total", "right")],
+        + [Col("customers", "total", "right"), Col("bar", "", no_wrap=True)],
         title=(
             f"Customers by stage (as of {out.cell(result.as_of)})"
             if result.reconstructed
@@ -255,6 +266,7 @@ def render_report(out: Output, result: Report) -> None:
 
 
 ORDER_FOLLOWER = "(!)"
+BAR_WIDTH = 10  # the funnel's bar for the rep with the most customers, in cells
 
 
 def _release_reasons(total: dict[str, int]) -> list[str]:
@@ -325,6 +337,10 @@ def hunting_tables(out: Output, everyone: list, rule: HuntingRules) -> list[Tabl
     history = everyone[0].hunting_history if everyone else []
     if not history:
         return [counts]
+    fancy = fancy_chars()
+    # The sparkline's header names its first and last period: one mark per column beside it.
+    span = f"{period_label(history[0].period)}{'→' if fancy else '-'}"
+    span += period_label(history[-1].period)
     shares = out.table(
         [
             {
@@ -333,6 +349,7 @@ def hunting_tables(out: Output, everyone: list, rule: HuntingRules) -> list[Tabl
                     f"p{n}": percent(p.hunting_share) or "-"
                     for n, p in enumerate(r.hunting_history)
                 },
+                "trend": sparkline([p.hunting_share for p in r.hunting_history], fancy),
             }
             for r in everyone
         ],
@@ -342,6 +359,7 @@ def hunting_tables(out: Output, everyone: list, rule: HuntingRules) -> list[Tabl
                 Col(f"p{n}", period_label(p.period), "right", no_wrap=True)
                 for n, p in enumerate(history)
             ),
+            Col("trend", span, no_wrap=True),
         ],
         title=f"Hunting share by {rule.period}, {history[0].period} to {history[-1].period}",
     )
