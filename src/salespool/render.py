@@ -328,9 +328,7 @@ def sparkline(values: Sequence[float | None], fancy: bool) -> str:
     """One character per value in [0, 1], higher for more; a space where there is none."""
     marks = _SPARKS if fancy else _ASCII_SPARKS
     top = len(marks) - 1
-    return "".join(
-        " " if v is None else marks[round(min(1.0, max(0.0, v)) * top)] for v in values
-    )
+    return "".join(" " if v is None else marks[round(min(1.0, max(0.0, v)) * top)] for v in values)
 
 
 def plural(count: int, noun: str) -> str:

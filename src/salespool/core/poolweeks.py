@@ -131,8 +131,9 @@ def _add_sizes(session: Session, weeks: list[PoolWeek]) -> None:
                             (
                                 and_(
                                     created_by(w),
-                                    owner_at(Customer.id, at_value(to_db(w.end)), Customer.owner_id)
-                                    .is_(None),
+                                    owner_at(
+                                        Customer.id, at_value(to_db(w.end)), Customer.owner_id
+                                    ).is_(None),
                                 ),
                                 1,
                             ),

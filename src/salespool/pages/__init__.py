@@ -70,9 +70,7 @@ def ramp(value: float) -> str:
     i = min(int(spot), len(RAMP) - 2)
     t = spot - i
     a, b = RAMP[i], RAMP[i + 1]
-    mixed = [
-        round(int(a[k : k + 2], 16) * (1 - t) + int(b[k : k + 2], 16) * t) for k in (1, 3, 5)
-    ]
+    mixed = [round(int(a[k : k + 2], 16) * (1 - t) + int(b[k : k + 2], 16) * t) for k in (1, 3, 5)]
     return "#" + "".join(f"{c:02X}" for c in mixed)
 
 
