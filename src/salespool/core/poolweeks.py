@@ -41,12 +41,12 @@ OUT = {EventKind.claimed.value: "claimed", EventKind.assigned.value: "assigned"}
 class PoolWeek:
     week: str  # 2026-W48
     start: datetime  # its Monday's first moment
-    end: datetime  # the moment `size` is read at: the next Monday, or the report's moment
+    end: datetime  # the next Monday's first moment, or the report's moment for the last week
     recycled: int = 0
     released: int = 0  # released by the owner, or with a leaving rep's book
     claimed: int = 0
     assigned: int = 0  # assigned from the pool
-    size: int = 0  # customers in the pool at `end`
+    size: int = 0  # customers in the pool at the week's end (see `_moment`)
 
 
 def week_count(since: datetime, as_of: datetime) -> int:
@@ -103,10 +103,18 @@ def _add_flow(session: Session, weeks: list[PoolWeek], stop: datetime) -> None:
         setattr(target, name, getattr(target, name) + n)
 
 
+def _moment(w: PoolWeek, last: bool) -> datetime:
+    """When a week's size is read: its last microsecond, so that an event on the next
+    Monday's first moment counts in the next week, as the flow counts it; the report's
+    moment itself for the current week."""
+    return w.end if last else w.end - timedelta(microseconds=1)
+
+
 def _add_sizes(session: Session, weeks: list[PoolWeek]) -> None:
     """Each week's pool at its end: the untouched customers as they stand now, counted
     once, plus the touched ones read back from the trail."""
-    first_end = to_db(weeks[0].end)
+    ends = [to_db(_moment(w, i == len(weeks) - 1)) for i, w in enumerate(weeks)]
+    first_end = ends[0]
     touched = (
         select(Event.customer_id)
         .where(Event.at > first_end, Event.kind.in_(OWNER_EVENTS))
@@ -114,12 +122,12 @@ def _add_sizes(session: Session, weeks: list[PoolWeek]) -> None:
         .scalar_subquery()
     )
 
-    def created_by(w: PoolWeek):
-        return Customer.created_at <= to_db(w.end)
+    def created_by(end: datetime):
+        return Customer.created_at <= end
 
     steady = session.execute(
         select(
-            *(func.coalesce(func.sum(case((created_by(w), 1), else_=0)), 0) for w in weeks)
+            *(func.coalesce(func.sum(case((created_by(end), 1), else_=0)), 0) for end in ends)
         ).where(Customer.owner_id.is_(None), Customer.id.not_in(touched))
     ).one()
     moved = session.execute(
@@ -130,10 +138,10 @@ def _add_sizes(session: Session, weeks: list[PoolWeek]) -> None:
                         case(
                             (
                                 and_(
-                                    created_by(w),
-                                    owner_at(
-                                        Customer.id, at_value(to_db(w.end)), Customer.owner_id
-                                    ).is_(None),
+                                    created_by(end),
+                                    owner_at(Customer.id, at_value(end), Customer.owner_id).is_(
+                                        None
+                                    ),
                                 ),
                                 1,
                             ),
@@ -142,7 +150,7 @@ def _add_sizes(session: Session, weeks: list[PoolWeek]) -> None:
                     ),
                     0,
                 )
-                for w in weeks
+                for end in ends
             )
         ).where(Customer.id.in_(touched))
     ).one()
