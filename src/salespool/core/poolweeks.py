@@ -8,10 +8,9 @@ moment. In: `recycled`, and `released` (a release, or a leaving rep's book, whic
 (the named ones and the default), as the report's `pool` does.
 
 The size at a week's end is the number of customers the trail puts in the pool at that
-moment (core/timeline.py `owner_at`, as `report --as-of` reads it). Only customers with
-an owner-changing event after the first week's end can have stood otherwise than they
-stand now, so the correlated lookups run over those alone; the rest are one count.
-Three statements whatever the number of weeks or customers.
+moment (as `report --as-of` reads it, core/timeline.py `owner_at`), counted back from
+the pool now by the moves after it (`_add_sizes`). Three GROUP BY statements whatever the
+number of weeks or customers, none a lookup per customer.
 """
 
 from __future__ import annotations
@@ -19,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import case, func, literal, select
 from sqlmodel import Session
 
 from salespool.clock import to_db
 from salespool.core.hunting import period_starts
-from salespool.core.timeline import OWNER_EVENTS, at_value, owner_at
+from salespool.core.timeline import OWNER_EVENTS
 from salespool.models import Customer, Event, EventKind
 
 MAX_WEEKS = 26  # half a year: a longer window shows its latest weeks
@@ -110,49 +109,45 @@ def _moment(w: PoolWeek, last: bool) -> datetime:
     return w.end if last else w.end - timedelta(microseconds=1)
 
 
+def _index(column, ends: list[datetime]):
+    """SQL: the first of `ends` at or after `column` (len(ends) when after them all)."""
+    whens = [(column <= end, literal(i)) for i, end in enumerate(ends)]
+    return case(*whens, else_=literal(len(ends)))
+
+
 def _add_sizes(session: Session, weeks: list[PoolWeek]) -> None:
-    """Each week's pool at its end: the untouched customers as they stand now, counted
-    once, plus the touched ones read back from the trail."""
+    """Each week's pool at its end, counted back from the pool as it stands.
+
+    A customer in the pool now was in it at a week's end unless the owner events after that
+    end moved it: each such event moved it into the pool (+1: to the pool from a rep) or out
+    (-1: from the pool to a rep), or neither, and the trail chains them (each event's
+    `from` is the owner the one before it left), so the pool at `end` is the pool now less
+    the moves after `end`. An `imported` event starts a customer's trail and moves nothing
+    (before it the customer stood where the import put it, as `owner_at` reads it); a
+    customer created after `end` counts for neither side. Two GROUP BYs: the pool's
+    customers by when they were created, the moves after the first week's end by when they
+    happened and when their customer was created.
+    """
     ends = [to_db(_moment(w, i == len(weeks) - 1)) for i, w in enumerate(weeks)]
-    first_end = ends[0]
-    touched = (
-        select(Event.customer_id)
-        .where(Event.at > first_end, Event.kind.in_(OWNER_EVENTS))
-        .distinct()
-        .scalar_subquery()
+    created = _index(Customer.created_at, ends).label("created")
+    waiting = dict(
+        session.execute(
+            select(created, func.count()).where(Customer.owner_id.is_(None)).group_by(created)
+        ).all()
     )
-
-    def created_by(end: datetime):
-        return Customer.created_at <= end
-
-    steady = session.execute(
-        select(
-            *(func.coalesce(func.sum(case((created_by(end), 1), else_=0)), 0) for end in ends)
-        ).where(Customer.owner_id.is_(None), Customer.id.not_in(touched))
-    ).one()
-    moved = session.execute(
-        select(
-            *(
-                func.coalesce(
-                    func.sum(
-                        case(
-                            (
-                                and_(
-                                    created_by(end),
-                                    owner_at(Customer.id, at_value(end), Customer.owner_id).is_(
-                                        None
-                                    ),
-                                ),
-                                1,
-                            ),
-                            else_=0,
-                        )
-                    ),
-                    0,
-                )
-                for end in ends
-            )
-        ).where(Customer.id.in_(touched))
-    ).one()
-    for w, a, b in zip(weeks, steady, moved, strict=True):
-        w.size = int(a) + int(b)
+    into = case((Event.to_rep_id.is_(None), 1), else_=0)
+    out_of = case((Event.from_rep_id.is_(None), 1), else_=0)
+    happened = _index(Event.at, ends).label("happened")
+    moves = session.execute(
+        select(happened, created, func.sum(into - out_of))
+        .join(Customer, Customer.id == Event.customer_id)
+        .where(
+            Event.at > ends[0],
+            Event.kind.in_([k for k in OWNER_EVENTS if k != EventKind.imported.value]),
+        )
+        .group_by(happened, created)
+    ).all()
+    for k, w in enumerate(weeks):
+        size = sum(n for i, n in waiting.items() if i <= k)
+        size -= sum(int(n or 0) for j, i, n in moves if j > k and i <= k)
+        w.size = size
