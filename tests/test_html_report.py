@@ -117,7 +117,7 @@ def test_the_heat_map_is_the_hunting_history_with_order_followers_marked(team):
 
 
 def test_the_pool_flow_is_the_report_json_pool_weeks(team):
-    report = team.json("report", "--since", "2026-11-01")
+    report = team.json("report", "--since", "2026-11-01", "--pool-weeks")
     weeks = report["pool_weeks"]
     assert sum(w["claimed"] for w in weeks) == 1 and sum(w["assigned"] for w in weeks) == 1
     assert sum(w["released"] for w in weeks) == 1
@@ -221,14 +221,23 @@ def test_a_page_that_cannot_be_written_is_refused_before_any_work(team):
     assert "not a month" in err and not (folder / "c.html").exists()
 
 
-def test_the_json_and_csv_are_unchanged_by_the_page(team):
+def test_the_json_and_csv_are_unchanged_unless_the_weeks_are_asked_for(team):
     report = team.json("report")
-    assert "pool_weeks" in report  # an added key; the contract's keys stay
-    assert set(report) >= {"as_of", "since", "pool", "reps"}
+    assert "pool_weeks" not in report and set(report) >= {"as_of", "since", "pool", "reps"}
+    assert "pool_weeks" not in team("report", "--csv", "--pool-weeks").stdout.splitlines()[0]
+    out = team("report", "--pool-weeks", "--since", "2026-11-01").stdout
+    weeks = team.json("report", "--pool-weeks", "--since", "2026-11-01")["pool_weeks"]
+    table = out[out.index("Pool per week") :].splitlines()
+    rows = {line.split()[0]: line.split() for line in table if line.startswith(" 2026-W")}
+    assert list(rows) == [w["week"] for w in weeks]
+    for w in weeks:
+        assert rows[w["week"]][2:] == [
+            str(w[k]) for k in ("recycled", "released", "claimed", "assigned", "size")
+        ]
 
 
 def test_each_weeks_pool_size_is_the_pool_report_as_of_reads_at_its_end(team):
-    weeks = team.json("report", "--since", "2026-10-01")["pool_weeks"]
+    weeks = team.json("report", "--since", "2026-10-01", "--pool-weeks")["pool_weeks"]
     assert len({w["size"] for w in weeks}) > 1  # the pool did change over the weeks
     for w in weeks[:-1]:
         just_before = datetime.fromisoformat(w["end"]) - timedelta(seconds=1)

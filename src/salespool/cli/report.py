@@ -57,6 +57,14 @@ def report(
             help="Run the report as it would have been at this moment, read back from the trail.",
         ),
     ] = None,
+    weeks: Annotated[
+        bool,
+        typer.Option(
+            "--pool-weeks",
+            help="Add the pool's flow per calendar week: recycled and released in, claimed "
+            "and assigned out, its size at each week's end (pool_weeks in --json).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     html: HtmlOpt = None,
@@ -100,10 +108,13 @@ def report(
             tz=st.clock.tz,
             hunting=st.config.hunting_rules(),
             reconstruct=as_of is not None,
+            weekly=weeks,
         )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         data = plain(result)
+        if not weeks:  # the document stays as it was unless asked for the weeks
+            del data["pool_weeks"]
         out.json(data)
     elif out.fmt is Format.csv:
         rows = []
@@ -244,6 +255,8 @@ def render_report(out: Output, result: Report) -> None:
     if result.hunting_rule is not None:
         parts.extend(hunting_tables(out, everyone, result.hunting_rule))
         parts.extend(t_model_tables(out, everyone, result.hunting_rule))
+    if result.pool_weeks:
+        parts.append(pool_weeks_table(out, result))
     out.console.print(Group(*parts))
     followers = [r.rep for r in result.reps if r.order_follower]
     if result.hunting_rule is not None and followers:
@@ -264,6 +277,25 @@ def render_report(out: Output, result: Report) -> None:
 
 
 ORDER_FOLLOWER = "(!)"
+
+
+def pool_weeks_table(out: Output, result: Report) -> Table:
+    """--pool-weeks for people: a row per calendar week, in and out, the size at its end."""
+    return out.table(
+        [{**vars(w), "from": out.local_date(w.start)} for w in result.pool_weeks],
+        [
+            Col("week", "week", no_wrap=True),
+            Col("from", "from", no_wrap=True),
+            Col("recycled", "recycled", "right"),
+            Col("released", "released", "right"),
+            Col("claimed", "claimed", "right"),
+            Col("assigned", "assigned", "right"),
+            Col("size", "pool at end", "right"),
+        ],
+        title="Pool per week",
+    )
+
+
 BAR_WIDTH = 10  # the funnel's bar for the rep with the most customers, in cells
 
 

@@ -59,6 +59,7 @@ def report_page(
         tz=tz,
         hunting=hunting,
         reconstruct=reconstruct,
+        weekly=True,
     )
     coached = coaching(
         session,

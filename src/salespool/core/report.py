@@ -81,7 +81,8 @@ class Report:
     pools: list[dict[str, object]] = field(default_factory=list)
     # The team's online share per period (the T-model's trend), with `hunting` only.
     online_trend: list[ChannelShare] = field(default_factory=list)
-    # The whole pool per calendar week over the window: in, out, size at the week's end.
+    # The whole pool per calendar week over the window: in, out, size at the week's end
+    # (with `weekly` only: three more GROUP BYs, which the everyday report does without).
     pool_weeks: list[PoolWeek] = field(default_factory=list)
 
 
@@ -111,10 +112,12 @@ def stage_report(
     tz: str = "UTC",
     hunting: HuntingRules | None = None,
     reconstruct: bool = False,
+    weekly: bool = False,
 ) -> Report:
     """Counts by stage now (or as of `as_of`, from the trail, with `reconstruct`), and
     activity between `since` and `as_of`, with GROUP BY queries; with `hunting`, the
-    hunting/farming split, new customers and the order-follower flag too."""
+    hunting/farming split, new customers and the order-follower flag too; with `weekly`,
+    the pool's flow and size per calendar week (core/poolweeks.py)."""
     if since > as_of:
         raise BadInput("the window starts after the report's end", option="since")
     start, end = to_db(since), to_db(as_of)
@@ -158,7 +161,7 @@ def stage_report(
         reconstructed=reconstruct,
         pools=[f.as_dict() for f in pool_flow(session, since=since, as_of=as_of)],
         online_trend=trend,
-        pool_weeks=pool_weeks(session, since=since, as_of=as_of, tz=tz),
+        pool_weeks=pool_weeks(session, since=since, as_of=as_of, tz=tz) if weekly else [],
     )
 
 
