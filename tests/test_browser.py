@@ -47,22 +47,38 @@ def _setup():
     return module
 
 
+def skip_without(browser_path: str) -> None:
+    """Skip when the browser or playwright is missing; fail instead when
+    SALESPOOL_REQUIRE_BROWSER=1 (CI must not pass by skipping)."""
+    missing = None
+    if not Path(browser_path).exists():
+        missing = f"{browser_path} is not installed (apt-get install chromium)"
+    elif importlib.util.find_spec("playwright") is None:
+        missing = "playwright is not installed (pip install -e '.[test]')"
+    if missing is None:
+        return
+    if os.environ.get("SALESPOOL_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"SALESPOOL_REQUIRE_BROWSER=1 but {missing}")
+    pytest.skip(missing)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """The headless Chromium of docs/make_screenshot.py (the same setup), or a skip."""
     setup = _setup()
-    required = os.environ.get("SALESPOOL_REQUIRE_BROWSER") == "1"
-    missing = None
-    if not Path(setup.BROWSER).exists():
-        missing = f"{setup.BROWSER} is not installed (apt-get install chromium)"
-    elif importlib.util.find_spec("playwright") is None:
-        missing = "playwright is not installed (pip install -e '.[test]')"
-    if missing:
-        if required:
-            pytest.fail(f"SALESPOOL_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(missing)
+    skip_without(setup.BROWSER)
     with setup.launch() as chromium:
         yield chromium
+
+
+def test_a_missing_browser_skips_unless_required(tmp_path, monkeypatch):
+    nowhere = str(tmp_path / "chromium")
+    monkeypatch.delenv("SALESPOOL_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="is not installed"):
+        skip_without(nowhere)
+    monkeypatch.setenv("SALESPOOL_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="SALESPOOL_REQUIRE_BROWSER=1 but"):
+        skip_without(nowhere)
 
 
 def _draw(browser, path: Path, width: int, shot: Path) -> dict:

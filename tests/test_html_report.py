@@ -247,3 +247,11 @@ def test_each_weeks_pool_size_is_the_pool_report_as_of_reads_at_its_end(team):
     for before, after in pairwise(weeks):
         moved = after["recycled"] + after["released"] - after["claimed"] - after["assigned"]
         assert after["size"] == before["size"] + moved, after
+
+
+def test_the_templates_ship_inside_the_package():
+    from importlib.resources import files
+
+    folder = files("salespool.pages") / "templates"
+    names = {p.name for p in folder.iterdir()}
+    assert {"base.html.j2", "report.html.j2", "coach.html.j2", "style.css"} <= names
