@@ -162,7 +162,7 @@ def _local(moment: datetime, tz: str) -> str:
 def _rules(rules: dict[str, object]) -> list[tuple[str, str]]:
     def text(value: object) -> str:
         if isinstance(value, list | tuple):
-            return ", ".join(str(v) for v in value)
+            return ", ".join(str(v) for v in value) or "(none)"
         return str(value)
 
     return [(key, text(value)) for key, value in rules.items()]
@@ -171,6 +171,7 @@ def _rules(rules: dict[str, object]) -> list[tuple[str, str]]:
 # --- the report page ------------------------------------------------------------
 
 FUNNEL_WIDTH = 200  # the per-rep bar's SVG width for the rep with the most customers
+TEAM_BAR = 200  # the team funnel's longest bar: with its labels, it fits a phone unshrunk
 
 
 def stage_bars(stages: dict[str, int], width: float) -> list[Bar]:
@@ -198,7 +199,7 @@ def funnel(page: ReportPage) -> dict[str, Any]:
             "stage": s.value,
             "label": STAGE_LABELS[s.value],
             "count": totals.stages.get(s.value, 0),
-            "width": 300 * totals.stages.get(s.value, 0) / most,
+            "width": TEAM_BAR * totals.stages.get(s.value, 0) / most,
             "colour": STAGE_COLOURS[s.value],
             "pattern": STAGE_PATTERNS[s.value],
         }
