@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -120,11 +120,9 @@ class Context:
 
     title: str
     as_of: str
-    generated: str
     timezone: str
     rules: list[tuple[str, str]]
     version: str = __version__
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @functools.cache
@@ -366,7 +364,6 @@ def report_html(page: ReportPage) -> str:
     context = Context(
         title="Team report",
         as_of=_local(report.as_of, tz),
-        generated=_local(report.as_of, tz),
         timezone=tz,
         rules=_rules(page.rules),
     )
@@ -393,7 +390,6 @@ def coach_html(coaching: CoachingReport, tz: str, rules: dict[str, object]) -> s
     context = Context(
         title="Coaching",
         as_of=_local(coaching.as_of, tz),
-        generated=_local(coaching.as_of, tz),
         timezone=tz,
         rules=_rules(rules),
     )
