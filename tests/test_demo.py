@@ -134,10 +134,12 @@ def test_the_demo_tells_the_story_in_a_few_lines_then_reports(told):
     # The story comes before the report, which ends as before.
     assert out.index("frank (coached") < out.index("Customers by stage")
     assert "Hunting vs farming" in out and "Pool: 74 customers" in out
+    # It ends with the kept store, then where its HTML report is.
     assert out.endswith(
         f"The demo store is in {path} (time zone Asia/Shanghai, kept in the store): try "
         f"salespool --db {path} --now {DEMO_NOW} coach (the demo's clock; its rules are the "
-        "defaults with recycle --days 30)"
+        "defaults with recycle --days 30) The team's report as a page: "
+        f"{path.with_suffix('.html')} (open it in a browser, or print it)"
     )
 
 
@@ -217,3 +219,34 @@ def test_demo_refuses_to_overwrite_a_file(tmp_path):
     existing.write_text("precious")
     result = CliRunner().invoke(app, ["demo", "--keep", str(existing)])
     assert result.exit_code == 2 and existing.read_text() == "precious"
+
+
+def test_the_demo_ends_with_its_html_report_beside_the_kept_store(kept, told):
+    path, demo = kept
+    page = path.with_suffix(".html")
+    assert demo["html"] == str(page)
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and 'id="funnel"' in text
+    told_path, story = told
+    assert f"The team's report as a page: {told_path.with_suffix('.html')}" in story
+    assert told_path.with_suffix(".html").exists()
+
+
+def test_the_demo_without_keep_writes_its_page_into_a_folder_of_its_own(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = CliRunner().invoke(app, ["demo", "--json"])
+    assert result.exit_code == 0, result.stderr
+    page = Path(json.loads(result.stdout)["html"])
+    assert page.name == "report.html" and page.parent.parent == tmp_path
+    assert page.parent.name.startswith("salespool-demo-")
+    assert [p.name for p in page.parent.iterdir()] == ["report.html"]  # the store is gone
+
+
+def test_demo_refuses_to_overwrite_a_page_beside_the_kept_store(tmp_path):
+    existing = tmp_path / "x.html"
+    existing.write_text("precious")
+    result = CliRunner().invoke(app, ["demo", "--keep", str(tmp_path / "x.db")])
+    assert result.exit_code == 2 and existing.read_text() == "precious"
+    assert not (tmp_path / "x.db").exists()

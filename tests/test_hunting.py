@@ -274,12 +274,13 @@ def test_the_share_per_period_is_labelled_by_month_or_week(team, write_csv):
     team.runner.env = {"NO_COLOR": "1", "COLUMNS": "80"}
     out = team("report", "--rep", "alice").stdout
     header, alice = _table_after(out, "Hunting share by month, 2026-09 to 2026-11")
-    assert header == ["rep", "Sep", "Oct", "Nov"]
-    assert alice == ["alice", "-", "50%", "20%"]
+    # The last column is the sparkline, headed by its first and last month (plain when piped).
+    assert header == ["rep", "Sep", "Oct", "Nov", "Sep-Nov"]
+    assert alice == ["alice", "-", "50%", "20%", "=."]
     rules(team, write_csv, period="week", periods=2)
     out = team("report", "--rep", "alice").stdout
     header, _alice = _table_after(out, "Hunting share by week, 2026-W47 to 2026-W48")
-    assert header == ["rep", "W47", "W48"]
+    assert header == ["rep", "W47", "W48", "W47-W48"]
     assert max(len(line) for line in out.splitlines()) <= 80
 
 

@@ -21,6 +21,8 @@ FORBIDDEN = {
     "core": ("salespool.cli", "typer", "rich", "salespool.render"),
     "storage": ("salespool.core", "salespool.cli", "typer", "rich", "salespool.render"),
     **{name: ("salespool.core", "salespool.cli", "salespool.storage", "typer") for name in BESIDE},
+    # The HTML pages lay out the core's results: they never reach the database or the CLI.
+    "pages": ("salespool.cli", "salespool.storage", "typer", "rich", "sqlalchemy", "sqlmodel"),
 }
 
 

@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -293,6 +294,41 @@ def forgiving(stream: TextIO) -> None:
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
     if encoding != "utf8" and hasattr(stream, "reconfigure"):
         stream.reconfigure(errors="replace")
+
+
+# --- small charts in a table cell ---------------------------------------------------
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+_SPARKS = "▁▂▃▄▅▆▇█"
+_ASCII_SPARKS = "_.-=+*#"  # lowest to highest, each a plain character
+
+
+def fancy_chars() -> bool:
+    """Block characters for a terminal; plain ASCII when piped or with NO_COLOR set
+    (a log, a mail, a terminal without the glyphs)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def bar(value: float, most: float, width: int, fancy: bool) -> str:
+    """A horizontal bar `width` cells long at `most`; eighth blocks in a terminal, `#`
+    otherwise. Anything above nothing shows at least a sliver."""
+    if most <= 0 or value <= 0:
+        return ""
+    cells = width * value / most
+    if not fancy:
+        return "#" * max(1, round(cells))
+    whole, part = int(cells), round((cells - int(cells)) * 8)
+    if part == 8:
+        whole, part = whole + 1, 0
+    text = "█" * whole + (_EIGHTHS[part] if part else "")
+    return text or "▏"
+
+
+def sparkline(values: Sequence[float | None], fancy: bool) -> str:
+    """One character per value in [0, 1], higher for more; a space where there is none."""
+    marks = _SPARKS if fancy else _ASCII_SPARKS
+    top = len(marks) - 1
+    return "".join(" " if v is None else marks[round(min(1.0, max(0.0, v)) * top)] for v in values)
 
 
 def plural(count: int, noun: str) -> str:

@@ -8,7 +8,7 @@ import typer
 from rich.console import Group
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
-from salespool.cli.report import as_of_option
+from salespool.cli.report import ForceOpt, HtmlOpt, as_of_option, html_first
 from salespool.render import Col, Format, Output, plain
 from salespool.terms import Role
 
@@ -60,6 +60,8 @@ def coach_(
     ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
+    html: HtmlOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Each coach's rookies against the targets, and each coach's scorecard.
 
@@ -71,11 +73,16 @@ def coach_(
     coaching.first_won_days. With commission.coach_override on, the scorecard
     shows what each coach earned on their rookies' deals in the month.
 
+    --html FILE writes the same as one HTML page, a timeline per rookie with
+    the late milestones in red; an existing FILE is replaced only with --force.
+
     Example: salespool coach carol
+    Example: salespool coach --html coaching.html
     """
     from salespool.core.coach import coaching
 
     st = state(ctx)
+    html_first(html, force, as_json, as_csv)
     end = as_of_option(st.clock, as_of)
     with st.read() as session:
         result = coaching(
@@ -87,6 +94,15 @@ def coach_(
             coach_override=st.config.commission_rules().coach_override,
             period=period,
         )
+    if html is not None:
+        from salespool.core.overview import rules_in_force
+        from salespool.pages import coach_html, write_page
+
+        shown = rules_in_force({s.key: s.value for s in st.config.rows()})
+        rules = {k: v for k, v in shown.items() if k.startswith(("coaching.", "commission."))}
+        write_page(html, coach_html(result, st.clock.tz, rules), force)
+        st.output(False, False).say(f"Wrote the coaching report to {html}")
+        return
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         out.json(result)

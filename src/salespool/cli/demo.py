@@ -35,32 +35,51 @@ def demo(
     goes to the rookies, who call, negotiate and (one of them) win under their
     coach; on 2026-12-31 the warnings before recycling go out (warn 7, 3 and 1 days
     before: owner, coach, manager), the recycling runs again and the report shows
-    who is still hunting. It never touches your own store. Example: salespool demo --keep demo.db
+    who is still hunting. It ends by writing the team's HTML report (`report --html`):
+    beside the kept store (demo.db -> demo.html), else in a folder of its own under
+    the temporary directory. It never touches your own store.
+    Example: salespool demo --keep demo.db
     """
     from salespool.cli.report import render_report
-    from salespool.core.demo import DEMO_TZ, run_demo
-    from salespool.render import Format, Output, choose_format
+    from salespool.core.demo import DEMO_TZ, demo_page, run_demo
+    from salespool.pages import report_html, write_page
+    from salespool.render import Format, Output, choose_format, plain
     from salespool.storage.store import open_store
 
     st = state(ctx)
     if keep is not None and keep.exists():
         raise typer.BadParameter(f"{keep} exists; give a new file", param_hint="--keep")
+    beside = page_beside(keep) if keep is not None else None
+    if beside is not None and beside.exists():
+        raise typer.BadParameter(f"{beside} exists; give a new file", param_hint="--keep")
     with tempfile.TemporaryDirectory(prefix="salespool-demo-") as tmp:
         store = open_store(str(keep or Path(tmp) / "demo.db"), create=True)
         try:
             with store.write() as session:
                 result = run_demo(session, actor=st.actor)
+                page = demo_page(session, result)
         finally:
             store.dispose()
+    # A folder of the demo's own only once there is a page to put in it.
+    page_path = beside or Path(tempfile.mkdtemp(prefix="salespool-demo-")) / "report.html"
+    write_page(page_path, report_html(page), force=False)
     out = Output(choose_format(as_json), DEMO_TZ)
     if out.fmt is Format.json:
-        out.json(result)
+        out.json({**plain(result), "html": str(page_path)})
         return
     tell_story(out, result)
     out.say("")
     render_report(out, result.report)
     if keep is not None:
         out.say(closing_line(keep, result))
+    out.say(f"The team's report as a page: {page_path} (open it in a browser, or print it)")
+
+
+def page_beside(keep: Path) -> Path:
+    """Where the demo writes its HTML report beside a kept store: demo.db -> demo.html
+    (without --keep it goes into a new folder of the demo's own, which outlives the store)."""
+    page = keep.with_suffix(".html")
+    return page if page != keep else keep.with_name(keep.name + ".html")
 
 
 def tell_story(out: Output, result: DemoResult) -> None:

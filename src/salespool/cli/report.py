@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,7 +12,7 @@ from rich.table import Table
 
 from salespool.cli.app import CsvOpt, JsonOpt, app, state
 from salespool.errors import BadInput
-from salespool.render import Col, Format, Output, plain, plural
+from salespool.render import Col, Format, Output, bar, fancy_chars, plain, plural, sparkline
 from salespool.rules import HuntingRules
 from salespool.terms import FollowUpKind, Stage
 
@@ -20,6 +21,15 @@ if TYPE_CHECKING:
     from salespool.core.report import Report
 
 DEFAULT_WINDOW_DAYS = 30
+HtmlOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="FILE",
+        help="Write one self-contained HTML page (charts, no network needed) to FILE.",
+    ),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing --html file.")]
 STAGE_HEADERS = {
     Stage.prospecting: "prospect",
     Stage.negotiating: "negot.",
@@ -47,8 +57,18 @@ def report(
             help="Run the report as it would have been at this moment, read back from the trail.",
         ),
     ] = None,
+    weeks: Annotated[
+        bool,
+        typer.Option(
+            "--pool-weeks",
+            help="Add the pool's flow per calendar week: recycled and released in, claimed "
+            "and assigned out, its size at each week's end (pool_weeks in --json).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
+    html: HtmlOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Per rep: customers by stage now, and follow-ups, deals, claims and recycling in the window.
 
@@ -60,16 +80,25 @@ def report(
     the latest one with follow-ups. --as-of runs the report as it stood at a
     past moment: owners and stages are read back from the trail.
 
+    --html FILE writes the manager's page instead: the funnel, the hunting-share
+    heat map, the pool's weekly flow, the rookies' milestones and the month's
+    commission, with the rules in force; an existing FILE is replaced only with --force.
+
     Example: salespool report --rep alice --since 2026-11-01
     Example: salespool report --as-of 2026-10-31 --json
+    Example: salespool report --html team.html
     """
     from salespool.core.report import stage_report
 
     st = state(ctx)
+    html_first(html, force, as_json, as_csv)
     end = as_of_option(st.clock, as_of)
     start = st.clock.parse(since, "--since") if since else end - timedelta(days=DEFAULT_WINDOW_DAYS)
     if start > end:  # core says so too, as about `since`; this is the wording people know
         raise BadInput("--since is after the report's end")
+    if html is not None:
+        write_report_page(st, html, force, since=start, as_of=end, rep=rep, past=as_of is not None)
+        return
     with st.read() as session:
         result = stage_report(
             session,
@@ -79,10 +108,13 @@ def report(
             tz=st.clock.tz,
             hunting=st.config.hunting_rules(),
             reconstruct=as_of is not None,
+            weekly=weeks,
         )
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         data = plain(result)
+        if not weeks:  # the document stays as it was unless asked for the weeks
+            del data["pool_weeks"]
         out.json(data)
     elif out.fmt is Format.csv:
         rows = []
@@ -103,14 +135,62 @@ def report(
         render_report(out, result)
 
 
+def html_first(html: Path | None, force: bool, as_json: bool, as_csv: bool) -> None:
+    """Refuse a page that cannot be written before any work: with --json/--csv, over an
+    existing file without --force, into a missing folder."""
+    if html is None:
+        return
+    if as_json or as_csv:
+        raise BadInput("--html writes a file; it cannot be combined with --json or --csv")
+    from salespool.pages import check_target
+
+    check_target(html, force)
+
+
+def write_report_page(
+    st, html: Path, force: bool, *, since: datetime, as_of: datetime, rep: str | None, past: bool
+) -> None:
+    """`report --html`: the page from the same core results `report --json` prints."""
+    from salespool.core.overview import report_page, rules_in_force
+    from salespool.pages import report_html, write_page
+
+    config = st.config
+    with st.read() as session:
+        page = report_page(
+            session,
+            as_of=as_of,
+            since=since,
+            rep=rep,
+            tz=st.clock.tz,
+            hunting=config.hunting_rules(),
+            targets=config.coach_targets(),
+            commission_rules=config.commission_rules(),
+            reconstruct=past,
+            rules=rules_in_force({s.key: s.value for s in config.rows()}),
+        )
+    write_page(html, report_html(page), force)
+    st.output(False, False).say(f"Wrote the report to {html}")
+
+
 def render_report(out: Output, result: Report) -> None:
     """The report for people: a stage funnel, the window's activity, the pool."""
     everyone = [*result.reps, result.totals] if len(result.reps) > 1 else result.reps
+    fancy = fancy_chars()
+    most = max((r.customers for r in result.reps), default=0)
     funnel = out.table(
-        [{"rep": r.rep, **r.stages, "customers": r.customers} for r in everyone],
+        [
+            {
+                "rep": r.rep,
+                **r.stages,
+                "customers": r.customers,
+                # The TOTAL row has no bar: it would dwarf everyone's.
+                "bar": "" if r is result.totals else bar(r.customers, most, BAR_WIDTH, fancy),
+            }
+            for r in everyone
+        ],
         [Col("rep", "rep")]
         + [Col(s.value, STAGE_HEADERS[s], "right") for s in Stage]
-        + [Col("customers", "total", "right")],
+        + [Col("customers", "total", "right"), Col("bar", "", no_wrap=True)],
         title=(
             f"Customers by stage (as of {out.cell(result.as_of)})"
             if result.reconstructed
@@ -175,6 +255,8 @@ def render_report(out: Output, result: Report) -> None:
     if result.hunting_rule is not None:
         parts.extend(hunting_tables(out, everyone, result.hunting_rule))
         parts.extend(t_model_tables(out, everyone, result.hunting_rule))
+    if result.pool_weeks:
+        parts.append(pool_weeks_table(out, result))
     out.console.print(Group(*parts))
     followers = [r.rep for r in result.reps if r.order_follower]
     if result.hunting_rule is not None and followers:
@@ -195,6 +277,26 @@ def render_report(out: Output, result: Report) -> None:
 
 
 ORDER_FOLLOWER = "(!)"
+
+
+def pool_weeks_table(out: Output, result: Report) -> Table:
+    """--pool-weeks for people: a row per calendar week, in and out, the size at its end."""
+    return out.table(
+        [{**vars(w), "from": out.local_date(w.start)} for w in result.pool_weeks],
+        [
+            Col("week", "week", no_wrap=True),
+            Col("from", "from", no_wrap=True),
+            Col("recycled", "recycled", "right"),
+            Col("released", "released", "right"),
+            Col("claimed", "claimed", "right"),
+            Col("assigned", "assigned", "right"),
+            Col("size", "pool at end", "right"),
+        ],
+        title="Pool per week",
+    )
+
+
+BAR_WIDTH = 10  # the funnel's bar for the rep with the most customers, in cells
 
 
 def _release_reasons(total: dict[str, int]) -> list[str]:
@@ -265,6 +367,10 @@ def hunting_tables(out: Output, everyone: list, rule: HuntingRules) -> list[Tabl
     history = everyone[0].hunting_history if everyone else []
     if not history:
         return [counts]
+    fancy = fancy_chars()
+    # The sparkline's header names its first and last period: one mark per column beside it.
+    span = f"{period_label(history[0].period)}{'→' if fancy else '-'}"
+    span += period_label(history[-1].period)
     shares = out.table(
         [
             {
@@ -273,6 +379,7 @@ def hunting_tables(out: Output, everyone: list, rule: HuntingRules) -> list[Tabl
                     f"p{n}": percent(p.hunting_share) or "-"
                     for n, p in enumerate(r.hunting_history)
                 },
+                "trend": sparkline([p.hunting_share for p in r.hunting_history], fancy),
             }
             for r in everyone
         ],
@@ -282,6 +389,7 @@ def hunting_tables(out: Output, everyone: list, rule: HuntingRules) -> list[Tabl
                 Col(f"p{n}", period_label(p.period), "right", no_wrap=True)
                 for n, p in enumerate(history)
             ),
+            Col("trend", span, no_wrap=True),
         ],
         title=f"Hunting share by {rule.period}, {history[0].period} to {history[-1].period}",
     )

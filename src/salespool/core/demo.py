@@ -29,13 +29,20 @@ from salespool.clock import parse_absolute
 from salespool.core import activity, handover, importer, notify, pools, recycle, reps
 from salespool.core.coach import CoachingReport, coaching
 from salespool.core.hunting import share
+from salespool.core.overview import ReportPage, report_page, rules_in_force
 from salespool.core.report import Report, stage_report
 from salespool.core.routing import DEFAULT_POOL
 from salespool.core.staging import ImportJob
 from salespool.errors import SalespoolError
 from salespool.models import Channel, Customer, FollowUpKind, Pool, Role, parse_stage
 from salespool.money import parse_amount
-from salespool.rules import CoachTargets, HuntingRules, RecycleRules, WarningRules
+from salespool.rules import (
+    CoachTargets,
+    CommissionRules,
+    HuntingRules,
+    RecycleRules,
+    WarningRules,
+)
 from salespool.storage.lookup import TIMEZONE_KEY
 from salespool.storage.store import set_meta
 
@@ -227,6 +234,38 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
             for p in pools.list_pools(session)
         ],
         notified=notified,
+    )
+
+
+def demo_rules() -> dict[str, object]:
+    """The rules the demo runs by, as `config show` would name them: the defaults, with
+    its recycling days and its warning ladder."""
+    from salespool.config import RULES
+
+    settings: dict[str, object] = {rule.key: rule.default for rule in RULES}
+    settings["recycle.days"] = RECYCLE_DAYS
+    settings["recycle.warn"] = list(DEMO_WARN.warn)
+    return rules_in_force(settings)
+
+
+def demo_page(session: Session, result: DemoResult) -> ReportPage:
+    """The demo team's page (`report --html`), read as of the demo's morning over its month,
+    with the default rules the demo runs by."""
+    from salespool.config import RULES
+
+    defaults = {rule.key: rule.default for rule in RULES}
+    rates = {c.value: defaults[f"commission.{c.value}"] for c in Channel}
+    return report_page(
+        session,
+        as_of=result.as_of,
+        since=result.moved_at,
+        tz=DEMO_TZ,
+        hunting=HuntingRules(),
+        targets=CoachTargets(),
+        commission_rules=CommissionRules(
+            rates=rates, coach_override=defaults["commission.coach_override"]
+        ),
+        rules=demo_rules(),
     )
 
 

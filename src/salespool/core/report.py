@@ -24,6 +24,7 @@ from salespool.core.hunting import (
     total_history,
 )
 from salespool.core.pools import pool_flow
+from salespool.core.poolweeks import PoolWeek, pool_weeks
 from salespool.core.reps import find_rep
 from salespool.core.tally import by_kind, followup_tally
 from salespool.core.timeline import at_value, owner_at, stage_at
@@ -80,6 +81,9 @@ class Report:
     pools: list[dict[str, object]] = field(default_factory=list)
     # The team's online share per period (the T-model's trend), with `hunting` only.
     online_trend: list[ChannelShare] = field(default_factory=list)
+    # The whole pool per calendar week over the window: in, out, size at the week's end
+    # (with `weekly` only: three more GROUP BYs, which the everyday report does without).
+    pool_weeks: list[PoolWeek] = field(default_factory=list)
 
 
 def _empty(rep: str, role: str) -> RepReport:
@@ -108,10 +112,12 @@ def stage_report(
     tz: str = "UTC",
     hunting: HuntingRules | None = None,
     reconstruct: bool = False,
+    weekly: bool = False,
 ) -> Report:
     """Counts by stage now (or as of `as_of`, from the trail, with `reconstruct`), and
     activity between `since` and `as_of`, with GROUP BY queries; with `hunting`, the
-    hunting/farming split, new customers and the order-follower flag too."""
+    hunting/farming split, new customers and the order-follower flag too; with `weekly`,
+    the pool's flow and size per calendar week (core/poolweeks.py)."""
     if since > as_of:
         raise BadInput("the window starts after the report's end", option="since")
     start, end = to_db(since), to_db(as_of)
@@ -155,6 +161,7 @@ def stage_report(
         reconstructed=reconstruct,
         pools=[f.as_dict() for f in pool_flow(session, since=since, as_of=as_of)],
         online_trend=trend,
+        pool_weeks=pool_weeks(session, since=since, as_of=as_of, tz=tz) if weekly else [],
     )
 
 
