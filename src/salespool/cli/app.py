@@ -100,6 +100,11 @@ def database_problem(exc: BaseException) -> str | None:
         return None
     from salespool.storage.store import first_line
 
+    # What the team's database refused (storage/team.py): a privilege or a row policy
+    # (42501), or a limit its trigger holds (23514: capacity, max locked).
+    refused = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if refused in ("42501", "23514"):
+        return f"refused by the database: {first_line(exc.orig)}"
     if isinstance(exc, sa_exc.OperationalError):
         return f"database: {first_line(exc.orig)}"
     return f"database: {exc.__class__.__name__}: {first_line(getattr(exc, 'orig', exc))}"
@@ -243,8 +248,15 @@ class State:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction: committed when the block ends, rolled back on any error."""
+        """A write transaction: committed when the block ends, rolled back on any error.
+
+        On a team store (PostgreSQL after `team setup`) the actor becomes the database
+        login, and a write a rep may not run is refused before anything is done."""
         with self.store.write() as session:
+            from salespool.core import team
+
+            team.ensure_may_write(session, command_name())
+            self.actor = team.actor(session, self.actor)
             yield session
 
     @contextmanager
@@ -263,6 +275,18 @@ class State:
     def close(self) -> None:
         if self._store is not None:
             self._store.dispose()
+
+
+def command_name() -> str:
+    """The running command as typed after the global options: `rep add`, `claim`."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
 def state(ctx: typer.Context) -> State:
