@@ -576,9 +576,9 @@ def grant(session: Session, *, login: str, role: str, password: str | None = Non
         conn.execute(text(f"CREATE ROLE {_q(login)} LOGIN"))
     if password is not None:
         conn.execute(text(f"ALTER ROLE {_q(login)} PASSWORD {_lit(password)}"))
-    for group in GROUPS:
-        if group != role:
-            conn.execute(text(f"REVOKE {_q(f'{prefix}_{group}')} FROM {_q(login)}"))
+    held = {m.role for m in members(session) if m.login == login}
+    for group in held - {role}:
+        conn.execute(text(f"REVOKE {_q(f'{prefix}_{group}')} FROM {_q(login)}"))
     conn.execute(text(f"GRANT {_q(f'{prefix}_{role}')} TO {_q(login)}"))
     return next(m for m in members(session) if m.login == login)
 
