@@ -274,8 +274,13 @@ def test_nobody_but_the_owner_updates_or_deletes_an_event(team):
     )
     actors = team.owner.sql("SELECT DISTINCT actor FROM event WHERE customer_id = 3 AND id > 5")
     assert actors == [(team.bob.login,)]
+    for kind in ("recycled", "claimed", "released", "assigned"):
+        assert "row-level security" in team.bob.refused(
+            f"INSERT INTO event (customer_id, at, kind) VALUES (3, now(), '{kind}')"
+        )
     assert "row-level security" in team.bob.refused(
-        "INSERT INTO event (customer_id, at, kind) VALUES (3, now(), 'recycled')"
+        "INSERT INTO follow_up (customer_id, rep_id, kind, at) VALUES "
+        "(3, (SELECT id FROM rep WHERE name = 'bob'), 'call', '2099-01-01')"
     )
     team.owner.execute("UPDATE event SET reason = 'owner may' WHERE id = 1")
 
@@ -323,11 +328,27 @@ def test_alice_cannot_act_as_bob(team):
 
 @pg_only
 def test_a_rep_releases_their_own_customer_into_the_pool(team):
-    released = team.bob.json("release", "C3")
+    # Not by raw SQL: a row he may not read afterwards is not his to write into the pool.
+    assert "row-level security" in team.bob.refused(
+        "UPDATE customer SET owner_id = NULL WHERE owner_id IS NOT NULL"
+    )
+    released = team.bob.json("release", "C3", "--reason", "moved away")
     assert released["owner"] is None and released["phone"] is None
     assert owner_of(team.owner, "C3") is None
-    kinds = [e["kind"] for e in team.bob.json("history", "C3")]
-    assert kinds[-1] == "released"
+    trail = team.bob.json("history", "C3")
+    assert [(e["kind"], e["reason"]) for e in trail][-1] == ("released", "moved away")
+
+
+@pg_only
+def test_a_claim_by_raw_sql_still_writes_the_trail(team):
+    assert team.bob.raw("SELECT salespool_claim(4, now()::timestamp)") == [(4,)]
+    assert team.bob.raw("SELECT salespool_claim(4, now()::timestamp)") == [(None,)]
+    assert team.owner.sql(
+        "SELECT kind, actor FROM event WHERE customer_id = 4 ORDER BY id DESC LIMIT 1"
+    ) == [("claimed", team.bob.login)]
+    assert team.owner.sql(
+        "SELECT count(*) FROM event WHERE customer_id = 4 AND kind = 'claimed'"
+    ) == [(1,)]
 
 
 @pg_only

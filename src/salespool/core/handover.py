@@ -111,8 +111,10 @@ def claim(
     if found.owner_id is None:  # an owned customer is refused below, saying who owns it
         check_pool_wait(session, now=now, rules=rules, customer=found)
     # One conditional UPDATE ... RETURNING: a row back means this claim won the race.
-    # A team's rep cannot read pool rows; the database's claim function makes them owner.
-    if team_storage.masked(session):
+    # A team's rep cannot read pool rows; the database's claim function makes them owner
+    # and writes the `claimed` event.
+    masked = team_storage.masked(session)
+    if masked:
         won = team_storage.claim_row(session, found.id, to_db(now))
     else:
         won = session.execute(
@@ -130,17 +132,18 @@ def claim(
         ).scalar_one_or_none()
         raise Refused(f"'{found.name}' is not in the pool: {owner or 'another rep'} owns it")
     refuse_out_of_order(session, Customer.id == found.id, at=now, what="claim", tz=rules.tz)
-    record_event(
-        session,
-        customer_id=found.id,
-        at=now,
-        kind=EventKind.claimed,
-        actor=actor,
-        to_rep_id=taker.id,
-        from_stage=found.stage,
-        to_stage=found.stage,
-        pool=pool.name if pool is not None else None,
-    )
+    if not masked:
+        record_event(
+            session,
+            customer_id=found.id,
+            at=now,
+            kind=EventKind.claimed,
+            actor=actor,
+            to_rep_id=taker.id,
+            from_stage=found.stage,
+            to_stage=found.stage,
+            pool=pool.name if pool is not None else None,
+        )
     return get_view(session, found.id, now=now)
 
 
@@ -175,20 +178,21 @@ def release(
     route = route_case(load_pools(session))
     if team_storage.masked(session):
         # A team's rep may not write a row into the pool they cannot read: the database's
-        # release function does, for the caller's own customer only.
+        # release function does, for the caller's own customer only, with its event.
         into = session.execute(select(route).where(Customer.id == found.id)).scalar()
-        if not team_storage.release_row(session, found.id, to_db(now), into):
+        if not team_storage.release_row(session, found.id, to_db(now), into, reason):
             raise Refused(f"'{found.name}' changed owner meanwhile; try again")
-    else:
-        update_while_owned(
-            session,
-            found,
-            while_owner=found.owner_id,
-            owner_id=None,
-            owned_since=None,
-            pooled_at=to_db(now),
-            pool_id=route,
-        )
+        refuse_out_of_order(session, Customer.id == found.id, at=now, what="release", tz=tz)
+        return get_view(session, found.id, now=now)
+    update_while_owned(
+        session,
+        found,
+        while_owner=found.owner_id,
+        owner_id=None,
+        owned_since=None,
+        pooled_at=to_db(now),
+        pool_id=route,
+    )
     refuse_out_of_order(session, Customer.id == found.id, at=now, what="release", tz=tz)
     pool_id = pool_of(session, found.id)
     pool = session.get(Pool, pool_id) if pool_id is not None else None

@@ -56,7 +56,8 @@ REP_UPDATES = (
     "lock_reason",
 )
 # Event kinds a rep's own work writes; recycling, assigning and corrections are not theirs.
-REP_EVENT_KINDS = ("claimed", "released", "stage_changed", "locked", "unlocked")
+# (claimed and released: the claim and release functions write those, with the hand-over.)
+REP_EVENT_KINDS = ("stage_changed", "locked", "unlocked")
 # Pool columns a rep sees; the rest of a pool customer's row is NULL in the view.
 HIDDEN = ("contact", "phone", "email", "phone_key", "email_key")
 POOL_VIEW = "salespool_pool"
@@ -166,22 +167,26 @@ def pool_rows(session: Session, where: str = "", params: Mapping[str, object] | 
 
 
 def claim_row(session: Session, customer_id: int, at: object) -> int | None:
-    """A rep's claim through the SECURITY DEFINER function: the customer's id if won."""
+    """A rep's claim through the SECURITY DEFINER function, which writes its `claimed`
+    event too: the customer's id if won."""
     return session.execute(
         text("SELECT salespool_claim(CAST(:id AS integer), CAST(:at AS timestamp))"),
         {"id": customer_id, "at": at},
     ).scalar()
 
 
-def release_row(session: Session, customer_id: int, at: object, pool_id: int | None) -> bool:
+def release_row(
+    session: Session, customer_id: int, at: object, pool_id: int | None, reason: str | None
+) -> bool:
     """A rep's release through the SECURITY DEFINER function (a rep cannot write a row
-    into the pool they may not read); True if they owned it and it went."""
+    into the pool they may not read), which writes its `released` event too; True if
+    they owned it and it went."""
     done = session.execute(
         text(
             "SELECT salespool_release(CAST(:id AS integer), CAST(:at AS timestamp), "
-            "CAST(:pool AS integer))"
+            "CAST(:pool AS integer), CAST(:why AS text))"
         ),
-        {"id": customer_id, "at": at, "pool": pool_id},
+        {"id": customer_id, "at": at, "pool": pool_id, "why": reason},
     ).scalar()
     return done is not None
 
@@ -290,7 +295,7 @@ def setup(session: Session, *, prefix: str | None, rules: Mapping[str, str]) -> 
     conn.execute(text(f"GRANT SELECT ON {POOL_VIEW} TO {_q(rep)}, {_q(manager)}"))
     for function in (
         "salespool_claim(integer, timestamp)",
-        "salespool_release(integer, timestamp, integer)",
+        "salespool_release(integer, timestamp, integer, text)",
     ):
         conn.execute(text(f"GRANT EXECUTE ON FUNCTION {function} TO {_q(rep)}"))
     for key, value in {
@@ -358,7 +363,8 @@ def _functions(conn, schema: str, prefix: str) -> None:
             SELECT {columns} FROM customer WHERE owner_id IS NULL""",
         f"""CREATE OR REPLACE FUNCTION salespool_claim(customer_id integer, at timestamp)
             RETURNS integer LANGUAGE plpgsql SECURITY DEFINER {path} AS $$
-            DECLARE me integer; won integer;
+            DECLARE me integer; won integer; was record;
+                    moment timestamp := least(at, (now() AT TIME ZONE 'UTC')::timestamp);
             BEGIN
               SELECT id INTO me FROM rep
                 WHERE login = session_user AND left_at IS NULL AND active;
@@ -366,29 +372,42 @@ def _functions(conn, schema: str, prefix: str) -> None:
                 RAISE EXCEPTION 'claim: % is no active rep of this team', session_user
                   USING ERRCODE = 'insufficient_privilege';
               END IF;
+              SELECT c.stage, p.name AS pool INTO was FROM customer c
+                LEFT JOIN pool p ON p.id = c.pool_id
+               WHERE c.id = customer_id AND c.owner_id IS NULL FOR UPDATE OF c;
               -- Never owned from the future: that would keep the customer from recycling.
-              UPDATE customer SET owner_id = me,
-                     owned_since = least(at, (now() AT TIME ZONE 'UTC')::timestamp),
+              UPDATE customer SET owner_id = me, owned_since = moment,
                      pooled_at = NULL, pool_id = NULL
                WHERE id = customer_id AND owner_id IS NULL
                RETURNING id INTO won;
+              IF won IS NOT NULL THEN  -- nothing changes hands without an event, by any route
+                INSERT INTO event (customer_id, at, kind, to_rep_id, from_stage, to_stage, pool)
+                VALUES (won, moment, 'claimed', me, was.stage, was.stage, was.pool);
+              END IF;
               RETURN won;
             END $$""",
         "REVOKE ALL ON FUNCTION salespool_claim(integer, timestamp) FROM PUBLIC",
+        "DROP FUNCTION IF EXISTS salespool_release(integer, timestamp, integer)",
         f"""CREATE OR REPLACE FUNCTION salespool_release(customer_id integer, at timestamp,
-                                                         into_pool integer)
+                                                         into_pool integer, why text)
             RETURNS integer LANGUAGE plpgsql SECURITY DEFINER {path} AS $$
-            DECLARE done integer;
+            DECLARE me integer; done integer; stage_was text;
+                    moment timestamp := least(at, (now() AT TIME ZONE 'UTC')::timestamp);
             BEGIN
-              UPDATE customer SET owner_id = NULL, owned_since = NULL,
-                     pooled_at = least(at, (now() AT TIME ZONE 'UTC')::timestamp),
+              SELECT id INTO me FROM rep WHERE login = session_user;
+              UPDATE customer SET owner_id = NULL, owned_since = NULL, pooled_at = moment,
                      pool_id = into_pool
-               WHERE id = customer_id
-                 AND owner_id = (SELECT id FROM rep WHERE login = session_user)
-               RETURNING id INTO done;
+               WHERE id = customer_id AND owner_id = me
+               RETURNING id, stage INTO done, stage_was;
+              IF done IS NOT NULL THEN
+                INSERT INTO event (customer_id, at, kind, from_rep_id, from_stage, to_stage,
+                                   reason, pool)
+                VALUES (done, moment, 'released', me, stage_was, stage_was, why,
+                        (SELECT name FROM pool WHERE id = into_pool));
+              END IF;
               RETURN done;
             END $$""",
-        "REVOKE ALL ON FUNCTION salespool_release(integer, timestamp, integer) FROM PUBLIC",
+        "REVOKE ALL ON FUNCTION salespool_release(integer, timestamp, integer, text) FROM PUBLIC",
         # Capacity, max_locked and no dates from the future, for everyone but managers.
         f"""CREATE OR REPLACE FUNCTION salespool_check_limits() RETURNS trigger
             LANGUAGE plpgsql SECURITY DEFINER {path} AS $$
@@ -477,6 +496,8 @@ def _policies(conn, rep: str, coach: str, manager: str) -> None:
         "({col} IS NULL OR {col} = salespool_my_rep() OR {col} IN (SELECT salespool_my_rookies()))"
     )
     kinds = ", ".join(_lit(k) for k in REP_EVENT_KINDS)
+    # A follow-up or deal from the future would keep the idleness clock from running.
+    not_ahead = "at <= (now() AT TIME ZONE 'UTC')::timestamp + interval '1 day'"
     policies = {
         "customer": [
             ("rep_sees", f"FOR SELECT TO {r} USING ({mine})"),
@@ -492,7 +513,7 @@ def _policies(conn, rep: str, coach: str, manager: str) -> None:
             ("rep_sees", f"FOR SELECT TO {r} USING ({seen})"),
             (
                 "rep_logs",
-                f"FOR INSERT TO {r} WITH CHECK ({seen} AND "
+                f"FOR INSERT TO {r} WITH CHECK ({seen} AND {not_ahead} AND "
                 f"{me_or_rookie.format(col='rep_id')} AND rep_id IS NOT NULL)",
             ),
             ("rep_stages", f"FOR UPDATE TO {r} USING ({seen}) WITH CHECK ({seen})"),
@@ -501,8 +522,8 @@ def _policies(conn, rep: str, coach: str, manager: str) -> None:
             ("rep_sees", f"FOR SELECT TO {r} USING ({seen} OR rep_id = salespool_my_rep())"),
             (
                 "rep_deals",
-                f"FOR INSERT TO {r} WITH CHECK (rep_id = salespool_my_rep() AND customer_id IN "
-                "(SELECT id FROM customer WHERE owner_id = salespool_my_rep()))",
+                f"FOR INSERT TO {r} WITH CHECK (rep_id = salespool_my_rep() AND {not_ahead} "
+                "AND customer_id IN (SELECT id FROM customer WHERE owner_id = salespool_my_rep()))",
             ),
         ],
         "event": [
