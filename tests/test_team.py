@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from salespool.cli import app
 from tests.conftest import PG_URL, Cli
 
 pg_only = pytest.mark.skipif(not PG_URL, reason="team mode needs PostgreSQL")
@@ -182,9 +183,41 @@ def test_setup_is_idempotent_and_marks_the_store(team):
         team.alice.login: ("rep", "alice"),
         team.bob.login: ("rep", "bob"),
     }
-    # A rep's login must be some rep's; only the owner sets the team up.
+    # A rep's login must be some rep's; only the owner sets the team up or makes logins.
     team.owner.fails("team", "grant", "nobody_here", "--role", "rep")
+    team.owner.fails("team", "grant", team.bob.login, "--role", "boss", code=2)
     team.bob.fails("team", "setup")
+    refused = team.manager.fails("team", "grant", f"{team.bob.login}_x", "--role", "manager")
+    assert "refused by the database: permission denied to create role" in refused.stderr
+
+
+@pg_only
+def test_a_password_comes_from_stdin_only(team):
+    result = team.owner.runner.invoke(
+        app,
+        [
+            "--db",
+            team.owner.url,
+            "team",
+            "grant",
+            team.bob.login,
+            "--role",
+            "rep",
+            "--password-stdin",
+        ],
+        input="s3cret\n",
+    )
+    assert result.exit_code == 0, result.stderr
+    stored = team.owner.sql(
+        "SELECT rolpassword FROM pg_authid WHERE rolname = :r", r=team.bob.login
+    )
+    assert stored[0][0] and "s3cret" not in stored[0][0]
+    assert (
+        "no password"
+        in team.owner.fails(
+            "team", "grant", team.bob.login, "--role", "rep", "--password-stdin"
+        ).stderr
+    )
 
 
 @pg_only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -16,6 +17,15 @@ team_app = typer.Typer(
     "enforces what a rep, coach or manager may see and do."
 )
 app.add_typer(team_app, name="team")
+
+
+class TeamRole(StrEnum):
+    """The team roles a login may hold (group roles PREFIX_rep, _coach, _manager)."""
+
+    rep = "rep"
+    coach = "coach"
+    manager = "manager"
+
 
 MEMBER_COLUMNS = [
     Col("login", "login"),
@@ -58,7 +68,7 @@ def setup(
 def grant(
     ctx: typer.Context,
     login: Annotated[str, typer.Argument(help="The database login (created if missing).")],
-    role: Annotated[str, typer.Option("--role", help="rep, coach or manager.")],
+    role: Annotated[TeamRole, typer.Option("--role", help="rep, coach or manager.")],
     password_stdin: Annotated[
         bool,
         typer.Option(
@@ -83,7 +93,7 @@ def grant(
             raise BadInput("--password-stdin: stdin gave no password")
     st = state(ctx)
     with st.write() as session:
-        member = team.grant(session, login=login, role=role, password=password)
+        member = team.grant(session, login=login, role=role.value, password=password)
     acts = f" (rep {member.rep})" if member.rep else ""
     st.output(as_json).record(member, f"{member.login}{acts} is a {member.role} of the team")
 
