@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from conftest import PG_URL, Cli
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from salespool.cli import app
-from tests.conftest import PG_URL, Cli
 
 pg_only = pytest.mark.skipif(not PG_URL, reason="team mode needs PostgreSQL")
 
