@@ -319,7 +319,6 @@ def _functions(conn, schema: str, prefix: str) -> None:
     """The helpers the policies call, the pool view, the claim function and the triggers."""
     path = f"SET search_path = {_q(schema)}, pg_temp"
     manager = _lit(f"{prefix}_manager")
-    hidden = ", ".join(f"NULL::varchar AS {c}" for c in HIDDEN)
     shown_columns = conn.execute(
         text(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = :s "
@@ -328,7 +327,6 @@ def _functions(conn, schema: str, prefix: str) -> None:
         {"s": schema},
     ).scalars()
     columns = ", ".join(f"NULL::varchar AS {c}" if c in HIDDEN else _q(c) for c in shown_columns)
-    del hidden
     statements = [
         # Who am I, as a rep; my rookies; may I act for anyone (owner or manager).
         f"""CREATE OR REPLACE FUNCTION salespool_my_rep() RETURNS integer
@@ -359,7 +357,10 @@ def _functions(conn, schema: str, prefix: str) -> None:
               END IF;
               RETURN trim(both '"' from found);
             END $$""",
-        f"""CREATE OR REPLACE VIEW {POOL_VIEW} WITH (security_barrier) AS
+        # Made anew, so a column a migration added or dropped is right after a rerun
+        # (CASCADE: the event policies that read it; _policies makes them again).
+        f"DROP VIEW IF EXISTS {POOL_VIEW} CASCADE",
+        f"""CREATE VIEW {POOL_VIEW} WITH (security_barrier) AS
             SELECT {columns} FROM customer WHERE owner_id IS NULL""",
         f"""CREATE OR REPLACE FUNCTION salespool_claim(customer_id integer, at timestamp)
             RETURNS integer LANGUAGE plpgsql SECURITY DEFINER {path} AS $$
