@@ -361,3 +361,19 @@ def use_rules(cli: Cli, **rules: int) -> None:
 def taken(result: dict) -> dict[str, str]:
     """What a `recycle --json` result took: {customer name: reason}."""
     return {r["name"]: r["reason"] for r in result["recycled"]}
+
+
+def drop_roles(cli: Cli, names: list[str]) -> None:
+    """Drop server-wide login and group roles a test made (what they own in cli's database
+    first); roles outlive the test's database, so each test cleans up its own."""
+    engine = create_engine(cli.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            for name in names:
+                if conn.execute(
+                    text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": name}
+                ).first():
+                    conn.execute(text(f'DROP OWNED BY "{name}"'))
+                    conn.execute(text(f'DROP ROLE "{name}"'))
+    finally:
+        engine.dispose()

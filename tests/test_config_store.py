@@ -5,13 +5,16 @@ local file (except for simulate and --dry-run runs)."""
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Cli, taken, use_rules
+from conftest import Cli, drop_roles, taken, use_rules
 from test_startup import HEAVY, loaded
 
 from salespool.models import SCHEMA_VERSION
+from salespool.storage.team import GROUPS
 
 # The book (conftest.BOOK) at 2026-11-29 09:00 Shanghai: C1 Acme Logistics (alice,
 # negotiating, idle 58 days), C2 (alice, won, idle 9 days), C3 Blue River Foods (bob,
@@ -28,9 +31,21 @@ def rules(cli: Cli) -> dict:
     return cli.json("config", "show")["rules"]
 
 
-def make_team_store(cli: Cli) -> None:
-    """What `salespool team setup` leaves in meta: this store takes its rules from itself."""
-    cli.execute("INSERT INTO meta (key, value) VALUES ('team', 'on')")
+@pytest.fixture
+def make_team_store(request: pytest.FixtureRequest) -> Callable[[Cli], None]:
+    """Makes a store a team store: on PostgreSQL by `salespool team setup` (its group
+    roles dropped after the test); on SQLite, where setup is refused, by the meta row
+    setup leaves, so the file rules are checked on both backends."""
+
+    def make(cli: Cli) -> None:
+        if cli.is_sqlite:
+            cli.execute("INSERT INTO meta (key, value) VALUES ('team', 'on')")
+            return
+        prefix = f"t_{uuid.uuid4().hex[:8]}"
+        cli("team", "setup", "--prefix", prefix)
+        request.addfinalizer(lambda: drop_roles(cli, [f"{prefix}_{g}" for g in GROUPS]))
+
+    return make
 
 
 def write_rules(cli: Cli, text: str, name: str = "salespool.toml") -> Path:
@@ -238,7 +253,7 @@ def test_a_bad_rule_in_the_store_is_refused_and_can_be_mended(cli):
     assert rules(cli)["recycle.days"]["source"] == "default"
 
 
-def test_a_team_store_refuses_a_local_rules_file(book, monkeypatch):
+def test_a_team_store_refuses_a_local_rules_file(book, monkeypatch, make_team_store):
     make_team_store(book)
     use_rules(book, days=10)
     for args in (["recycle"], ["customers"], ["config", "show"], ["claim", "C4", "--rep", "bob"]):
@@ -252,7 +267,7 @@ def test_a_team_store_refuses_a_local_rules_file(book, monkeypatch):
     assert "a team store takes its rules" in book.fails("pool").stderr
 
 
-def test_a_team_store_lets_simulate_and_dry_runs_try_a_file(book):
+def test_a_team_store_lets_simulate_and_dry_runs_try_a_file(book, make_team_store):
     make_team_store(book)
     for key, value in KEEP_ALL.items():
         book("config", "set", key, value)
@@ -272,7 +287,9 @@ def test_a_team_store_lets_simulate_and_dry_runs_try_a_file(book):
     assert book.json("recycle")["count"] == 0
 
 
-def test_a_team_store_takes_rules_through_config_load_even_beside_a_file(cli, monkeypatch):
+def test_a_team_store_takes_rules_through_config_load_even_beside_a_file(
+    cli, monkeypatch, make_team_store
+):
     make_team_store(cli)
     path = write_rules(cli, "[recycle]\ndays = 45\n")
     monkeypatch.chdir(cli.db.parent)  # ./salespool.toml is found, as a manager would have it
@@ -313,7 +330,7 @@ def test_rules_that_cannot_be_read_are_never_taken_for_the_defaults(cli):
         ["import", "{csv}", "--dry-run"],
     ],
 )
-def test_every_run_that_only_tries_may_read_a_file_on_a_team_store(book, args):
+def test_every_run_that_only_tries_may_read_a_file_on_a_team_store(book, args, make_team_store):
     make_team_store(book)
     use_rules(book, days=10)
     csv = write_rules(book, "name\nNew Co\n", name="new.csv")

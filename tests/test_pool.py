@@ -100,7 +100,7 @@ def test_release_checks_the_rep_when_given(book):
 
 def test_rep_leave_sends_the_whole_book_to_the_pool(book):
     result = book.json("rep", "leave", "alice")
-    assert result == {"rep": "alice", "released": 2}
+    assert result == {"rep": "alice", "released": 2, "login_revoked": False}
     assert owner_of(book, "C1") is None and owner_of(book, "C2") is None
     assert book.sql("select count(*) from event where kind = 'rep_left'") == [(2,)]
     assert "left on" in book.fails("claim", "C4", "--rep", "alice").stderr

@@ -40,6 +40,8 @@ class AppliedMigration(SQLModel, table=True):
 
 
 class Rep(SQLModel, table=True):
+    __table_args__ = (Index("ix_rep_login", "login", unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
     role: str = Field(default=Role.rep.value)
@@ -49,6 +51,9 @@ class Rep(SQLModel, table=True):
     left_at: datetime | None = None
     # An inactive rep (on leave, suspended) keeps their book but receives nothing new.
     active: bool = Field(default=True)
+    # The database login acting as this rep on a team store (PostgreSQL, `team setup`):
+    # unique when given; by default the rep's name lower-cased (schema 10).
+    login: str | None = None
 
 
 class Customer(SQLModel, table=True):

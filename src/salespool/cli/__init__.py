@@ -16,6 +16,7 @@ from salespool.cli import (  # noqa: F401  # isort: skip
     pool,
     pools,
     imports,
+    team,
 )
 from salespool.cli.app import app
 

@@ -102,6 +102,11 @@ def database_problem(exc: BaseException) -> str | None:
         return None
     from salespool.storage.store import first_line
 
+    # What the team's database refused (storage/team.py): a privilege or a row policy
+    # (42501), or a limit its trigger holds (23514: capacity, max locked).
+    refused = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if refused in ("42501", "23514"):
+        return f"refused by the database: {first_line(exc.orig)}"
     if isinstance(exc, sa_exc.OperationalError):
         return f"database: {first_line(exc.orig)}"
     return f"database: {exc.__class__.__name__}: {first_line(getattr(exc, 'orig', exc))}"
@@ -297,8 +302,15 @@ class State:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction: committed when the block ends, rolled back on any error."""
+        """A write transaction: committed when the block ends, rolled back on any error.
+
+        On a team store (PostgreSQL after `team setup`) the actor becomes the database
+        login, and a write a rep may not run is refused before anything is done."""
         with self.store.write() as session:
+            from salespool.core import team
+
+            team.ensure_may_write(session, command_name())
+            self.actor = team.actor(session, self.actor)
             yield session
 
     @contextmanager
@@ -329,6 +341,18 @@ def trying() -> bool:
 
     ctx = get_current_context(silent=True)
     return ctx is not None and (ctx.info_name == "simulate" or ctx.params.get("dry_run") is True)
+
+
+def command_name() -> str:
+    """The running command as typed after the global options: `rep add`, `claim`."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
 def state(ctx: typer.Context) -> State:

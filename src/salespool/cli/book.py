@@ -101,6 +101,15 @@ REP_COLUMNS = [
     Col("effective_capacity", "capacity", "right"),
     Col("status", "status"),
     Col("hired_at", "hired", date_only=True),
+]  # JSON and CSV carry every field, the rep's database `login` too
+
+LoginOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--login",
+        help="The database login acting as this rep on a team store (default: the name "
+        "lower-cased).",
+    ),
 ]
 
 
@@ -114,6 +123,7 @@ def rep_add(
         int | None, typer.Option("--capacity", min=0, help="Most customers they may own.")
     ] = None,
     hired: Annotated[str | None, typer.Option("--hired", help="Hire date (default now).")] = None,
+    login: LoginOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a rep.
@@ -133,6 +143,7 @@ def rep_add(
             coach=coach,
             capacity=capacity,
             hired_at=hired_at,
+            login=login,
         )
     coached = f", coached by {view.coach}" if view.coach else ""
     st.output(as_json).record(view, f"added {view.role} {view.name}{coached}")
@@ -157,6 +168,7 @@ def rep_set(
         bool | None,
         typer.Option("--active/--inactive", help="Inactive reps keep their book, receive nothing."),
     ] = None,
+    login: LoginOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a rep's coach, role, capacity, or whether they receive customers.
@@ -177,11 +189,12 @@ def rep_set(
                 capacity=capacity,
                 role_capacity=role_capacity,
                 active=active,
+                login=login,
             )
     except reps.NothingToSet:
         raise BadInput(
             "nothing to set: give --coach, --no-coach, --role, --capacity, --role-capacity, "
-            "--active or --inactive"
+            "--active, --inactive or --login"
         ) from None
     status = view.status
     cap = view.capacity if view.capacity is not None else "role default"

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from salespool.clock import from_db, shown, to_db
 from salespool.core.customers import CustomerView, find_customer, get_view, update_while_owned
 from salespool.core.reps import find_rep
+from salespool.core.team import ensure_acting
 from salespool.core.timeline import at_value, fill_followup_stages, followup_stage, latest_stage
 from salespool.core.trail import record_event
 from salespool.errors import BadInput, InPool, Refused
@@ -151,6 +152,7 @@ def log_followup(
         )
     found = find_customer(session, customer)
     owner = find_rep(session, rep)
+    ensure_acting(session, owner, for_rookie=True)
     _require_owner(session, found, owner)
     _check_bounds(session, found, at, option, tz)
     _touch(session, found, owner.id, at)

@@ -167,12 +167,14 @@ def clock_from(
     session: Session, *, customer_id: int, rules: RecycleRules | None
 ) -> ClockFrom | None:
     """Which contact an owned customer's idleness clock runs from (None in the pool)."""
-    owned, at, kind = session.execute(
+    row = session.execute(
         select(Customer.owned_since, counting_contact(rules), counting_kind(rules)).where(
             Customer.id == customer_id
         )
-    ).one()
-    return pick(owned, at, kind)
+    ).first()
+    if row is None:  # a pool customer a team's rep sees only through the masked view
+        return None
+    return pick(*row)
 
 
 def pick(owned: datetime | None, at: datetime | None, kind: str | None) -> ClockFrom | None:

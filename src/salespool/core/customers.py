@@ -19,6 +19,7 @@ from salespool.errors import BadInput, NoSuchCustomer, NotFound, Refused
 from salespool.keys import text_key
 from salespool.models import Customer, CustomerAlias, Pool, Rep, Stage
 from salespool.rules import RecycleRules
+from salespool.storage import team
 
 MAX_CANDIDATES_SHOWN = 5
 
@@ -163,7 +164,64 @@ def get_view(
 ) -> CustomerView:
     """One customer's view by id (idle days by `rules`, as `to_views`)."""
     query = view_select().where(Customer.id == customer_id)
-    return to_views(session, query, now=now, rules=rules)[0]
+    found = to_views(session, query, now=now, rules=rules)
+    if not found and team.masked(session):  # a team's rep sees a pool customer masked
+        found = _pool_views(session, team.pool_rows(session, "id = :id", {"id": customer_id}))
+    if not found:
+        raise NotFound(f"no customer with id #{customer_id}")
+    return found[0]
+
+
+def pool_of(session: Session, customer_id: int) -> int | None:
+    """The pool a customer waits in (None: the default pool, or owned)."""
+    if team.masked(session):
+        rows = team.pool_rows(session, "id = :id", {"id": customer_id})
+        return rows[0]["pool_id"] if rows else None
+    return session.execute(select(Customer.pool_id).where(Customer.id == customer_id)).scalar()
+
+
+def _pool_views(session: Session, rows) -> list[CustomerView]:
+    """Views of the masked pool view's rows: contact, phone and e-mail are not there."""
+    pools = dict(session.execute(select(Pool.id, Pool.name)).all())
+    referrers = {r["id"]: r["name"] for r in rows}
+    return [
+        CustomerView(
+            id=r["id"],
+            external_id=r["external_id"],
+            name=r["name"],
+            owner=None,
+            stage=r["stage"],
+            last_contact_at=from_db(r["last_contact_at"]),
+            idle_days=None,
+            owned_since=None,
+            pooled_at=from_db(r["pooled_at"]),
+            contact=None,
+            phone=None,
+            email=None,
+            city=r["city"],
+            level=r["level"],
+            created_at=from_db(r["created_at"]),
+            referred_by_id=r["referred_by_id"],
+            referred_by=referrers.get(r["referred_by_id"]),
+            pool=pools.get(r["pool_id"], DEFAULT_POOL),
+        )
+        for r in rows
+    ]
+
+
+def _pool_match(session: Session, key: str, number: int | None) -> Customer | None:
+    """A pool customer a team's rep names (read masked), as an unattached Customer."""
+    if not team.masked(session):
+        return None
+    where = "external_id = :key OR name = :key" + (" OR id = :n" if number is not None else "")
+    rows = team.pool_rows(session, where, {"key": key, "n": number})
+    if not rows:
+        return None
+    by_key = [r for r in rows if r["external_id"] == key or r["id"] == number]
+    if len(rows) > 1 and len(by_key) != 1:
+        shown = ", ".join(f"#{r['id']} {r['name']}" for r in rows[:MAX_CANDIDATES_SHOWN])
+        raise Refused(f"'{key}' matches {len(rows)} pool customers: {shown}; type one as #ID")
+    return Customer(**dict((by_key or rows)[0]))
 
 
 # `#12` and `id:12` (full-width forms too, after NFKC) always name the internal id.
@@ -190,9 +248,11 @@ def find_customer(session: Session, key: str) -> Customer:
     id_form = ID_FORM.fullmatch(unicodedata.normalize("NFKC", key))
     if id_form:
         number = int(id_form[1])
-        found = session.execute(
-            select(Customer).where(Customer.id == number)
-        ).scalar_one_or_none() or _merged_into(session, number)
+        found = (
+            session.execute(select(Customer).where(Customer.id == number)).scalar_one_or_none()
+            or _merged_into(session, number)
+            or _pool_match(session, "", number)
+        )
         if found is None:
             raise NotFound(f"no customer with id #{number}")
         return found
@@ -209,6 +269,9 @@ def find_customer(session: Session, key: str) -> Customer:
         merged = _merged_into(session, number) if number is not None else None
         if merged is not None:
             return merged
+        pooled = _pool_match(session, key, number)
+        if pooled is not None:
+            return pooled
         raise NoSuchCustomer(key)
     if len(matches) == 1:
         return matches[0]
@@ -249,7 +312,10 @@ def list_customers(
 ) -> list[CustomerView]:
     """Customers, filtered by owner, stage, the pool or a search text; ordered by id.
 
-    `rules` say which contact the idle days count from (every one without)."""
+    `rules` say which contact the idle days count from (every one without). A team's
+    rep sees their own book, and with `pool` the pool masked."""
+    if pool and team.masked(session) and rep is None and search is None:
+        return list_pool(session, now=now, limit=limit, stage=stage, by_id=True)
     query = view_select().order_by(Customer.id)
     if search is not None:
         query = query.where(search_condition(search))
@@ -297,10 +363,18 @@ def search_condition(text: str) -> ColumnElement[bool]:
 
 
 def list_pool(
-    session: Session, *, now: datetime, limit: int | None = None, pool: str | None = None
+    session: Session,
+    *,
+    now: datetime,
+    limit: int | None = None,
+    pool: str | None = None,
+    stage: Stage | None = None,
+    by_id: bool = False,
 ) -> list[CustomerView]:
     """The pool (with `pool`, that one pool only), oldest in the pool first (the order
-    `assign` hands it out)."""
+    `assign` hands it out). A team's rep reads it masked: no contact, phone or e-mail."""
+    if team.masked(session):
+        return _masked_pool(session, limit=limit, pool=pool, stage=stage, by_id=by_id)
     query = (
         view_select()
         .where(Customer.owner_id.is_(None))
@@ -314,3 +388,20 @@ def list_pool(
     if limit is not None:
         query = query.limit(limit)
     return to_views(session, query, now=now)
+
+
+def _masked_pool(
+    session: Session, *, limit: int | None, pool: str | None, stage: Stage | None, by_id: bool
+) -> list[CustomerView]:
+    conditions, params = [], {}
+    if pool is not None:
+        found = pool_named(session, pool)
+        conditions.append("pool_id IS NULL" if found is None else "pool_id = :pool")
+        params["pool"] = found.id if found is not None else None
+    if stage is not None:
+        conditions.append("stage = :stage")
+        params["stage"] = stage.value
+    views = _pool_views(session, team.pool_rows(session, " AND ".join(conditions), params))
+    if not by_id:  # oldest in the pool first, as assign hands it out
+        views.sort(key=lambda v: (v.pooled_at is None, v.pooled_at or v.created_at, v.id))
+    return views[:limit] if limit is not None else views

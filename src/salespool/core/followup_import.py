@@ -39,6 +39,7 @@ from sqlmodel import Session
 from salespool.clock import to_db
 from salespool.core import staging
 from salespool.core.rejects import Problems, raw_cells
+from salespool.core.reps import fill_default_logins
 from salespool.core.staging import BAD, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.timeline import (
     changes_stage,
@@ -423,6 +424,7 @@ def _write(
                 for n in new_reps
             ],
         )
+        fill_default_logins(session)  # a new rep's login: the name lower-cased
         session.execute(
             update(REPS)
             .where(r.rep_id.is_(None))

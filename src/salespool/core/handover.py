@@ -25,7 +25,13 @@ from salespool.core.assignment import (
     load_text,
     plan_assignment,
 )
-from salespool.core.customers import CustomerView, find_customer, get_view, update_while_owned
+from salespool.core.customers import (
+    CustomerView,
+    find_customer,
+    get_view,
+    pool_of,
+    update_while_owned,
+)
 from salespool.core.limits import (
     NO_LIMITS,
     ClaimRules,
@@ -40,10 +46,12 @@ from salespool.core.limits import (
 )
 from salespool.core.reps import find_rep
 from salespool.core.routing import claim_rules_of, is_member, load_pools, not_member, route_case
+from salespool.core.team import ensure_acting
 from salespool.core.timeline import in_order, refuse_out_of_order
 from salespool.core.trail import record_event, record_events
 from salespool.errors import BadInput, Refused
 from salespool.models import Customer, EventKind, Pool, Rep, Role
+from salespool.storage import team as team_storage
 
 
 @dataclass
@@ -87,6 +95,7 @@ def claim(
     """
     found = find_customer(session, customer)
     taker = find_rep(session, rep)
+    ensure_acting(session, taker)
     ensure_can_receive(taker)
     pool = session.get(Pool, found.pool_id) if found.pool_id is not None else None
     if found.owner_id is None and not is_member(pool, taker):
@@ -102,13 +111,19 @@ def claim(
     if found.owner_id is None:  # an owned customer is refused below, saying who owns it
         check_pool_wait(session, now=now, rules=rules, customer=found)
     # One conditional UPDATE ... RETURNING: a row back means this claim won the race.
-    won = session.execute(
-        update(Customer)
-        .where(Customer.id == found.id, Customer.owner_id.is_(None))
-        .values(owner_id=taker.id, owned_since=to_db(now), pooled_at=None, pool_id=None)
-        .returning(Customer.id)
-        .execution_options(synchronize_session=False)
-    ).first()
+    # A team's rep cannot read pool rows; the database's claim function makes them owner
+    # and writes the `claimed` event.
+    masked = team_storage.masked(session)
+    if masked:
+        won = team_storage.claim_row(session, found.id, to_db(now))
+    else:
+        won = session.execute(
+            update(Customer)
+            .where(Customer.id == found.id, Customer.owner_id.is_(None))
+            .values(owner_id=taker.id, owned_since=to_db(now), pooled_at=None, pool_id=None)
+            .returning(Customer.id)
+            .execution_options(synchronize_session=False)
+        ).first()
     if won is None:
         owner = session.execute(
             select(Rep.name)
@@ -117,17 +132,18 @@ def claim(
         ).scalar_one_or_none()
         raise Refused(f"'{found.name}' is not in the pool: {owner or 'another rep'} owns it")
     refuse_out_of_order(session, Customer.id == found.id, at=now, what="claim", tz=rules.tz)
-    record_event(
-        session,
-        customer_id=found.id,
-        at=now,
-        kind=EventKind.claimed,
-        actor=actor,
-        to_rep_id=taker.id,
-        from_stage=found.stage,
-        to_stage=found.stage,
-        pool=pool.name if pool is not None else None,
-    )
+    if not masked:
+        record_event(
+            session,
+            customer_id=found.id,
+            at=now,
+            kind=EventKind.claimed,
+            actor=actor,
+            to_rep_id=taker.id,
+            from_stage=found.stage,
+            to_stage=found.stage,
+            pool=pool.name if pool is not None else None,
+        )
     return get_view(session, found.id, now=now)
 
 
@@ -155,9 +171,19 @@ def release(
         raise Refused(f"'{found.name}' is already in the pool")
     if rep is not None:
         giver = find_rep(session, rep, active=False)
+        ensure_acting(session, giver)
         if giver.id != found.owner_id:
             owner = session.get(Rep, found.owner_id)
             raise Refused(f"'{found.name}' belongs to {owner.name}, not {giver.name}")
+    route = route_case(load_pools(session))
+    if team_storage.masked(session):
+        # A team's rep may not write a row into the pool they cannot read: the database's
+        # release function does, for the caller's own customer only, with its event.
+        into = session.execute(select(route).where(Customer.id == found.id)).scalar()
+        if not team_storage.release_row(session, found.id, to_db(now), into, reason):
+            raise Refused(f"'{found.name}' changed owner meanwhile; try again")
+        refuse_out_of_order(session, Customer.id == found.id, at=now, what="release", tz=tz)
+        return get_view(session, found.id, now=now)
     update_while_owned(
         session,
         found,
@@ -165,10 +191,10 @@ def release(
         owner_id=None,
         owned_since=None,
         pooled_at=to_db(now),
-        pool_id=route_case(load_pools(session)),
+        pool_id=route,
     )
     refuse_out_of_order(session, Customer.id == found.id, at=now, what="release", tz=tz)
-    pool_id = session.execute(select(Customer.pool_id).where(Customer.id == found.id)).scalar()
+    pool_id = pool_of(session, found.id)
     pool = session.get(Pool, pool_id) if pool_id is not None else None
     record_event(
         session,

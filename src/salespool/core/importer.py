@@ -55,6 +55,7 @@ from salespool.core.customers import ID_FORM
 from salespool.core.limits import NO_LIMITS, ClaimRules, lock_reps, owned_counts
 from salespool.core.readers import RowError
 from salespool.core.rejects import Problems, raw_cells
+from salespool.core.reps import fill_default_logins
 from salespool.core.routing import route_customers
 from salespool.core.staging import BAD, Dates, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.trail import EVENT_INSERT_COLUMNS
@@ -921,6 +922,7 @@ def _write(
         session.execute(
             insert(Rep), [{"name": n, "role": Role.rep.value, "hired_at": at} for n in new_reps]
         )
+        fill_default_logins(session)  # a new rep's login: the name lower-cased
     session.execute(
         update(Customer.__table__)
         .where(c.id == s.customer_id, _changed())

@@ -23,6 +23,7 @@ from salespool.clock import Clock, from_db, idle_days, shown, to_db
 from salespool.errors import Inactive, Refused
 from salespool.models import Customer, Event, EventKind, Rep
 from salespool.rules import ClaimRules
+from salespool.storage import team
 
 # Ways a customer leaves a rep that start the cooldown (a rep who left gets nothing anyway).
 COOLDOWN_KINDS = (EventKind.recycled.value, EventKind.released.value)
@@ -46,6 +47,8 @@ def lock_reps(session: Session, *, rep_ids: Iterable[int]) -> None:
     cannot deadlock.
     """
     ids = sorted(set(rep_ids))
+    if team.masked(session):  # a team's rep may not lock rep rows; the limits trigger does
+        return
     if ids:
         session.execute(select(Rep.id).where(Rep.id.in_(ids)).order_by(Rep.id).with_for_update())
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import aliased
@@ -23,6 +24,7 @@ from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
 from salespool.clock import from_db, to_db
+from salespool.core.team import revoke_rep_login
 from salespool.core.timeline import refuse_out_of_order
 from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput, Clash, NotFound, Refused
@@ -44,6 +46,8 @@ class RepView:
     # The capacity that applies: `capacity`, else the role's default (`capacity` stays None
     # then). Set by `list_reps` when given the claim rules; None otherwise.
     effective_capacity: int | None = None
+    # The database login acting as this rep on a team store (`rep set NAME --login`).
+    login: str | None = None
 
 
 def rep_status(active: bool, left_at: datetime | None) -> str:
@@ -57,6 +61,7 @@ def rep_status(active: bool, left_at: datetime | None) -> str:
 class LeaveResult:
     rep: str
     released: int
+    login_revoked: bool = False  # a team store: their login lost its team role
 
 
 class NothingToSet(BadInput):
@@ -82,11 +87,15 @@ def add_rep(
     coach: str | None = None,
     capacity: int | None = None,
     hired_at: datetime | None = None,
+    login: str | None = None,
 ) -> RepView:
-    """Add a rep; names are unique."""
+    """Add a rep; names are unique. `login` (default: the name lower-cased, when no other
+    rep has it) is the database login acting as them on a team store."""
     name = name.strip()
     if not name:
         raise BadInput("a rep needs a name")
+    if login is not None:
+        login = _free_login(session, login)
     if capacity is not None and capacity < 0:
         raise BadInput(f"{capacity} must be 0 or more", option="capacity")
     exists = session.execute(select(Rep.id).where(Rep.name == name)).first()
@@ -104,9 +113,40 @@ def add_rep(
             coach_id=coach_id,
             capacity=capacity,
             hired_at=to_db(hired_at or now),
+            login=login,
         )
     )
+    fill_default_logins(session)
     return next(r for r in list_reps(session, include_left=True) if r.name == name)
+
+
+MAX_LOGIN_BYTES = 63  # PostgreSQL's longest role name
+
+
+def _free_login(session: Session, login: str, *, rep_id: int | None = None) -> str:
+    """`login` checked: a possible PostgreSQL role name that no other rep has."""
+    login = login.strip()
+    if not login or len(login.encode()) > MAX_LOGIN_BYTES or any(ch.isspace() for ch in login):
+        raise BadInput(
+            f"'{login}' cannot be a login (1 to {MAX_LOGIN_BYTES} bytes, no spaces)",
+            option="login",
+        )
+    holder = session.execute(select(Rep.id, Rep.name).where(Rep.login == login)).first()
+    if holder is not None and holder.id != rep_id:
+        raise Refused(f"the login '{login}' is {holder.name}'s already", option="login")
+    return login
+
+
+def fill_default_logins(session: Session) -> None:
+    """Give every rep without a login their name lower-cased, where that is no other rep's
+    login and no other rep's name lower-cases alike (one set-based UPDATE)."""
+    session.execute(
+        text(
+            "UPDATE rep SET login = lower(name) WHERE login IS NULL AND lower(name) IN "
+            "(SELECT lower(name) FROM rep GROUP BY lower(name) HAVING count(*) = 1) "
+            "AND lower(name) NOT IN (SELECT login FROM rep WHERE login IS NOT NULL)"
+        )
+    )
 
 
 def list_reps(
@@ -143,6 +183,7 @@ def list_reps(
             active=rep.active and rep.left_at is None,
             status=rep_status(rep.active, rep.left_at),
             effective_capacity=claims.capacity_of(rep) if claims is not None else None,
+            login=rep.login,
         )
         for rep, coach_name, count in session.execute(query)
     ]
@@ -158,8 +199,10 @@ def set_rep(
     capacity: int | None = None,
     role_capacity: bool = False,
     active: bool | None = None,
+    login: str | None = None,
 ) -> RepView:
-    """Change a rep's coach, role (a qualified rookie is promoted so), capacity or activity.
+    """Change a rep's coach, role (a qualified rookie is promoted so), capacity, activity
+    or database login (`login`, unique).
 
     `role_capacity` clears the rep's own capacity so the role's default applies.
     A rep marked inactive keeps their book but receives no customers. `coach` with
@@ -183,15 +226,15 @@ def set_rep(
         values["coach_id"] = None
     if role is not None:
         values["role"] = Role(role).value
-    if capacity is not None:
-        values["capacity"] = capacity
-    if role_capacity:
-        values["capacity"] = None
+    if capacity is not None or role_capacity:
+        values["capacity"] = capacity  # None with role_capacity: the role's default applies
     if active is not None:
         values["active"] = active
+    if login is not None:
+        values["login"] = _free_login(session, login, rep_id=rep.id)
     if not values:
         raise NothingToSet(
-            "nothing to set: give coach, no_coach, role, capacity, role_capacity or active"
+            "nothing to set: give coach, no_coach, role, capacity, role_capacity, active or login"
         )
     session.execute(update(Rep).where(Rep.id == rep.id).values(**values))
     return next(r for r in list_reps(session) if r.name == rep.name)
@@ -283,4 +326,6 @@ def rep_leave(
     finally:
         LEAVE_BATCH.drop(conn, checkfirst=True)
     session.execute(update(Rep).where(Rep.id == rep.id).values(left_at=to_db(now)))
-    return LeaveResult(rep=rep.name, released=released)
+    # On a team store their login loses its role in the same transaction as the book.
+    revoked = revoke_rep_login(session, rep)
+    return LeaveResult(rep=rep.name, released=released, login_revoked=bool(revoked))

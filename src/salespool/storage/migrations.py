@@ -323,6 +323,21 @@ def _referrals(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_customer_referred_by_id ON customer (referred_by_id)"))
 
 
+def _rep_login(conn: Connection) -> None:
+    """The database login of each rep (schema 10): by default the name lower-cased, unless
+    two reps' names lower-case alike (then neither gets one: `rep set NAME --login`)."""
+    if "login" not in {c["name"] for c in inspect(conn).get_columns("rep")}:
+        _add_column(conn, "rep", "login", String())
+    conn.execute(
+        text(
+            "UPDATE rep SET login = lower(name) WHERE login IS NULL AND lower(name) IN "
+            "(SELECT lower(name) FROM rep GROUP BY lower(name) HAVING count(*) = 1) "
+            "AND lower(name) NOT IN (SELECT login FROM rep WHERE login IS NOT NULL)"
+        )
+    )
+    conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ix_rep_login ON rep (login)"))
+
+
 def _settings_tables() -> MetaData:
     """The tables schema 11 adds, as it declared them: the team's rules kept in the store
     and the trail of their changes."""
@@ -365,7 +380,7 @@ MIGRATIONS: list[Migration] = [
     Migration("m007_notifications", 7, _notifications),
     Migration("m008_contact", 8, _contact_clock_index),
     Migration("m009_referrals", 9, _referrals),
-    # m010 is the team branch's (identity, row-level security); numbers are merged in order.
+    Migration("m010_rep_login", 10, _rep_login),
     Migration("m011_settings", 11, _settings),
 ]
 
