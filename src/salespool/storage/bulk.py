@@ -130,14 +130,17 @@ def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
 
 @contextmanager
 def indexes_rebuilt(conn: Connection, table, rows: int) -> Iterator[None]:
-    """Around a bulk insert of `rows` rows: on SQLite, build `table`'s indexes once after.
+    """Around a bulk insert of `rows` rows: build `table`'s indexes once after.
 
     Sorting once beats inserting millions of entries one by one, when the insert is
-    at least as big as the table. Inside the caller's transaction, so readers (WAL)
-    keep seeing the indexed table. PostgreSQL keeps its indexes: dropping them
-    would lock readers out until commit.
+    at least as big as the table (a first load, mostly). Inside the caller's
+    transaction: on SQLite readers (WAL) keep seeing the indexed table; on PostgreSQL
+    the dropped indexes lock the table's readers out until the import commits, which
+    is the price of the first big load going in about half the time (the 1M-customer
+    bench: the INSERT with its eight indexes kept took 39 s of the 81). Constraints
+    (primary key, unique, foreign keys) stay and are checked row by row either way.
     """
-    rebuild = conn.dialect.name == "sqlite" and rows >= REBUILD_MIN_ROWS
+    rebuild = rows >= REBUILD_MIN_ROWS
     if rebuild:
         existing = conn.execute(select(func.count()).select_from(table)).scalar_one()
         rebuild = rows >= existing
