@@ -214,7 +214,8 @@ def _read_now(
         if with_new:
             queries["new"] = acquired_query(rep_ids=ids, start=since, end=as_of)
     queries["pool"] = select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))
-    results = read_all(session, [*queries.values(), *plan.statements])
+    # One rep's counts are small: not worth a connection each.
+    results = read_all(session, [*queries.values(), *plan.statements], heavy=len(ids) > 1)
     got = dict(zip(queries, results, strict=False))
     new = dict(got["new"]) if "new" in got else None
     return got.get("book", []), got["pool"][0][0], plan.collect(results[len(queries) :]), new

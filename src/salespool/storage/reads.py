@@ -23,10 +23,17 @@ SIDE_BY_SIDE = "salespool_reads_side_by_side"
 MAX_AT_ONCE = 3
 
 
-def read_all(session: Session, statements: Sequence[Executable]) -> list[list[Any]]:
-    """The rows of each statement, in order: concurrently on PostgreSQL read sessions."""
+def read_all(
+    session: Session, statements: Sequence[Executable], *, heavy: bool = True
+) -> list[list[Any]]:
+    """The rows of each statement, in order: concurrently on PostgreSQL read sessions.
+
+    `heavy=False` says the statements are small (one rep's counts): then the
+    connections side by side would cost more to open than they save.
+    """
     side_by_side = (
-        len(statements) > 1
+        heavy
+        and len(statements) > 1
         and session.info.get(SIDE_BY_SIDE, False)
         and session.get_bind().dialect.name == "postgresql"
     )
