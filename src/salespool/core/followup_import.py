@@ -45,6 +45,7 @@ from salespool.core.timeline import (
     fill_followup_stages,
     followup_stage,
     latest_stage,
+    never_moved,
     stage_at,
     steady_stage,
 )
@@ -66,6 +67,7 @@ from salespool.models import (
     parse_stage,
 )
 from salespool.storage.bulk import indexes_rebuilt
+from salespool.storage.plans import updates_by_join
 
 BAD_KIND = f"not a follow-up kind: use {KINDS_SHOWN}, or map it to one"
 BAD_STAGE = (
@@ -212,7 +214,7 @@ def import_followups(
         result.contact_moved = staging.contact_moves(session, LATEST)
         staged_stages = "stage" in run.lay.positions
         if staged_stages:
-            session.execute(update(KEYS).values(steady_stage=steady_stage(KEYS.c.customer_id)))
+            _steady_stages(session)
             result.stage_changes, result.stage_moved = _stage_moves(session)
         staging.settle_rejects(run, job, result)
         if not job.dry_run:
@@ -300,11 +302,14 @@ def _resolve(session: Session, label: str, problems: Problems) -> int:
             ["key", "latest"], select(s.customer_key, func.max(s.at)).group_by(s.customer_key)
         )
     )
-    session.execute(
-        update(KEYS).values(
-            customer_id=select(c.id).where(c.external_id == k.key).scalar_subquery()
+    if updates_by_join(session):
+        session.execute(update(KEYS).where(c.external_id == k.key).values(customer_id=c.id))
+    else:
+        session.execute(
+            update(KEYS).values(
+                customer_id=select(c.id).where(c.external_id == k.key).scalar_subquery()
+            )
         )
-    )
     by_name = and_(c.name == k.key)
     session.execute(
         update(KEYS)
@@ -347,6 +352,20 @@ def _resolve(session: Session, label: str, problems: Problems) -> int:
     removed = session.execute(delete(STAGING).where(s.customer_key.in_(bad_keys))).rowcount
     session.execute(delete(KEYS).where(unresolved))
     return removed
+
+
+def _steady_stages(session: Session) -> None:
+    """Each key's customer's stage where no event ever moved it (timeline.steady_stage);
+    NULL (as staged) for the others."""
+    if updates_by_join(session):
+        c = aliased(Customer)
+        session.execute(
+            update(KEYS)
+            .where(c.id == KEYS.c.customer_id, never_moved(c))
+            .values(steady_stage=c.stage)
+        )
+    else:
+        session.execute(update(KEYS).values(steady_stage=steady_stage(KEYS.c.customer_id)))
 
 
 def _resolve_reps(session: Session) -> list[str]:
@@ -413,7 +432,7 @@ def _write(
 ) -> None:
     s, k, r = STAGING.c, KEYS.c, REPS.c
     if not staged_stages:  # else _write_stages has set it
-        session.execute(update(KEYS).values(steady_stage=steady_stage(k.customer_id)))
+        _steady_stages(session)
     if new_reps:
         at = to_db(job.now)
         session.execute(
