@@ -67,7 +67,7 @@ from salespool.models import (
     parse_stage,
 )
 from salespool.storage.bulk import indexes_rebuilt
-from salespool.storage.plans import updates_by_join
+from salespool.storage.plans import joins_over_subqueries
 
 BAD_KIND = f"not a follow-up kind: use {KINDS_SHOWN}, or map it to one"
 BAD_STAGE = (
@@ -297,14 +297,22 @@ def _resolve(session: Session, label: str, problems: Problems) -> int:
     """
     s, k, c = STAGING.c, KEYS.c, Customer.__table__.c
     # One pass over the staging rows: each key, and its newest follow-up for _latest.
-    session.execute(
-        insert(KEYS).from_select(
-            ["key", "latest"], select(s.customer_key, func.max(s.at)).group_by(s.customer_key)
-        )
+    keys = select(s.customer_key.label("key"), func.max(s.at).label("latest")).group_by(
+        s.customer_key
     )
-    if updates_by_join(session):
-        session.execute(update(KEYS).where(c.external_id == k.key).values(customer_id=c.id))
+    if joins_over_subqueries(session):
+        # The customer of an external_id found in the same pass, by a hash join.
+        g = keys.subquery()
+        session.execute(
+            insert(KEYS).from_select(
+                ["key", "latest", "customer_id"],
+                select(g.c.key, g.c.latest, c.id).select_from(
+                    g.outerjoin(Customer.__table__, c.external_id == g.c.key)
+                ),
+            )
+        )
     else:
+        session.execute(insert(KEYS).from_select(["key", "latest"], keys))
         session.execute(
             update(KEYS).values(
                 customer_id=select(c.id).where(c.external_id == k.key).scalar_subquery()
@@ -357,7 +365,7 @@ def _resolve(session: Session, label: str, problems: Problems) -> int:
 def _steady_stages(session: Session) -> None:
     """Each key's customer's stage where no event ever moved it (timeline.steady_stage);
     NULL (as staged) for the others."""
-    if updates_by_join(session):
+    if joins_over_subqueries(session):
         c = aliased(Customer)
         session.execute(
             update(KEYS)
