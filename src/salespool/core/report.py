@@ -124,7 +124,7 @@ def stage_report(
     new: dict[int, int] | None = None  # new customers per rep, when read with the rest
     if reconstruct:
         book, pool = _book_as_of(session, end)
-        tally = plan.collect(read_all(session, plan.statements))
+        tally = plan.collect(read_all(session, plan.statements, heavy=len(ids) > 1))
     else:
         book, pool, tally, new = _read_now(session, ids, plan, since, as_of, hunting is not None)
     for rid, stage, n in book:
