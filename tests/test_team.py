@@ -407,3 +407,20 @@ def test_rep_leave_revokes_the_login_with_the_book(team):
     team.manager("team", "grant", team.bob.login, "--role", "coach")
     assert team.owner.json("team", "revoke", team.bob.login)["revoked"] == ["coach"]
     team.owner.fails("team", "revoke", team.bob.login)
+
+
+@pg_only
+def test_a_manager_makes_a_big_first_load_without_owning_the_tables(team, monkeypatch):
+    """Only the tables' owner may drop their indexes for a big load; a manager's import
+    keeps them and goes in all the same."""
+    import salespool.storage.bulk as bulk
+
+    monkeypatch.setattr(bulk, "REBUILD_MIN_ROWS", 1)
+    rows = "".join(f"N{i},New Co {i},bob\n" for i in range(6))
+    path = team.owner.db.parent / "big.csv"
+    path.write_text("external_id,name,owner\n" + rows, encoding="utf-8")
+    indexes = team.owner.sql("SELECT count(*) FROM pg_indexes WHERE tablename = 'customer'")
+    team.manager("rep", "set", "bob", "--capacity", "50")
+    assert team.manager.json("import", str(path))["inserted"] == 6
+    assert team.owner.sql("SELECT count(*) FROM customer") == [(11,)]
+    assert team.owner.sql("SELECT count(*) FROM pg_indexes WHERE tablename = 'customer'") == indexes

@@ -46,6 +46,7 @@ from salespool.core.timeline import (
     fill_followup_stages,
     followup_stage,
     latest_stage,
+    never_moved,
     stage_at,
     steady_stage,
 )
@@ -67,6 +68,7 @@ from salespool.models import (
     parse_stage,
 )
 from salespool.storage.bulk import indexes_rebuilt
+from salespool.storage.plans import joins_over_subqueries
 
 BAD_KIND = f"not a follow-up kind: use {KINDS_SHOWN}, or map it to one"
 BAD_STAGE = (
@@ -213,7 +215,7 @@ def import_followups(
         result.contact_moved = staging.contact_moves(session, LATEST)
         staged_stages = "stage" in run.lay.positions
         if staged_stages:
-            session.execute(update(KEYS).values(steady_stage=steady_stage(KEYS.c.customer_id)))
+            _steady_stages(session)
             result.stage_changes, result.stage_moved = _stage_moves(session)
         staging.settle_rejects(run, job, result)
         if not job.dry_run:
@@ -296,16 +298,27 @@ def _resolve(session: Session, label: str, problems: Problems) -> int:
     """
     s, k, c = STAGING.c, KEYS.c, Customer.__table__.c
     # One pass over the staging rows: each key, and its newest follow-up for _latest.
-    session.execute(
-        insert(KEYS).from_select(
-            ["key", "latest"], select(s.customer_key, func.max(s.at)).group_by(s.customer_key)
-        )
+    keys = select(s.customer_key.label("key"), func.max(s.at).label("latest")).group_by(
+        s.customer_key
     )
-    session.execute(
-        update(KEYS).values(
-            customer_id=select(c.id).where(c.external_id == k.key).scalar_subquery()
+    if joins_over_subqueries(session):
+        # The customer of an external_id found in the same pass, by a hash join.
+        g = keys.subquery()
+        session.execute(
+            insert(KEYS).from_select(
+                ["key", "latest", "customer_id"],
+                select(g.c.key, g.c.latest, c.id).select_from(
+                    g.outerjoin(Customer.__table__, c.external_id == g.c.key)
+                ),
+            )
         )
-    )
+    else:
+        session.execute(insert(KEYS).from_select(["key", "latest"], keys))
+        session.execute(
+            update(KEYS).values(
+                customer_id=select(c.id).where(c.external_id == k.key).scalar_subquery()
+            )
+        )
     by_name = and_(c.name == k.key)
     session.execute(
         update(KEYS)
@@ -348,6 +361,20 @@ def _resolve(session: Session, label: str, problems: Problems) -> int:
     removed = session.execute(delete(STAGING).where(s.customer_key.in_(bad_keys))).rowcount
     session.execute(delete(KEYS).where(unresolved))
     return removed
+
+
+def _steady_stages(session: Session) -> None:
+    """Each key's customer's stage where no event ever moved it (timeline.steady_stage);
+    NULL (as staged) for the others."""
+    if joins_over_subqueries(session):
+        c = aliased(Customer)
+        session.execute(
+            update(KEYS)
+            .where(c.id == KEYS.c.customer_id, never_moved(c))
+            .values(steady_stage=c.stage)
+        )
+    else:
+        session.execute(update(KEYS).values(steady_stage=steady_stage(KEYS.c.customer_id)))
 
 
 def _resolve_reps(session: Session) -> list[str]:
@@ -414,7 +441,7 @@ def _write(
 ) -> None:
     s, k, r = STAGING.c, KEYS.c, REPS.c
     if not staged_stages:  # else _write_stages has set it
-        session.execute(update(KEYS).values(steady_stage=steady_stage(k.customer_id)))
+        _steady_stages(session)
     if new_reps:
         at = to_db(job.now)
         session.execute(

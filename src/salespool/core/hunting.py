@@ -181,6 +181,11 @@ def acquired(
     creation date) falls then. Importing a veteran's book makes none of it new."""
     if not rep_ids:
         return {}
+    return dict(session.execute(acquired_query(rep_ids=rep_ids, start=start, end=end)).all())
+
+
+def acquired_query(*, rep_ids: list[int], start: datetime, end: datetime):
+    """The query behind `acquired`: (rep id, new customers) rows."""
     start, end = to_db(start), to_db(end)
     taken = select(Event.to_rep_id.label("rep_id"), Event.customer_id).where(
         Event.to_rep_id.in_(rep_ids),
@@ -200,8 +205,7 @@ def acquired(
         )
     )
     new = union(taken, created).subquery()  # UNION: a customer counts once per rep
-    query = select(new.c.rep_id, func.count()).group_by(new.c.rep_id)
-    return dict(session.execute(query).all())
+    return select(new.c.rep_id, func.count()).group_by(new.c.rep_id)
 
 
 def hunting_stats(
@@ -213,16 +217,19 @@ def hunting_stats(
     tz: str,
     rules: HuntingRules,
     tally: dict,
+    new: dict[int, int] | None = None,
 ) -> dict[int, Hunting]:
     """Per rep: hunting and farming in the window, new customers, the per-period history, flag.
 
-    `tally` is followup_tally over hunting_spans(since, as_of, tz, rules).
+    `tally` is followup_tally over hunting_spans(since, as_of, tz, rules); `new`, when
+    given, is `acquired` over the window, already counted.
     """
     periods = period_starts(as_of, tz, rules.period, rules.periods)
     spans = hunting_spans(since, as_of, tz, rules)
     classes = classify(session, rep_ids=rep_ids, spans=spans, tally=tally)
     window = classes[WINDOW]
-    new = acquired(session, rep_ids=rep_ids, start=since, end=as_of)
+    if new is None:
+        new = acquired(session, rep_ids=rep_ids, start=since, end=as_of)
     result: dict[int, Hunting] = {}
     for rid in rep_ids:
         hunt, farm = window[rid][_HUNT], window[rid][_FARM]

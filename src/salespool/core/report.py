@@ -18,6 +18,7 @@ from salespool.clock import to_db
 from salespool.core.hunting import (
     WINDOW,
     PeriodShare,
+    acquired_query,
     hunting_spans,
     hunting_stats,
     share,
@@ -26,13 +27,14 @@ from salespool.core.hunting import (
 from salespool.core.pools import pool_flow
 from salespool.core.poolweeks import PoolWeek, pool_weeks
 from salespool.core.reps import find_rep
-from salespool.core.tally import by_kind, followup_tally
+from salespool.core.tally import TallyPlan, by_kind, tally_plan
 from salespool.core.timeline import at_value, owner_at, stage_at
 from salespool.core.tmodel import ChannelShare, t_model
 from salespool.errors import BadInput
 from salespool.models import Customer, Deal, Event, EventKind, Rep, Stage
 from salespool.money import to_decimal
 from salespool.rules import HuntingRules
+from salespool.storage.reads import read_all
 
 
 @dataclass
@@ -123,19 +125,18 @@ def stage_report(
     start, end = to_db(since), to_db(as_of)
     reps = _reps(session, rep, start)
     ids = list(reps)
+    # One pass over the follow-ups serves the kinds here and the hunting split below.
+    plan = tally_plan(rep_ids=ids, spans=hunting_spans(since, as_of, tz, hunting))
+    new: dict[int, int] | None = None  # new customers per rep, when read with the rest
     if reconstruct:
         book, pool = _book_as_of(session, end)
+        tally = plan.collect(read_all(session, plan.statements, heavy=len(ids) > 1))
     else:
-        book = _book_now(session, ids)
-        pool = session.execute(
-            select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))
-        ).scalar_one()
+        book, pool, tally, new = _read_now(session, ids, plan, since, as_of, hunting is not None)
     for rid, stage, n in book:
         if rid in reps:
             reps[rid].stages[stage] = reps[rid].stages.get(stage, 0) + n
             reps[rid].customers += n
-    # One pass over the follow-ups serves the kinds here and the hunting split below.
-    tally = followup_tally(session, rep_ids=ids, spans=hunting_spans(since, as_of, tz, hunting))
     for rid, counts in tally[WINDOW].items():
         reps[rid].follow_ups_by_kind = by_kind(counts)
         reps[rid].follow_ups = sum(counts.values())
@@ -143,7 +144,14 @@ def stage_report(
         _add_activity(session, reps, start, end)
     if hunting is not None:
         stats = hunting_stats(
-            session, rep_ids=ids, since=since, as_of=as_of, tz=tz, rules=hunting, tally=tally
+            session,
+            rep_ids=ids,
+            since=since,
+            as_of=as_of,
+            tz=tz,
+            rules=hunting,
+            tally=tally,
+            new=new,
         )
         for rid, one in stats.items():
             for attr, value in vars(one).items():
@@ -196,16 +204,37 @@ def _reps(session: Session, rep: str | None, start: datetime) -> dict[int, RepRe
     return {rid: _empty(name, role) for rid, name, role in session.execute(query)}
 
 
-def _book_now(session: Session, ids: list[int]) -> list[tuple[int, str, int]]:
-    """(owner, stage, count) of the reps' customers as they stand."""
-    if not ids:
-        return []
-    query = (
+def _read_now(
+    session: Session,
+    ids: list[int],
+    plan: TallyPlan,
+    since: datetime,
+    as_of: datetime,
+    with_new: bool,
+) -> tuple[list, int, dict, dict[int, int] | None]:
+    """The book as it stands, the pool's size, the follow-up tally and (`with_new`) the
+    new customers: the biggest reads, independent of each other, sent together
+    (storage.reads: side by side on a server), the longest first."""
+    queries = {}
+    if ids:
+        queries["book"] = _book_now(ids)
+        if with_new:
+            queries["new"] = acquired_query(rep_ids=ids, start=since, end=as_of)
+    queries["pool"] = select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))
+    # One rep's counts are small: not worth a connection each.
+    results = read_all(session, [*queries.values(), *plan.statements], heavy=len(ids) > 1)
+    got = dict(zip(queries, results, strict=False))
+    new = dict(got["new"]) if "new" in got else None
+    return got.get("book", []), got["pool"][0][0], plan.collect(results[len(queries) :]), new
+
+
+def _book_now(ids: list[int]):
+    """The query of (owner, stage, count) of the reps' customers as they stand."""
+    return (
         select(Customer.owner_id, Customer.stage, func.count())
         .where(Customer.owner_id.in_(ids))
         .group_by(Customer.owner_id, Customer.stage)
     )
-    return [(rid, stage, n) for rid, stage, n in session.execute(query)]
 
 
 def _add_activity(

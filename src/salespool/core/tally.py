@@ -6,21 +6,27 @@ spans overlap, so the timeline is cut at every span's edge and each piece is
 counted once, with a GROUP BY that walks the (rep_id, stage, kind, at) index
 in its own order: a seek per (rep, stage, kind) and a count of index entries,
 never a sort, never a table row. The spans' counts are sums of their pieces.
+
+The pieces' queries are independent: `TallyPlan` hands them out, so a caller can
+send them with its other big reads through storage.reads (side by side on a
+PostgreSQL server, whose cores then share the work), and sums what comes back.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from salespool.clock import to_db
 from salespool.models import FollowUp, FollowUpKind, Stage
+from salespool.storage.reads import read_all
 
 K = TypeVar("K", bound=Hashable)
 Span = tuple[datetime, datetime]  # [start, stop)
@@ -32,20 +38,38 @@ _STAGES = [s.value for s in Stage]
 _KINDS = [k.value for k in FollowUpKind]
 
 
-def followup_tally(
-    session: Session, *, rep_ids: list[int], spans: Mapping[K, Span]
-) -> dict[K, Counts]:
-    """For each span, the follow-ups of each of `rep_ids` in it, by (stage, kind)."""
-    result: dict[K, Counts] = {key: defaultdict(Counter) for key in spans}
-    if not rep_ids:
+@dataclass
+class TallyPlan(Generic[K]):
+    """The counting query of each piece of the timeline, and the spans each piece lies in."""
+
+    spans: Mapping[K, Span]
+    statements: list[Any]
+    inside: list[list[K]]
+
+    def collect(self, results: list[list[Any]]) -> dict[K, Counts]:
+        """The spans' counts from the rows of `statements` (in the same order)."""
+        result: dict[K, Counts] = {key: defaultdict(Counter) for key in self.spans}
+        for keys, rows in zip(self.inside, results, strict=True):
+            for key in keys:
+                counts = result[key]
+                for rep_id, stage, kind, n in rows:
+                    counts[rep_id][(stage, kind)] += n
         return result
+
+
+def tally_plan(*, rep_ids: list[int], spans: Mapping[K, Span]) -> TallyPlan[K]:
+    """The queries that count the follow-ups of `rep_ids` over `spans` (see followup_tally)."""
+    statements: list[Any] = []
+    inside: list[list[K]] = []
+    if not rep_ids:
+        return TallyPlan(spans, statements, inside)
     cuts = sorted({moment for span in spans.values() for moment in span})
     for a, b in pairwise(cuts):
-        inside = [key for key, (start, stop) in spans.items() if start <= a and b <= stop]
-        if not inside:
+        keys = [key for key, (start, stop) in spans.items() if start <= a and b <= stop]
+        if not keys:
             continue  # a gap between spans
         f = FollowUp
-        piece = session.execute(
+        statements.append(
             select(f.rep_id, f.stage, f.kind, func.count())
             .where(
                 f.rep_id.in_(rep_ids),
@@ -55,12 +79,17 @@ def followup_tally(
                 f.at < to_db(b),
             )
             .group_by(f.rep_id, f.stage, f.kind)
-        ).all()
-        for key in inside:
-            counts = result[key]
-            for rep_id, stage, kind, n in piece:
-                counts[rep_id][(stage, kind)] += n
-    return result
+        )
+        inside.append(keys)
+    return TallyPlan(spans, statements, inside)
+
+
+def followup_tally(
+    session: Session, *, rep_ids: list[int], spans: Mapping[K, Span]
+) -> dict[K, Counts]:
+    """For each span, the follow-ups of each of `rep_ids` in it, by (stage, kind)."""
+    plan = tally_plan(rep_ids=rep_ids, spans=spans)
+    return plan.collect(read_all(session, plan.statements))
 
 
 def by_kind(counts: Counter[tuple[str, str]]) -> dict[str, int]:

@@ -148,7 +148,12 @@ def steady_stage(customer_id: ColumnElement) -> ColumnElement:
     """The customer's stage if no event ever moved it (then it is its stage at any
     moment, and followup_stage's answer), else NULL."""
     c = aliased(Customer)  # its own name, so it never correlates to an outer customer
-    moved = (
+    return select(c.stage).where(c.id == customer_id, never_moved(c)).scalar_subquery()
+
+
+def never_moved(c) -> ColumnElement[bool]:
+    """No event ever moved customer `c` (an alias of Customer) off its stage."""
+    return ~(
         select(Event.id)
         .where(
             Event.customer_id == c.id,
@@ -159,7 +164,6 @@ def steady_stage(customer_id: ColumnElement) -> ColumnElement:
         )
         .exists()
     )
-    return select(c.stage).where(c.id == customer_id, ~moved).scalar_subquery()
 
 
 def fill_followup_stages(conn: Connection, where: ColumnElement[bool]) -> int:

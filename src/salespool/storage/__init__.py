@@ -6,4 +6,6 @@
 - `backup`: copying a SQLite store to a file and back.
 - `lookup`: read-only, quick look-ups for shell completion (rep names); no SQLAlchemy.
 - `location`: where the default store lives.
+- `reads`: independent read-only statements, side by side on PostgreSQL read sessions.
+- `plans`: which of two statement shapes a backend runs best, where they differ.
 """

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, DateTime, Table, func, insert, select
+from sqlalchemy import Connection, DateTime, Table, func, insert, select, text
 from sqlalchemy.sql import Select
 
 BULK_CACHE_MIB = 64
@@ -128,19 +128,37 @@ def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
+def _owns(conn: Connection, table: str) -> bool:
+    """Whether this login may drop the table's indexes: always on SQLite; on PostgreSQL
+    only its owner may (a team's manager imports into the owner's tables)."""
+    if conn.dialect.name != "postgresql":
+        return True
+    found = conn.execute(
+        text(
+            "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class "
+            "WHERE oid = to_regclass(:t)"
+        ),
+        {"t": table},
+    ).scalar()
+    return bool(found)
+
+
 @contextmanager
 def indexes_rebuilt(conn: Connection, table, rows: int) -> Iterator[None]:
-    """Around a bulk insert of `rows` rows: on SQLite, build `table`'s indexes once after.
+    """Around a bulk insert of `rows` rows: build `table`'s indexes once after.
 
     Sorting once beats inserting millions of entries one by one, when the insert is
-    at least as big as the table. Inside the caller's transaction, so readers (WAL)
-    keep seeing the indexed table. PostgreSQL keeps its indexes: dropping them
-    would lock readers out until commit.
+    at least as big as the table (a first load, mostly). Inside the caller's
+    transaction: on SQLite readers (WAL) keep seeing the indexed table; on PostgreSQL
+    the dropped indexes lock the table's readers out until the import commits, which
+    is the price of the first big load going in about half the time (the 1M-customer
+    bench: the INSERT with its eight indexes kept took 39 s of the 81). Constraints
+    (primary key, unique, foreign keys) stay and are checked row by row either way.
     """
-    rebuild = conn.dialect.name == "sqlite" and rows >= REBUILD_MIN_ROWS
+    rebuild = rows >= REBUILD_MIN_ROWS
     if rebuild:
         existing = conn.execute(select(func.count()).select_from(table)).scalar_one()
-        rebuild = rows >= existing
+        rebuild = rows >= existing and _owns(conn, table.name)
     indexes = sorted(table.indexes, key=lambda ix: ix.name) if rebuild else []
     for index in indexes:
         index.drop(conn)

@@ -40,6 +40,7 @@ from salespool.models import SCHEMA_VERSION, Meta, StoredSetting
 from salespool.storage import migrations
 from salespool.storage.location import default_db_path
 from salespool.storage.lookup import TEAM_KEY, TIMEZONE_KEY, StoredRules
+from salespool.storage.reads import SIDE_BY_SIDE
 
 BUSY_TIMEOUT_SECONDS = 60
 # The first 16 bytes of every SQLite 3 database file.
@@ -128,6 +129,8 @@ class Store:
     def read(self) -> Iterator[Session]:
         """A session for reading; nothing it does is committed."""
         with Session(self.engine, expire_on_commit=False) as session:
+            # Nothing is written here, so big reads may go side by side (storage.reads).
+            session.info[SIDE_BY_SIDE] = True
             yield session
 
     def refuse_if_read_only(self) -> None:
