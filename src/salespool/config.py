@@ -297,6 +297,8 @@ RULES: list[Rule] = [
         "share of each deal a rookie closes that their coach earns on top (0 to 1; 0 = off)",
     ),
 ]
+# Each rule by its key: read for every key a file, the store or `config set` names.
+RULE_BY_KEY = {r.key: r for r in RULES}
 
 # Tables whose keys are open-ended (customer levels are the team's own labels).
 OPEN_TABLES = {"recycle.level_days": _days}
@@ -489,13 +491,11 @@ def read_rules_file(path: Path) -> list[FileRule]:
     return found
 
 
-def typed_rule(key: str, typed: str) -> tuple[Any, str]:
-    """A rule as typed after `config set KEY`: its checked value and the TOML literal the
-    store keeps. VALUE is read as TOML (45, "0.05", [7, 3, 1]); what is not TOML is
+def typed_rule(key: str, typed: str) -> str:
+    """A rule as typed after `config set KEY`: the TOML literal the store keeps, of the
+    checked value. VALUE is read as TOML (45, "0.05", [7, 3, 1]); what is not TOML is
     taken as text (Asia/Shanghai). Checked exactly as salespool.toml checks the key."""
-    check = _check_of(key)
-    if check is None:
-        raise BadInput(_unknown(key))
+    check = _known_check(key)
     value = _literal(typed)
     if value is _NOT_TOML:
         value = typed
@@ -503,7 +503,7 @@ def typed_rule(key: str, typed: str) -> tuple[Any, str]:
         checked = check(value)
     except ValueError as exc:
         raise BadInput(f"key '{key}': value {value!r} {exc}") from None
-    return checked, toml_literal(checked)
+    return toml_literal(checked)
 
 
 def stored_value(key: str, literal: str) -> Any:
@@ -526,9 +526,16 @@ def stored_value(key: str, literal: str) -> Any:
 
 def known_key(key: str) -> str:
     """`key` if it names a rule; else refused, with the nearest rule names."""
-    if _check_of(key) is None:
-        raise BadInput(_unknown(key))
+    _known_check(key)
     return key
+
+
+def _known_check(key: str) -> Callable[[Any], Any]:
+    """The check of the rule `key` names; an unknown key is refused with the nearest names."""
+    check = _check_of(key)
+    if check is None:
+        raise BadInput(_unknown(key))
+    return check
 
 
 def _unknown(key: str) -> str:
@@ -562,12 +569,12 @@ def toml_literal(value: Any) -> str:
 
 
 def _check_of(key: str) -> Callable[[Any], Any] | None:
-    rule = next((r for r in RULES if r.key == key), None)
+    rule = RULE_BY_KEY.get(key)
     return rule.check if rule is not None else _open_table_check(key)
 
 
 def _help_of(key: str) -> str:
-    rule = next((r for r in RULES if r.key == key), None)
+    rule = RULE_BY_KEY.get(key)
     if rule is not None:
         return rule.help
     prefix, _, last = key.rpartition(".")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import textwrap
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -16,9 +17,6 @@ from salespool.cli.app import JsonOpt, State, app, state
 from salespool.config import FILE_NAME, RULES, starter_text
 from salespool.errors import BadInput, Refused
 from salespool.render import Col, Format, note
-
-if TYPE_CHECKING:  # core loads with the command that needs it
-    from salespool.core.settings import SettingChange
 
 config_app = typer.Typer(help="The team's rules (salespool.toml, and the store's own).")
 app.add_typer(config_app, name="config")
@@ -143,8 +141,7 @@ def set_(
     """
     from salespool.config import typed_rule
 
-    _checked, literal = typed_rule(key, value)
-    _change(ctx, {key: literal}, "config set", as_json)
+    _change(ctx, {key: typed_rule(key, value)}, "config set", as_json)
 
 
 @config_app.command("unset")
@@ -202,7 +199,7 @@ def _change(
         result = change_settings(
             session, wanted, now=st.clock.now, actor=st.actor, command=command, replace=replace
         )
-    changes = [_row(c) for c in result.changes]
+    changes = [asdict(c) for c in result.changes]
     if out.fmt is Format.json:
         doc = {"changed": changes, "unchanged": result.unchanged}
         out.json({"file": file, **doc} if file is not None else doc)
@@ -235,17 +232,6 @@ def _warn_file_wins(st: State, keys: list[str]) -> None:
             note(f"{found[key]} sets {key} too, and wins over the store on this machine")
 
 
-def _row(change: SettingChange) -> dict:
-    return {
-        "at": change.at,
-        "actor": change.actor,
-        "key": change.key,
-        "old": change.old,
-        "new": change.new,
-        "command": change.command,
-    }
-
-
 @config_app.command("history")
 def history(
     ctx: typer.Context,
@@ -265,7 +251,7 @@ def history(
     st.manage_rules()
     out = st.output(as_json)
     with st.read() as session:
-        rows = [_row(c) for c in setting_history(session, key)]
+        rows = [asdict(c) for c in setting_history(session, key)]
     if key is not None and not rows:
         known_key(key)  # a typo is said so, not answered with "no changes"
     if out.fmt is Format.json:

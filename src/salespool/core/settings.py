@@ -68,19 +68,17 @@ def change_settings(
         if old == new:
             unchanged += key in wanted
             continue
-        if new is None:
-            session.execute(delete(StoredSetting).where(StoredSetting.key == key))
-        elif old is None:
-            session.execute(
-                insert(StoredSetting).values(key=key, value=new, changed_at=at, changed_by=actor)
-            )
-        else:
-            session.execute(
-                update(StoredSetting)
-                .where(StoredSetting.key == key)
-                .values(value=new, changed_at=at, changed_by=actor)
-            )
         changes.append(SettingChange(now, actor, key, old, new, command))
+    # Three set-based statements, not one per key: the gone, the added, the updated.
+    gone = [c.key for c in changes if c.new is None]
+    added = [_stored_row(c, at) for c in changes if c.old is None and c.new is not None]
+    updated = [_stored_row(c, at) for c in changes if c.old is not None and c.new is not None]
+    if gone:
+        session.execute(delete(StoredSetting).where(StoredSetting.key.in_(gone)))
+    if added:
+        session.execute(insert(StoredSetting), added)
+    if updated:  # SQLAlchemy's bulk UPDATE by primary key: the key in each row
+        session.execute(update(StoredSetting), updated)
     if changes:
         session.execute(
             insert(SettingEvent),
@@ -97,6 +95,11 @@ def change_settings(
             ],
         )
     return SettingsResult(changes, unchanged)
+
+
+def _stored_row(change: SettingChange, at: object) -> dict[str, object]:
+    """The `setting` row a change leaves: its new value, when and by whom."""
+    return {"key": change.key, "value": change.new, "changed_at": at, "changed_by": change.actor}
 
 
 def setting_history(session: Session, key: str | None = None) -> list[SettingChange]:

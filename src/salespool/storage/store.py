@@ -39,7 +39,7 @@ from salespool.errors import BadInput, Locked, NotFound, Refused, SalespoolError
 from salespool.models import SCHEMA_VERSION, Meta, StoredSetting
 from salespool.storage import migrations
 from salespool.storage.location import default_db_path
-from salespool.storage.lookup import TEAM_KEY, TIMEZONE_KEY, StoredRules
+from salespool.storage.lookup import TEAM_KEY, TIMEZONE_KEY, StoredRules, first_line
 from salespool.storage.reads import SIDE_BY_SIDE
 
 BUSY_TIMEOUT_SECONDS = 60
@@ -142,19 +142,13 @@ class Store:
         """The team's rules kept in this (opened, current) store, and whether it is a team
         store: what `lookup.stored_rules` reads without opening it."""
         with self.read() as session:
-            meta = dict(
-                session.execute(
-                    select(Meta.key, Meta.value).where(Meta.key.in_([TEAM_KEY, TIMEZONE_KEY]))
-                ).all()
-            )
+            meta = session.execute(
+                select(Meta.key, Meta.value).where(Meta.key.in_([TEAM_KEY, TIMEZONE_KEY]))
+            ).all()
             settings = session.execute(
                 select(StoredSetting.key, StoredSetting.value).order_by(StoredSetting.key)
             ).all()
-        return StoredRules(
-            team=meta.get(TEAM_KEY) == "on",
-            zone=meta.get(TIMEZONE_KEY) or None,
-            settings=[(k, v) for k, v in settings],
-        )
+        return StoredRules.from_rows(meta, settings)
 
     def schema_version(self) -> int | None:
         """The schema version stamped in the store, or None if it has no schema yet."""
@@ -302,12 +296,6 @@ class Store:
 
 
 RO_ADVICE = "read commands work; writing needs write access to the file and its folder"
-
-
-def first_line(error: object) -> str:
-    """The first line of a driver's message (psycopg's run over several lines)."""
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else error.__class__.__name__
 
 
 def _sqlite_has_data(path: Path) -> bool:
