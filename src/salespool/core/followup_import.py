@@ -39,7 +39,7 @@ from sqlmodel import Session
 from salespool.clock import to_db
 from salespool.core import staging
 from salespool.core.rejects import Problems, raw_cells
-from salespool.core.reps import fill_default_logins
+from salespool.core.reps import insert_reps
 from salespool.core.staging import BAD, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.timeline import (
     changes_stage,
@@ -440,18 +440,17 @@ def _write(
     staged_stages: bool,
 ) -> None:
     s, k, r = STAGING.c, KEYS.c, REPS.c
-    if not staged_stages:  # else _write_stages has set it
+    if not staged_stages:  # else import_followups set it already, for _stage_moves
         _steady_stages(session)
     if new_reps:
         at = to_db(job.now)
-        session.execute(
-            insert(Rep),
+        insert_reps(
+            session,
             [
                 {"name": n, "role": Role.rep.value, "hired_at": at, "active": False}
                 for n in new_reps
             ],
         )
-        fill_default_logins(session)  # a new rep's login: the name lower-cased
         session.execute(
             update(REPS)
             .where(r.rep_id.is_(None))

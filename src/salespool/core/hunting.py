@@ -44,7 +44,7 @@ from salespool.rules import HuntingRules
 HUNTING_STAGES = (Stage.prospecting.value, Stage.negotiating.value)
 FARMING_STAGES = (Stage.won.value, Stage.maintaining.value, Stage.deepening.value)
 # The events that bring a customer into a rep's book as new business. An import is
-# not one of them: it only records a book that existed before (see `acquired`).
+# not one of them: it only records a book that existed before (see `acquired_query`).
 TAKEN_FROM_POOL = (EventKind.claimed.value, EventKind.assigned.value)
 _HUNT, _FARM, _OTHER = "hunting", "farming", "other"
 WINDOW = "window"  # the report's own window, beside the periods 0..N-1
@@ -173,19 +173,11 @@ def _taken_in(rep_ids: list[int], start: datetime, stop: datetime):
     )
 
 
-def acquired(
-    session: Session, *, rep_ids: list[int], start: datetime, end: datetime
-) -> dict[int, int]:
-    """New customers per rep between `start` and `end`, both included: those claimed or
-    assigned to them then, and those imported to them whose `created_at` (the file's
-    creation date) falls then. Importing a veteran's book makes none of it new."""
-    if not rep_ids:
-        return {}
-    return dict(session.execute(acquired_query(rep_ids=rep_ids, start=start, end=end)).all())
-
-
 def acquired_query(*, rep_ids: list[int], start: datetime, end: datetime):
-    """The query behind `acquired`: (rep id, new customers) rows."""
+    """(rep id, new customers) rows: per rep, the customers new between `start` and
+    `end`, both included: those claimed or assigned to them then, and those imported to
+    them whose `created_at` (the file's creation date) falls then. Importing a veteran's
+    book makes none of it new."""
     start, end = to_db(start), to_db(end)
     taken = select(Event.to_rep_id.label("rep_id"), Event.customer_id).where(
         Event.to_rep_id.in_(rep_ids),
@@ -217,19 +209,17 @@ def hunting_stats(
     tz: str,
     rules: HuntingRules,
     tally: dict,
-    new: dict[int, int] | None = None,
+    new: dict[int, int],
 ) -> dict[int, Hunting]:
     """Per rep: hunting and farming in the window, new customers, the per-period history, flag.
 
-    `tally` is followup_tally over hunting_spans(since, as_of, tz, rules); `new`, when
-    given, is `acquired` over the window, already counted.
+    `tally` is tally_plan over hunting_spans(since, as_of, tz, rules), counted by
+    TallyPlan.collect; `new` is the rows of acquired_query over the window, by rep.
     """
     periods = period_starts(as_of, tz, rules.period, rules.periods)
     spans = hunting_spans(since, as_of, tz, rules)
     classes = classify(session, rep_ids=rep_ids, spans=spans, tally=tally)
     window = classes[WINDOW]
-    if new is None:
-        new = acquired(session, rep_ids=rep_ids, start=since, end=as_of)
     result: dict[int, Hunting] = {}
     for rid in rep_ids:
         hunt, farm = window[rid][_HUNT], window[rid][_FARM]

@@ -55,7 +55,7 @@ from salespool.core.customers import ID_FORM
 from salespool.core.limits import NO_LIMITS, ClaimRules, lock_reps, owned_counts
 from salespool.core.readers import RowError
 from salespool.core.rejects import Problems, raw_cells
-from salespool.core.reps import fill_default_logins
+from salespool.core.reps import insert_reps
 from salespool.core.routing import route_customers
 from salespool.core.staging import BAD, Dates, ImportJob, Plan, Staging, staged, temp_table
 from salespool.core.trail import EVENT_INSERT_COLUMNS
@@ -919,10 +919,8 @@ def _write(
     at = to_db(now)
     new_reps = result.reps_created
     if new_reps:
-        session.execute(
-            insert(Rep), [{"name": n, "role": Role.rep.value, "hired_at": at} for n in new_reps]
-        )
-        fill_default_logins(session)  # a new rep's login: the name lower-cased
+        rows = [{"name": n, "role": Role.rep.value, "hired_at": at} for n in new_reps]
+        insert_reps(session, rows)
     session.execute(
         update(Customer.__table__)
         .where(c.id == s.customer_id, _changed())

@@ -42,7 +42,7 @@ from salespool.clock import from_db, parse_absolute, to_db
 from salespool.core.layout import layout
 from salespool.core.readers import RowError, open_source
 from salespool.core.rejects import Problems
-from salespool.core.reps import fill_default_logins
+from salespool.core.reps import insert_reps
 from salespool.core.staging import ImportJob, Staging
 from salespool.core.vocabulary import REP_ALIASES as ALIASES
 from salespool.core.vocabulary import REP_COLUMNS as COLUMNS
@@ -285,8 +285,8 @@ def _write(
     new = [team[c.name] for c in changes if c.action == "inserted"]
     changed = [c for c in changes if c.action == "updated"]
     if new:
-        session.execute(
-            insert(Rep),
+        insert_reps(
+            session,
             [
                 {
                     "name": m.name,
@@ -297,7 +297,6 @@ def _write(
                 for m in new
             ],
         )
-        fill_default_logins(session)  # a new rep's login: the name lower-cased
     # By name, once every rep exists: a coach may be added after their rookie.
     ids = dict(session.execute(select(Rep.name, Rep.id)).all())
     rows = [m for m in new if m.coach is not None] + [team[c.name] for c in changed]

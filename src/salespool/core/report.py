@@ -127,12 +127,19 @@ def stage_report(
     ids = list(reps)
     # One pass over the follow-ups serves the kinds here and the hunting split below.
     plan = tally_plan(rep_ids=ids, spans=hunting_spans(since, as_of, tz, hunting))
-    new: dict[int, int] | None = None  # new customers per rep, when read with the rest
+    # One rep's counts are small: not worth a connection each.
+    heavy = len(ids) > 1
+    with_new = bool(ids) and hunting is not None
     if reconstruct:
         book, pool = _book_as_of(session, end)
-        tally = plan.collect(read_all(session, plan.statements, heavy=len(ids) > 1))
+        # The new customers go in the tally's batch, before it, as in _read_now.
+        first = [acquired_query(rep_ids=ids, start=since, end=as_of)] if with_new else []
+        results = read_all(session, [*first, *plan.statements], heavy=heavy)
+        head, tail = results[: len(first)], results[len(first) :]
+        new = dict(head[0]) if with_new else {}
+        tally = plan.collect(tail)
     else:
-        book, pool, tally, new = _read_now(session, ids, plan, since, as_of, hunting is not None)
+        book, pool, tally, new = _read_now(session, ids, plan, since, as_of, with_new, heavy)
     for rid, stage, n in book:
         if rid in reps:
             reps[rid].stages[stage] = reps[rid].stages.get(stage, 0) + n
@@ -211,21 +218,22 @@ def _read_now(
     since: datetime,
     as_of: datetime,
     with_new: bool,
-) -> tuple[list, int, dict, dict[int, int] | None]:
-    """The book as it stands, the pool's size, the follow-up tally and (`with_new`) the
-    new customers: the biggest reads, independent of each other, sent together
-    (storage.reads: side by side on a server), the longest first."""
+    heavy: bool,
+) -> tuple[list, int, dict, dict[int, int]]:
+    """The book as it stands, the pool's size, the follow-up tally and (`with_new`, which
+    needs `ids`) the new customers, else {}: the biggest reads, independent of each other,
+    sent together (storage.reads: side by side on a server), the longest first."""
     queries = {}
     if ids:
         queries["book"] = _book_now(ids)
         if with_new:
             queries["new"] = acquired_query(rep_ids=ids, start=since, end=as_of)
     queries["pool"] = select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))
-    # One rep's counts are small: not worth a connection each.
-    results = read_all(session, [*queries.values(), *plan.statements], heavy=len(ids) > 1)
-    got = dict(zip(queries, results, strict=False))
-    new = dict(got["new"]) if "new" in got else None
-    return got.get("book", []), got["pool"][0][0], plan.collect(results[len(queries) :]), new
+    results = read_all(session, [*queries.values(), *plan.statements], heavy=heavy)
+    head, tail = results[: len(queries)], results[len(queries) :]
+    got = dict(zip(queries, head, strict=True))
+    new = dict(got["new"]) if "new" in got else {}
+    return got.get("book", []), got["pool"][0][0], plan.collect(tail), new
 
 
 def _book_now(ids: list[int]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -30,6 +31,7 @@ from salespool.core.trail import bulk_to_pool
 from salespool.errors import BadInput, Clash, NotFound, Refused
 from salespool.models import Customer, EventKind, Rep, RepEvent, RepEventKind, Role
 from salespool.rules import ClaimRules
+from salespool.storage.team import MAX_ROLE_BYTES as MAX_LOGIN_BYTES  # a login is a role
 
 
 @dataclass
@@ -106,21 +108,20 @@ def add_rep(
         if coach.strip() == name:
             raise BadInput(f"'{name}' cannot coach themselves", option="coach")
         coach_id = find_rep(session, coach).id
-    session.execute(
-        insert(Rep).values(
-            name=name,
-            role=Role(role).value,
-            coach_id=coach_id,
-            capacity=capacity,
-            hired_at=to_db(hired_at or now),
-            login=login,
-        )
+    insert_reps(
+        session,
+        [
+            {
+                "name": name,
+                "role": Role(role).value,
+                "coach_id": coach_id,
+                "capacity": capacity,
+                "hired_at": to_db(hired_at or now),
+                "login": login,
+            }
+        ],
     )
-    fill_default_logins(session)
     return next(r for r in list_reps(session, include_left=True) if r.name == name)
-
-
-MAX_LOGIN_BYTES = 63  # PostgreSQL's longest role name
 
 
 def _free_login(session: Session, login: str, *, rep_id: int | None = None) -> str:
@@ -135,6 +136,13 @@ def _free_login(session: Session, login: str, *, rep_id: int | None = None) -> s
     if holder is not None and holder.id != rep_id:
         raise Refused(f"the login '{login}' is {holder.name}'s already", option="login")
     return login
+
+
+def insert_reps(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert reps (one dict of Rep columns each), then give the new ones without a login
+    their default: the name lower-cased (fill_default_logins)."""
+    session.execute(insert(Rep), rows)
+    fill_default_logins(session)
 
 
 def fill_default_logins(session: Session) -> None:

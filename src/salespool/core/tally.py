@@ -22,11 +22,9 @@ from itertools import pairwise
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, select
-from sqlmodel import Session
 
 from salespool.clock import to_db
 from salespool.models import FollowUp, FollowUpKind, Stage
-from salespool.storage.reads import read_all
 
 K = TypeVar("K", bound=Hashable)
 Span = tuple[datetime, datetime]  # [start, stop)
@@ -58,7 +56,8 @@ class TallyPlan(Generic[K]):
 
 
 def tally_plan(*, rep_ids: list[int], spans: Mapping[K, Span]) -> TallyPlan[K]:
-    """The queries that count the follow-ups of `rep_ids` over `spans` (see followup_tally)."""
+    """The queries that count the follow-ups of `rep_ids` over `spans`: send them (read_all)
+    and TallyPlan.collect gives, for each span, each rep's counts by (stage, kind)."""
     statements: list[Any] = []
     inside: list[list[K]] = []
     if not rep_ids:
@@ -82,14 +81,6 @@ def tally_plan(*, rep_ids: list[int], spans: Mapping[K, Span]) -> TallyPlan[K]:
         )
         inside.append(keys)
     return TallyPlan(spans, statements, inside)
-
-
-def followup_tally(
-    session: Session, *, rep_ids: list[int], spans: Mapping[K, Span]
-) -> dict[K, Counts]:
-    """For each span, the follow-ups of each of `rep_ids` in it, by (stage, kind)."""
-    plan = tally_plan(rep_ids=rep_ids, spans=spans)
-    return plan.collect(read_all(session, plan.statements))
 
 
 def by_kind(counts: Counter[tuple[str, str]]) -> dict[str, int]:
