@@ -262,14 +262,14 @@ class State:
         """The zone: --tz or SALESPOOL_TZ, else salespool.toml's or the store's `timezone`
         rule, else the zone the store was made in (meta), else the machine's."""
         from salespool.clock import local_timezone_name, validate_timezone
-        from salespool.config import MACHINE
+        from salespool.config import MACHINE, STORE
 
         if self.tz:
             zone, source = validate_timezone(self.tz), self.tz_source
         elif config.settings["timezone"].value:
             zone, source = config["timezone"], config.settings["timezone"].source
         elif stored_zone:
-            zone, source = stored_zone, STORE_SOURCE
+            zone, source = stored_zone, STORE
         else:
             zone, source = local_timezone_name(), MACHINE
         config.zone_in_effect(zone, source)
@@ -329,9 +329,6 @@ class State:
     def close(self) -> None:
         if self._store is not None:
             self._store.dispose()
-
-
-STORE_SOURCE = "store"  # as config.STORE: the source of what the store says
 
 
 def trying() -> bool:

@@ -95,35 +95,45 @@ def to_views(
     for row in session.execute(query.execution_options(populate_existing=True)):
         customer, owner, referrer, pool = row[0], row[1], row[2], row[3]
         contact = row[4] if narrowed else customer.last_contact_at
-        since = None
-        if customer.owner_id is not None and customer.owned_since is not None:
-            since = customer.owned_since
-            if contact is not None and contact > since:
-                since = contact
-        views.append(
-            CustomerView(
-                id=customer.id,
-                external_id=customer.external_id,
-                name=customer.name,
-                owner=owner,
-                stage=customer.stage,
-                last_contact_at=from_db(customer.last_contact_at),
-                idle_days=idle_days(since, now) if since is not None else None,
-                owned_since=from_db(customer.owned_since),
-                pooled_at=from_db(customer.pooled_at),
-                contact=customer.contact,
-                phone=customer.phone,
-                email=customer.email,
-                city=customer.city,
-                level=customer.level,
-                created_at=from_db(customer.created_at),
-                **_lock_fields(customer, now),
-                referred_by_id=customer.referred_by_id,
-                referred_by=referrer,
-                pool=(pool or DEFAULT_POOL) if customer.owner_id is None else None,
-            )
-        )
+        views.append(_view(customer, owner, referrer, pool, contact, now))
     return views
+
+
+def _view(
+    customer: Customer,
+    owner: str | None,
+    referrer: str | None,
+    pool: str | None,
+    contact: datetime | None,
+    now: datetime,
+) -> CustomerView:
+    """One customer as shown: idle days from the later of `contact` and owned_since."""
+    since = None
+    if customer.owner_id is not None and customer.owned_since is not None:
+        since = customer.owned_since
+        if contact is not None and contact > since:
+            since = contact
+    return CustomerView(
+        id=customer.id,
+        external_id=customer.external_id,
+        name=customer.name,
+        owner=owner,
+        stage=customer.stage,
+        last_contact_at=from_db(customer.last_contact_at),
+        idle_days=idle_days(since, now) if since is not None else None,
+        owned_since=from_db(customer.owned_since),
+        pooled_at=from_db(customer.pooled_at),
+        contact=customer.contact,
+        phone=customer.phone,
+        email=customer.email,
+        city=customer.city,
+        level=customer.level,
+        created_at=from_db(customer.created_at),
+        **_lock_fields(customer, now),
+        referred_by_id=customer.referred_by_id,
+        referred_by=referrer,
+        pool=(pool or DEFAULT_POOL) if customer.owner_id is None else None,
+    )
 
 
 def _lock_fields(customer: Customer, now: datetime) -> dict:
@@ -166,47 +176,31 @@ def get_view(
     query = view_select().where(Customer.id == customer_id)
     found = to_views(session, query, now=now, rules=rules)
     if not found and team.masked(session):  # a team's rep sees a pool customer masked
-        found = _pool_views(session, team.pool_rows(session, "id = :id", {"id": customer_id}))
+        row = team.pool_row(session, customer_id)
+        found = _pool_views(session, [row], now=now) if row is not None else []
     if not found:
         raise NotFound(f"no customer with id #{customer_id}")
     return found[0]
 
 
-def pool_of(session: Session, customer_id: int) -> int | None:
-    """The pool a customer waits in (None: the default pool, or owned)."""
-    if team.masked(session):
-        rows = team.pool_rows(session, "id = :id", {"id": customer_id})
-        return rows[0]["pool_id"] if rows else None
-    return session.execute(select(Customer.pool_id).where(Customer.id == customer_id)).scalar()
-
-
-def _pool_views(session: Session, rows) -> list[CustomerView]:
+def _pool_views(session: Session, rows, *, now: datetime) -> list[CustomerView]:
     """Views of the masked pool view's rows: contact, phone and e-mail are not there."""
     pools = dict(session.execute(select(Pool.id, Pool.name)).all())
     referrers = {r["id"]: r["name"] for r in rows}
-    return [
-        CustomerView(
-            id=r["id"],
-            external_id=r["external_id"],
-            name=r["name"],
-            owner=None,
-            stage=r["stage"],
-            last_contact_at=from_db(r["last_contact_at"]),
-            idle_days=None,
-            owned_since=None,
-            pooled_at=from_db(r["pooled_at"]),
-            contact=None,
-            phone=None,
-            email=None,
-            city=r["city"],
-            level=r["level"],
-            created_at=from_db(r["created_at"]),
-            referred_by_id=r["referred_by_id"],
-            referred_by=referrers.get(r["referred_by_id"]),
-            pool=pools.get(r["pool_id"], DEFAULT_POOL),
+    views = []
+    for r in rows:
+        customer = Customer(**dict(r))
+        views.append(
+            _view(
+                customer,
+                None,
+                referrers.get(r["referred_by_id"]),
+                pools.get(r["pool_id"]),
+                customer.last_contact_at,
+                now,
+            )
         )
-        for r in rows
-    ]
+    return views
 
 
 def _pool_match(session: Session, key: str, number: int | None) -> Customer | None:
@@ -222,6 +216,14 @@ def _pool_match(session: Session, key: str, number: int | None) -> Customer | No
         shown = ", ".join(f"#{r['id']} {r['name']}" for r in rows[:MAX_CANDIDATES_SHOWN])
         raise Refused(f"'{key}' matches {len(rows)} pool customers: {shown}; type one as #ID")
     return Customer(**dict((by_key or rows)[0]))
+
+
+def _pool_customer(session: Session, customer_id: int) -> Customer | None:
+    """A pool customer a team's rep names by `#ID` (read masked), as an unattached Customer."""
+    if not team.masked(session):
+        return None
+    row = team.pool_row(session, customer_id)
+    return Customer(**dict(row)) if row is not None else None
 
 
 # `#12` and `id:12` (full-width forms too, after NFKC) always name the internal id.
@@ -251,7 +253,7 @@ def find_customer(session: Session, key: str) -> Customer:
         found = (
             session.execute(select(Customer).where(Customer.id == number)).scalar_one_or_none()
             or _merged_into(session, number)
-            or _pool_match(session, "", number)
+            or _pool_customer(session, number)
         )
         if found is None:
             raise NotFound(f"no customer with id #{number}")
@@ -374,7 +376,7 @@ def list_pool(
     """The pool (with `pool`, that one pool only), oldest in the pool first (the order
     `assign` hands it out). A team's rep reads it masked: no contact, phone or e-mail."""
     if team.masked(session):
-        return _masked_pool(session, limit=limit, pool=pool, stage=stage, by_id=by_id)
+        return _masked_pool(session, now=now, limit=limit, pool=pool, stage=stage, by_id=by_id)
     query = (
         view_select()
         .where(Customer.owner_id.is_(None))
@@ -391,7 +393,13 @@ def list_pool(
 
 
 def _masked_pool(
-    session: Session, *, limit: int | None, pool: str | None, stage: Stage | None, by_id: bool
+    session: Session,
+    *,
+    now: datetime,
+    limit: int | None,
+    pool: str | None,
+    stage: Stage | None,
+    by_id: bool,
 ) -> list[CustomerView]:
     conditions, params = [], {}
     if pool is not None:
@@ -401,7 +409,8 @@ def _masked_pool(
     if stage is not None:
         conditions.append("stage = :stage")
         params["stage"] = stage.value
-    views = _pool_views(session, team.pool_rows(session, " AND ".join(conditions), params))
-    if not by_id:  # oldest in the pool first, as assign hands it out
-        views.sort(key=lambda v: (v.pooled_at is None, v.pooled_at or v.created_at, v.id))
-    return views[:limit] if limit is not None else views
+    # Oldest in the pool first, as assign hands it out; or by id.
+    rows = team.pool_rows(
+        session, " AND ".join(conditions), params, order="id" if by_id else "pooled", limit=limit
+    )
+    return _pool_views(session, rows, now=now)

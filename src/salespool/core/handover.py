@@ -29,7 +29,6 @@ from salespool.core.customers import (
     CustomerView,
     find_customer,
     get_view,
-    pool_of,
     update_while_owned,
 )
 from salespool.core.limits import (
@@ -176,38 +175,38 @@ def release(
             owner = session.get(Rep, found.owner_id)
             raise Refused(f"'{found.name}' belongs to {owner.name}, not {giver.name}")
     route = route_case(load_pools(session))
-    if team_storage.masked(session):
+    masked = team_storage.masked(session)
+    if masked:
         # A team's rep may not write a row into the pool they cannot read: the database's
         # release function does, for the caller's own customer only, with its event.
         into = session.execute(select(route).where(Customer.id == found.id)).scalar()
         if not team_storage.release_row(session, found.id, to_db(now), into, reason):
             raise Refused(f"'{found.name}' changed owner meanwhile; try again")
-        refuse_out_of_order(session, Customer.id == found.id, at=now, what="release", tz=tz)
-        return get_view(session, found.id, now=now)
-    update_while_owned(
-        session,
-        found,
-        while_owner=found.owner_id,
-        owner_id=None,
-        owned_since=None,
-        pooled_at=to_db(now),
-        pool_id=route,
-    )
+    else:
+        update_while_owned(
+            session,
+            found,
+            while_owner=found.owner_id,
+            owner_id=None,
+            owned_since=None,
+            pooled_at=to_db(now),
+            pool_id=route,
+        )
     refuse_out_of_order(session, Customer.id == found.id, at=now, what="release", tz=tz)
-    pool_id = pool_of(session, found.id)
-    pool = session.get(Pool, pool_id) if pool_id is not None else None
-    record_event(
-        session,
-        customer_id=found.id,
-        at=now,
-        kind=EventKind.released,
-        actor=actor,
-        from_rep_id=found.owner_id,
-        from_stage=found.stage,
-        to_stage=found.stage,
-        reason=reason,
-        pool=pool.name if pool is not None else None,
-    )
+    if not masked:
+        pool = _pools_of(session, [found.id]).get(found.id)
+        record_event(
+            session,
+            customer_id=found.id,
+            at=now,
+            kind=EventKind.released,
+            actor=actor,
+            from_rep_id=found.owner_id,
+            from_stage=found.stage,
+            to_stage=found.stage,
+            reason=reason,
+            pool=pool.name if pool is not None else None,
+        )
     return get_view(session, found.id, now=now)
 
 

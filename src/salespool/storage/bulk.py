@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, DateTime, Table, func, insert, select, text
+from sqlalchemy import Connection, DateTime, Table, func, insert, select
 from sqlalchemy.sql import Select
+
+from salespool.storage.plans import owns_table
 
 BULK_CACHE_MIB = 64
 TEMP_CACHE_MIB = 16
@@ -128,21 +130,6 @@ def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def _owns(conn: Connection, table: str) -> bool:
-    """Whether this login may drop the table's indexes: always on SQLite; on PostgreSQL
-    only its owner may (a team's manager imports into the owner's tables)."""
-    if conn.dialect.name != "postgresql":
-        return True
-    found = conn.execute(
-        text(
-            "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class "
-            "WHERE oid = to_regclass(:t)"
-        ),
-        {"t": table},
-    ).scalar()
-    return bool(found)
-
-
 @contextmanager
 def indexes_rebuilt(conn: Connection, table, rows: int) -> Iterator[None]:
     """Around a bulk insert of `rows` rows: build `table`'s indexes once after.
@@ -158,7 +145,9 @@ def indexes_rebuilt(conn: Connection, table, rows: int) -> Iterator[None]:
     rebuild = rows >= REBUILD_MIN_ROWS
     if rebuild:
         existing = conn.execute(select(func.count()).select_from(table)).scalar_one()
-        rebuild = rows >= existing and _owns(conn, table.name)
+        # Only the tables' owner may drop their indexes (a team's manager imports into the
+        # owner's tables, with the indexes kept).
+        rebuild = rows >= existing and owns_table(conn, table.name, "USAGE")
     indexes = sorted(table.indexes, key=lambda ix: ix.name) if rebuild else []
     for index in indexes:
         index.drop(conn)

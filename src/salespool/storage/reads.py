@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from salespool.storage.plans import is_postgres
+
 # Set in a session's `info` by Store.read: nothing uncommitted to see.
 SIDE_BY_SIDE = "salespool_reads_side_by_side"
 # Connections at once beyond the session's: the server has only so many cores.
@@ -35,7 +37,7 @@ def read_all(
         heavy
         and len(statements) > 1
         and session.info.get(SIDE_BY_SIDE, False)
-        and session.get_bind().dialect.name == "postgresql"
+        and is_postgres(session)
     )
     if not side_by_side:
         return [list(session.execute(s).all()) for s in statements]

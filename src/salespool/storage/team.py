@@ -30,11 +30,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlmodel import Session
 
 from salespool.errors import BadInput, NotFound, Refused
 from salespool.storage.lookup import TEAM_KEY  # meta: "on" once `team setup` has run
+from salespool.storage.plans import is_postgres, owns_table  # is_postgres: kept importable here
+from salespool.storage.store import set_meta
 
 PREFIX_KEY = "team.prefix"
 RULE_KEY = "team.rule."  # + a rule's name: the rules the database enforces, as setup saw them
@@ -96,8 +98,11 @@ class Member:
     can_login: bool
 
 
-def is_postgres(session: Session) -> bool:
-    return session.connection().dialect.name == "postgresql"
+def _meta(session_or_conn: Session | Connection, key: str) -> str | None:
+    """One fact about the store: its `meta` row's value, None when the key is not there."""
+    return session_or_conn.execute(
+        text("SELECT value FROM meta WHERE key = :k"), {"k": key}
+    ).scalar()
 
 
 def team_on(session: Session) -> bool:
@@ -106,10 +111,7 @@ def team_on(session: Session) -> bool:
         return False
     cached = session.info.get("team_on")
     if cached is None:
-        value = session.execute(
-            text("SELECT value FROM meta WHERE key = :k"), {"k": TEAM_KEY}
-        ).scalar()
-        cached = session.info["team_on"] = value == "on"
+        cached = session.info["team_on"] = _meta(session, TEAM_KEY) == "on"
     return cached
 
 
@@ -162,10 +164,36 @@ def masked(session: Session) -> bool:
     return person is not None and not person.privileged
 
 
-def pool_rows(session: Session, where: str = "", params: Mapping[str, object] | None = None):
-    """Rows of the masked pool view (every customer column; hidden ones NULL), by id."""
-    sql = f"SELECT * FROM {POOL_VIEW}" + (f" WHERE {where}" if where else "") + " ORDER BY id"
-    return session.execute(text(sql), dict(params or {})).mappings().all()
+# How `pool_rows` may order the pool: by id, or oldest in the pool first (as `assign`).
+POOL_ORDERS = {
+    "id": "id",
+    "pooled": "pooled_at IS NULL, coalesce(pooled_at, created_at), id",
+}
+
+
+def pool_rows(
+    session: Session,
+    where: str = "",
+    params: Mapping[str, object] | None = None,
+    *,
+    order: str = "id",
+    limit: int | None = None,
+):
+    """Rows of the masked pool view (every customer column; hidden ones NULL), in
+    `order` (a POOL_ORDERS key), at most `limit` of them."""
+    sql = f"SELECT * FROM {POOL_VIEW}" + (f" WHERE {where}" if where else "")
+    sql += f" ORDER BY {POOL_ORDERS[order]}"
+    bound = dict(params or {})
+    if limit is not None:
+        sql += " LIMIT :pool_rows_limit"
+        bound["pool_rows_limit"] = limit
+    return session.execute(text(sql), bound).mappings().all()
+
+
+def pool_row(session: Session, customer_id: int):
+    """One row of the masked pool view by id, or None."""
+    rows = pool_rows(session, "id = :id", {"id": customer_id})
+    return rows[0] if rows else None
 
 
 def claim_row(session: Session, customer_id: int, at: object) -> int | None:
@@ -194,8 +222,7 @@ def release_row(
 
 
 def _prefix(session: Session) -> str:
-    value = session.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": PREFIX_KEY})
-    found = value.scalar()
+    found = _meta(session, PREFIX_KEY)
     if not found:
         raise Refused("this store has no team yet: run `salespool team setup` as its owner")
     return found
@@ -233,15 +260,9 @@ def setup(session: Session, *, prefix: str | None, rules: Mapping[str, str]) -> 
     """
     _require_postgres(session, "team setup")
     conn = session.connection()
-    owner_ok = conn.execute(
-        text(
-            "SELECT pg_has_role(current_user, relowner, 'MEMBER') FROM pg_class "
-            "WHERE oid = 'customer'::regclass"
-        )
-    ).scalar()
-    if not owner_ok:
+    if not owns_table(conn, "customer", "MEMBER"):
         raise Refused("team setup: run it as the owner of the store's tables")
-    stored = conn.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": PREFIX_KEY}).scalar()
+    stored = _meta(conn, PREFIX_KEY)
     if prefix is not None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,50}", prefix):
             raise BadInput(
@@ -255,14 +276,14 @@ def setup(session: Session, *, prefix: str | None, rules: Mapping[str, str]) -> 
     rep, coach, manager = (f"{prefix}_{g}" for g in GROUPS)
     schema = conn.execute(text("SELECT current_schema()")).scalar()
     for group in (rep, coach, manager):
-        exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": group})
-        if exists.first() is None:
+        if not _role_exists(conn, group):
             conn.execute(text(f"CREATE ROLE {_q(group)} NOLOGIN"))
     # A coach works their own book as a rep does; a manager may hand both roles out.
     conn.execute(text(f"GRANT {_q(rep)} TO {_q(coach)}"))
     conn.execute(text(f"GRANT {_q(rep)}, {_q(coach)} TO {_q(manager)} WITH ADMIN OPTION"))
-    conn.execute(text(f"GRANT CONNECT, TEMPORARY ON DATABASE {_q(database)} TO {_q(rep)}"))
-    conn.execute(text(f"GRANT CONNECT, TEMPORARY ON DATABASE {_q(database)} TO {_q(manager)}"))
+    conn.execute(
+        text(f"GRANT CONNECT, TEMPORARY ON DATABASE {_q(database)} TO {_q(rep)}, {_q(manager)}")
+    )
     conn.execute(text(f"GRANT USAGE ON SCHEMA {_q(schema)} TO {_q(rep)}, {_q(manager)}"))
     tables = list(
         conn.execute(
@@ -305,13 +326,7 @@ def setup(session: Session, *, prefix: str | None, rules: Mapping[str, str]) -> 
         PREFIX_KEY: prefix,
         **{RULE_KEY + k: v for k, v in rules.items()},
     }.items():
-        conn.execute(
-            text(
-                "INSERT INTO meta (key, value) VALUES (:k, :v) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-            ),
-            {"k": key, "v": value},
-        )
+        set_meta(session, key, value)
     session.info.pop("team_on", None)
     session.info.pop("team_who", None)
     return SetupResult(prefix=prefix, roles=[rep, coach, manager], tables=len(tables))
@@ -571,9 +586,10 @@ def _policies(conn, rep: str, coach: str, manager: str) -> None:
             conn.execute(text(f"CREATE POLICY salespool_{name} ON {table} {body}"))
 
 
-def _login_exists(conn, login: str) -> bool:
+def _role_exists(conn, role: str) -> bool:
+    """Whether a role (a login or a group) of that name is on the server."""
     return (
-        conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": login}).first()
+        conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
         is not None
     )
 
@@ -599,7 +615,7 @@ def grant(session: Session, *, login: str, role: str, password: str | None = Non
             f"no rep has the login '{login}' "
             f"(give one with: salespool rep set NAME --login {login})"
         )
-    if not _login_exists(conn, login):
+    if not _role_exists(conn, login):
         conn.execute(text(f"CREATE ROLE {_q(login)} LOGIN"))
     if password is not None:
         conn.execute(text(f"ALTER ROLE {_q(login)} PASSWORD {_lit(password)}"))
