@@ -12,6 +12,7 @@ A CJK font must be installed for the Chinese names (Debian: fonts-wqy-zenhei).
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -46,14 +47,16 @@ def launch():
 
 
 def demo_page(folder: Path) -> Path:
-    """Run the demo into `folder`; the HTML page it writes beside its store."""
+    """Run the demo into `folder`; the HTML page it writes beside its store (as its
+    `--json` names it: the demo alone knows where it puts the page)."""
     store = folder / "demo.db"
-    subprocess.run(
-        [sys.executable, "-m", "salespool", "demo", "--keep", str(store)],
+    done = subprocess.run(
+        [sys.executable, "-m", "salespool", "demo", "--keep", str(store), "--json"],
         check=True,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    return store.with_suffix(".html")
+    return Path(json.loads(done.stdout)["html"])
 
 
 def main(argv: list[str] | None = None) -> int:

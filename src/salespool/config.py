@@ -437,6 +437,11 @@ def find_config_file(explicit: str | None) -> Path | None:
     return None
 
 
+def default_settings() -> dict[str, Setting]:
+    """Every rule at its default, by key (what a store without rules and no file runs by)."""
+    return {rule.key: Setting(rule.key, rule.default, "default", rule.help) for rule in RULES}
+
+
 def load_config(
     explicit: str | None = None, stored: Sequence[tuple[str, str]] = (), team: bool = False
 ) -> Config:
@@ -444,9 +449,7 @@ def load_config(
     (key, TOML literal) pairs), then the file's, key by key. A bad file is refused naming
     the key and line; a bad stored rule naming the key and `store`."""
     path = find_config_file(explicit)
-    config = Config(path=path, team=team, stored=len(stored))
-    for rule in RULES:
-        config.settings[rule.key] = Setting(rule.key, rule.default, "default", rule.help)
+    config = Config(path=path, settings=default_settings(), team=team, stored=len(stored))
     for key, literal in stored:
         config.settings[key] = Setting(key, stored_value(key, literal), STORE, _help_of(key))
     if path is None:

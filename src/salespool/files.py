@@ -8,7 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from salespool.errors import BadInput
+from salespool.errors import FLAG, BadInput, Refused
+
+
+def refuse_overwrite(path: Path, force: bool, option: str) -> None:
+    """Refuse before any work: an existing file without `force`, a folder, a missing folder
+    (`option` is the argument that names `path`)."""
+    if path.is_dir():
+        raise BadInput(f"{path} is a folder; give a file name", option=option)
+    if path.exists() and not force:
+        raise Refused(f"{path} exists; add {FLAG} to overwrite it", advises="force")
+    if not path.parent.is_dir():
+        raise BadInput(f"{path.parent} does not exist", option=option)
 
 
 @contextmanager

@@ -98,8 +98,8 @@ def coach_(
         from salespool.core.overview import rules_in_force
         from salespool.pages import coach_html, write_page
 
-        shown = rules_in_force({s.key: s.value for s in st.config.rows()})
-        rules = {k: v for k, v in shown.items() if k.startswith(("coaching.", "commission."))}
+        settings = {s.key: s.value for s in st.config.rows()}
+        rules = rules_in_force(settings, ("coaching.", "commission."))
         write_page(html, coach_html(result, st.clock.tz, rules), force)
         st.output(False, False).say(f"Wrote the coaching report to {html}")
         return

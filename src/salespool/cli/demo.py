@@ -47,11 +47,10 @@ def demo(
     from salespool.storage.store import open_store
 
     st = state(ctx)
-    if keep is not None and keep.exists():
-        raise typer.BadParameter(f"{keep} exists; give a new file", param_hint="--keep")
     beside = page_beside(keep) if keep is not None else None
-    if beside is not None and beside.exists():
-        raise typer.BadParameter(f"{beside} exists; give a new file", param_hint="--keep")
+    for taken in (keep, beside):  # the store, then its page: both must be new
+        if taken is not None and taken.exists():
+            raise typer.BadParameter(f"{taken} exists; give a new file", param_hint="--keep")
     with tempfile.TemporaryDirectory(prefix="salespool-demo-") as tmp:
         store = open_store(str(keep or Path(tmp) / "demo.db"), create=True)
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group
@@ -96,20 +96,20 @@ def report(
     start = st.clock.parse(since, "--since") if since else end - timedelta(days=DEFAULT_WINDOW_DAYS)
     if start > end:  # core says so too, as about `since`; this is the wording people know
         raise BadInput("--since is after the report's end")
+    # What the stage report and the page both read: one window, one rep, the same rules.
+    window = {
+        "as_of": end,
+        "since": start,
+        "rep": rep,
+        "tz": st.clock.tz,
+        "hunting": st.config.hunting_rules(),
+        "reconstruct": as_of is not None,
+    }
     if html is not None:
-        write_report_page(st, html, force, since=start, as_of=end, rep=rep, past=as_of is not None)
+        write_report_page(st, html, force, window)
         return
     with st.read() as session:
-        result = stage_report(
-            session,
-            as_of=end,
-            since=start,
-            rep=rep,
-            tz=st.clock.tz,
-            hunting=st.config.hunting_rules(),
-            reconstruct=as_of is not None,
-            weekly=weeks,
-        )
+        result = stage_report(session, **window, weekly=weeks)
     out = st.output(as_json, as_csv)
     if out.fmt is Format.json:
         data = plain(result)
@@ -142,15 +142,15 @@ def html_first(html: Path | None, force: bool, as_json: bool, as_csv: bool) -> N
         return
     if as_json or as_csv:
         raise BadInput("--html writes a file; it cannot be combined with --json or --csv")
-    from salespool.pages import check_target
+    from salespool.files import refuse_overwrite
 
-    check_target(html, force)
+    refuse_overwrite(html, force, "html")
 
 
-def write_report_page(
-    st, html: Path, force: bool, *, since: datetime, as_of: datetime, rep: str | None, past: bool
-) -> None:
-    """`report --html`: the page from the same core results `report --json` prints."""
+def write_report_page(st, html: Path, force: bool, window: dict[str, Any]) -> None:
+    """`report --html`: the page from the same core results `report --json` prints;
+    `window` holds the arguments the stage report is given (as_of, since, rep, tz,
+    hunting, reconstruct)."""
     from salespool.core.overview import report_page, rules_in_force
     from salespool.pages import report_html, write_page
 
@@ -158,14 +158,9 @@ def write_report_page(
     with st.read() as session:
         page = report_page(
             session,
-            as_of=as_of,
-            since=since,
-            rep=rep,
-            tz=st.clock.tz,
-            hunting=config.hunting_rules(),
+            **window,
             targets=config.coach_targets(),
             commission_rules=config.commission_rules(),
-            reconstruct=past,
             rules=rules_in_force({s.key: s.value for s in config.rows()}),
         )
     write_page(html, report_html(page), force)

@@ -28,13 +28,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import pendulum
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from salespool.clock import from_db, idle_days, to_db
-from salespool.core.commission import coach_overrides, month_bounds
+from salespool.core.commission import coach_overrides, month_bounds, month_of
 from salespool.core.reps import find_rep
 from salespool.core.timeline import stage_at
 from salespool.models import Customer, Deal, Event, EventKind, FollowUp, Rep, Stage
@@ -198,7 +197,7 @@ def _add_overrides(
 ) -> str | None:
     """Put each coach's override of the month (up to `as_of`) on their card; the month."""
     if period is None:
-        period = pendulum.instance(as_of).in_timezone(tz).format("YYYY-MM")
+        period = month_of(as_of, tz)
     start, stop = month_bounds(period, tz)  # a bad month is refused even with the rule off
     if share <= 0:
         return None

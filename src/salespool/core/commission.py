@@ -84,6 +84,11 @@ class CommissionReport:
     coach_overrides: list[CoachOverride] = field(default_factory=list)
 
 
+def month_of(moment: datetime, tz: str) -> str:
+    """`2026-12`: the calendar month `moment` falls in, in the team's zone."""
+    return pendulum.instance(moment).in_timezone(tz).format("YYYY-MM")
+
+
 def month_bounds(period: str, tz: str) -> tuple[datetime, datetime]:
     """`2026-11` as [its first moment, the next month's first moment) in the team's zone."""
     match = _PERIOD.match(period.strip())

@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -38,13 +39,15 @@ from salespool.models import Channel, Customer, FollowUpKind, Pool, Role, parse_
 from salespool.money import parse_amount
 from salespool.rules import (
     CoachTargets,
-    CommissionRules,
     HuntingRules,
     RecycleRules,
     WarningRules,
 )
 from salespool.storage.lookup import TIMEZONE_KEY
 from salespool.storage.store import set_meta
+
+if TYPE_CHECKING:
+    from salespool.config import Config
 
 MOVED_AT = "2026-11-29T09:00:00+08:00"  # the book comes into salespool
 DEMO_NOW = "2026-12-31T09:00:00+08:00"  # a month later: the demo's "now"
@@ -237,12 +240,17 @@ def run_demo(session: Session, *, actor: str, data: Path | None = None) -> DemoR
     )
 
 
-def demo_rules() -> dict[str, object]:
-    """The rules the demo runs by, as `config show` would name them: the defaults, with
-    its recycling days and its warning ladder."""
-    from salespool.config import RULES
+def _default_config() -> Config:
+    """The rules at their defaults: no store's, no file's."""
+    from salespool.config import Config, default_settings
 
-    settings: dict[str, object] = {rule.key: rule.default for rule in RULES}
+    return Config(path=None, settings=default_settings())
+
+
+def demo_rules(config: Config) -> dict[str, object]:
+    """The rules the demo runs by, as `config show` would name them: `config`'s (the
+    defaults), with its recycling days and its warning ladder."""
+    settings: dict[str, object] = {s.key: s.value for s in config.rows()}
     settings["recycle.days"] = RECYCLE_DAYS
     settings["recycle.warn"] = list(DEMO_WARN.warn)
     return rules_in_force(settings)
@@ -251,10 +259,7 @@ def demo_rules() -> dict[str, object]:
 def demo_page(session: Session, result: DemoResult) -> ReportPage:
     """The demo team's page (`report --html`), read as of the demo's morning over its month,
     with the default rules the demo runs by."""
-    from salespool.config import RULES
-
-    defaults = {rule.key: rule.default for rule in RULES}
-    rates = {c.value: defaults[f"commission.{c.value}"] for c in Channel}
+    defaults = _default_config()
     return report_page(
         session,
         as_of=result.as_of,
@@ -262,10 +267,8 @@ def demo_page(session: Session, result: DemoResult) -> ReportPage:
         tz=DEMO_TZ,
         hunting=HuntingRules(),
         targets=CoachTargets(),
-        commission_rules=CommissionRules(
-            rates=rates, coach_override=defaults["commission.coach_override"]
-        ),
-        rules=demo_rules(),
+        commission_rules=defaults.commission_rules(),
+        rules=demo_rules(defaults),
     )
 
 

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-import pendulum
 from sqlmodel import Session
 
 from salespool.core.coach import CoachingReport, coaching
-from salespool.core.commission import CommissionReport, commission
+from salespool.core.commission import CommissionReport, commission, month_of
 from salespool.core.report import Report, stage_report
 from salespool.rules import CoachTargets, CommissionRules, HuntingRules
 
@@ -29,11 +28,6 @@ class ReportPage:
     timezone: str
     # The rules in force, as `config show` names them (key -> value).
     rules: dict[str, object] = field(default_factory=dict)
-
-
-def month_of(moment: datetime, tz: str) -> str:
-    """`2026-12`: the calendar month `moment` falls in, in the team's zone."""
-    return pendulum.instance(moment).in_timezone(tz).format("YYYY-MM")
 
 
 def report_page(
@@ -84,12 +78,17 @@ def report_page(
     )
 
 
-def rules_in_force(settings: dict[str, object]) -> dict[str, object]:
-    """The settings a reader of the page needs to read it: recycling, hunting, coaching and
-    commission (`config show` has all of them)."""
-    shown = ("recycle.", "hunting.", "coaching.", "commission.", "claims.daily_limit")
+# The settings a reader of the manager's page needs: `config show` has all of them.
+PAGE_RULES = ("recycle.", "hunting.", "coaching.", "commission.", "claims.daily_limit")
+
+
+def rules_in_force(
+    settings: dict[str, object], prefixes: tuple[str, ...] = PAGE_RULES
+) -> dict[str, object]:
+    """The settings whose keys start with one of `prefixes` (by default those of the
+    manager's page: recycling, hunting, coaching and commission), sorted by key."""
     return {
         key: (str(value) if isinstance(value, Decimal) else value)
         for key, value in sorted(settings.items())
-        if key.startswith(shown)
+        if key.startswith(prefixes)
     }

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from salespool import __version__
-from salespool.errors import BadInput, Refused
+from salespool.errors import BadInput
+from salespool.files import refuse_overwrite, replaced
 from salespool.terms import Stage
 
 if TYPE_CHECKING:
@@ -227,32 +227,25 @@ def heatmap(page: ReportPage) -> dict[str, Any]:
     """The hunting share per rep and period, the most drifted first: order-followers on
     top, then by how far the share fell, then by the latest share."""
     rule = page.report.hunting_rule
-    reps: list[RepReport] = list(page.report.reps)
+    reps = page.report.reps
 
     def latest(r: RepReport) -> float:
         known = [p.hunting_share for p in r.hunting_history if p.hunting_share is not None]
         return known[-1] if known else 2.0  # no follow-ups: nothing to see, last
 
-    def order(r: RepReport):
-        d = drift(r.hunting_history)
+    def order(row: tuple[float | None, RepReport]):
+        d, r = row
         return (not r.order_follower, d if d is not None else 2.0, latest(r), r.rep)
 
     rows = []
-    for r in sorted(reps, key=order):
+    for d, r in sorted(((drift(r.hunting_history), r) for r in reps), key=order):
         cells = []
         for p in r.hunting_history:
             share = p.hunting_share
-            cells.append(
-                {
-                    "period": p.period,
-                    "share": share,
-                    "hunting": p.hunting,
-                    "farming": p.farming,
-                    "fill": ramp(share) if share is not None else None,
-                    "ink": ink_on(share) if share is not None else "#000000",
-                }
-            )
-        d = drift(r.hunting_history)
+            cell = {"period": p.period, "share": share, "hunting": p.hunting, "farming": p.farming}
+            if share is not None:  # an empty cell is drawn without colours
+                cell.update(fill=ramp(share), ink=ink_on(share))
+            cells.append(cell)
         rows.append({"rep": r, "cells": cells, "drift": d})
     periods = [p.period for p in (reps[0].hunting_history if reps else [])]
     return {
@@ -275,10 +268,10 @@ def pool_chart(page: ReportPage, tz: str) -> dict[str, Any]:
     mid = top + (height - top - bottom) / 2
     half = (height - top - bottom) / 2 - 4
     biggest = max([w.size for w in weeks] + [1])
+    scale = half / peak
     columns, points = [], []
-    for i, w in enumerate(weeks):
+    for i, (w, into, out) in enumerate(zip(weeks, inflow, outflow, strict=True)):
         x = left + i * step
-        scale = half / peak
         columns.append(
             {
                 "week": w,
@@ -288,8 +281,8 @@ def pool_chart(page: ReportPage, tz: str) -> dict[str, Any]:
                 "released_h": w.released * scale,
                 "claimed_h": w.claimed * scale,
                 "assigned_h": w.assigned * scale,
-                "into": w.recycled + w.released,
-                "out": w.claimed + w.assigned,
+                "into": into,
+                "out": out,
             }
         )
         points.append((x + step / 2, top + (height - top - bottom) * (1 - w.size / biggest)))
@@ -308,7 +301,6 @@ def pool_chart(page: ReportPage, tz: str) -> dict[str, Any]:
         "biggest": biggest,
         "line": " ".join(f"{x:.1f},{y:.1f}" for x, y in points),
         "points": points,
-        "start": _local(weeks[0].start, tz)[:10] if weeks else "",
     }
 
 
@@ -371,7 +363,6 @@ def report_html(page: ReportPage) -> str:
         environment()
         .get_template("report.html.j2")
         .render(
-            page=page,
             frame=context,
             report=report,
             since=_local(report.since, tz),
@@ -400,34 +391,20 @@ def coach_html(coaching: CoachingReport, tz: str, rules: dict[str, object]) -> s
     )
 
 
-def check_target(path: Path, force: bool) -> None:
-    """Refuse before any work: an existing file without `force`, a folder, a missing folder."""
-    if path.is_dir():
-        raise BadInput(f"{path} is a folder; give a file name", option="html")
-    if path.exists() and not force:
-        raise Refused(f"{path} exists; add {{flag}} to overwrite it", advises="force")
-    if not path.parent.is_dir():
-        raise BadInput(f"{path.parent} does not exist", option="html")
-
-
 def write_page(path: Path, text: str, force: bool) -> None:
     """Write the page whole or not at all: a temporary file beside it, then renamed."""
-    check_target(path, force)
+    refuse_overwrite(path, force, "html")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror or exc}", option="html") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        # mkstemp makes the file private; a report is to be shared, as any new file is.
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise BadInput(f"cannot write {path}: {exc.strerror or exc}", option="html") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with replaced(path) as (fd, tmp):
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            # mkstemp makes the file private; a report is to be shared, as any new file is.
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)
+    except BadInput as exc:
+        # replaced() words an OSError its own way; the page's message names --html.
+        cause = exc.__cause__
+        if not isinstance(cause, OSError):
+            raise
+        raise BadInput(f"cannot write {path}: {cause.strerror or cause}", option="html") from cause
